@@ -1,0 +1,178 @@
+"""The knowledge as frozen, typed objects: what the loader builds and the core reads.
+
+Everything here is plain data. Texts are French, as a Tchap user reads them. Subject ids
+(``need:audio_conference``, ``tool:zoom``, ``tip:merge_calls_iphone``...) are the stable
+contract of ``shared/eval/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """The guide's five ways of placing a tool for a need, in the order a reply shows them."""
+
+    RECOMMANDE = "recommande"  # SNUM offer
+    CONSEILLE = "conseille"  # DINUM offer, with SNUM advice and assistance
+    LIMITER = "limiter"  # used, outside both offers: no support
+    EVITER = "eviter"  # security flaws or very high costs
+    AUTREMENT = "autrement"  # substitutes for the initial use
+
+
+@dataclass(frozen=True)
+class Range:
+    """An inclusive participant range; ``None`` leaves a side open."""
+
+    min: int | None = None
+    max: int | None = None
+
+    def contains(self, n: int) -> bool:
+        return (self.min is None or n >= self.min) and (self.max is None or n <= self.max)
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    label: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """One condition or warning attached to a tool.
+
+    ``topics`` are normalised keywords (``vpn``, ``navigateur``, ``bande passante``,
+    ``sensible``, ``participants``, ``validite``...) that let the core put the caveat first
+    when the question is about it. ``participants``: the caveat applies (and is stressed)
+    when the stated count falls in this range. ``valid_until``: the caveat describes an offer
+    that ends that day; once past, replies say it has ended.
+    """
+
+    text: str
+    topics: tuple[str, ...] = ()
+    participants: Range | None = None
+    valid_until: date | None = None
+    expired_text: str | None = None  # said instead of ``text`` once ``valid_until`` is past
+
+
+@dataclass(frozen=True)
+class Tool:
+    id: str
+    name: str
+    offer: str  # "SNUM", "DINUM" or "aucune"
+    summary: str
+    phrasings: tuple[str, ...]
+    links: tuple[Link, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    caveats: tuple[Caveat, ...] = ()
+    steps: tuple[str, ...] = ()  # how to get started, when the guide gives steps (Ariane)
+    participants: Range | None = None  # the range the guide gives for this tool, if any
+    sensitive_ok: bool = True  # False: the guide excludes it for sensitive topics
+    valid_until: date | None = None  # the whole tool stops being recommended after this day
+    tips: tuple[str, ...] = ()  # ids of tips that go with this tool
+
+    @property
+    def subject(self) -> str:
+        return f"tool:{self.id}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """A tool placed in a category for one need, possibly under a condition."""
+
+    category: Category
+    tool: str | None  # tool id; None for the guide's unnamed "ces applications"
+    text: str = ""  # what the guide says of it for this need (rule text when tool is None)
+    participants: Range | None = None  # the option applies only for counts in this range
+
+
+@dataclass(frozen=True)
+class Need:
+    id: str
+    title: str  # short: "Audio conférence"
+    summary: str
+    phrasings: tuple[str, ...]
+    options: tuple[Option, ...]
+    tips: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # need-level facts (P2R in central administration...)
+
+    @property
+    def subject(self) -> str:
+        return f"need:{self.id}"
+
+
+@dataclass(frozen=True)
+class Tip:
+    id: str
+    title: str
+    device: str  # "android" or "iphone": a device id of the lexicon
+    need: str
+    steps: tuple[str, ...]
+    phrasings: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        return f"tip:{self.id}"
+
+
+@dataclass(frozen=True)
+class OutsideApp:
+    """An application the guide does not name: it gets the rule for apps outside both offers."""
+
+    id: str
+    name: str
+    needs: tuple[str, ...]  # the needs it is used for, first is the main one
+    phrasings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Words the understanding needs, kept as data so maintainers can extend them."""
+
+    abbreviations: dict[str, str]  # "svp" -> "s il vous plait", "visio" stays a phrasing
+    devices: dict[str, tuple[str, ...]]  # "android" -> ("android", "samsung", "galaxy"...)
+    sensitive: tuple[str, ...]  # "sensible", "confidentiel"...
+    approximate_numbers: dict[str, int]  # "quinzaine" -> 15
+    stopwords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What the bot says outside the guide's content: greeting, menu, fallbacks."""
+
+    help_phrasings: tuple[str, ...]
+    out_of_scope_phrasings: tuple[str, ...]  # known off-topic requests (congés, météo...)
+    greeting: str
+    menu_intro: str
+    out_of_scope: str
+    clarify_intro: str
+    outside_offer_rule: str  # the guide's rule for apps outside the SNUM/DINUM offers
+    category_labels: dict[Category, str]
+    source: str  # where the answers come from, shown in help
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    needs: dict[str, Need]
+    tools: dict[str, Tool]
+    tips: dict[str, Tip]
+    outside_apps: dict[str, OutsideApp]
+    lexicon: Lexicon
+    conversation: Conversation
+    # Where each entry came from, for messages: subject -> (file, line).
+    origins: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def subjects(self) -> list[str]:
+        return (
+            [n.subject for n in self.needs.values()]
+            + [t.subject for t in self.tools.values()]
+            + [t.subject for t in self.tips.values()]
+        )
