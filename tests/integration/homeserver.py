@@ -378,7 +378,13 @@ class Homeserver:
 
     # -- users ----------------------------------------------------------------------
 
-    def register(self, localpart: str, password: str | None = None, admin: bool = False) -> Account:
+    def register(
+        self,
+        localpart: str,
+        password: str | None = None,
+        admin: bool = False,
+        displayname: str | None = None,
+    ) -> Account:
         """Create a user (and its first device) with the shared-secret admin API."""
         password = password or secrets.token_urlsafe(12)
         path = "/_synapse/admin/v1/register"
@@ -397,6 +403,7 @@ class Homeserver:
                 "password": password,
                 "admin": admin,
                 "mac": mac.hexdigest(),
+                **({"displayname": displayname} if displayname else {}),
             },
         )
         return Account(
@@ -407,9 +414,13 @@ class Homeserver:
         )
 
     async def aregister(
-        self, localpart: str, password: str | None = None, admin: bool = False
+        self,
+        localpart: str,
+        password: str | None = None,
+        admin: bool = False,
+        displayname: str | None = None,
     ) -> Account:
-        return await asyncio.to_thread(self.register, localpart, password, admin)
+        return await asyncio.to_thread(self.register, localpart, password, admin, displayname)
 
     @property
     def admin(self) -> Account:
