@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.context import EMPTY, Context
+from bot.core.compose import Composer
+from bot.core.context import Context
+from bot.core.render import to_html, to_text
 from bot.core.reply import Candidate, Reply
+from bot.core.understand import CLARIFY, decide
 from bot.knowledge.model import Knowledge
 
 
@@ -20,7 +23,21 @@ def answer(
 
     ``today`` decides which dated offers have ended (defaults to the current date).
     """
-    # Placeholder until the matcher lands: every question gets the help menu.
-    del question, context, today
-    text = knowledge.conversation.greeting
-    return Reply("help", (Candidate("help", 1.0),), text, f"<p>{text}</p>"), EMPTY
+    context = context or Context()
+    today = today or date.today()
+    decision = decide(question, knowledge, context, today)
+    blocks = Composer(knowledge, decision, today).blocks()
+    candidates = tuple(Candidate(s.subject, s.score) for s in decision.candidates)
+    if decision.subject == CLARIFY:
+        candidates = tuple(Candidate(s, 1.0 / (i + 1)) for i, s in enumerate(decision.choices))
+    reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))
+    entities = decision.entities
+    next_context = Context(
+        subject=decision.subject,
+        need=decision.need if decision.need is not None else context.need,
+        participants=entities.participants,
+        device=entities.device,
+        sensitive=entities.sensitive,
+        choices=decision.choices,
+    )
+    return reply, next_context

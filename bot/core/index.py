@@ -1,0 +1,118 @@
+"""The matching index built once per knowledge object: phrasing patterns and their weights.
+
+Every phrasing of the knowledge becomes a *pattern*: its content tokens (normalised,
+stemmed) with an IDF weight each, where a token that many subjects share ("reunion")
+weighs less than one that names a single thing ("tixeo"). An inverted index from token
+to patterns keeps a question's cost proportional to its own words, not to the knowledge.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass
+from threading import Lock
+
+from bot.core.normalize import normalize
+from bot.knowledge.model import Knowledge
+
+# Subjects that are not knowledge entries but still matched from phrasings.
+HELP = "help"
+NONE = "none"
+APP_PREFIX = "app:"  # applications the guide does not name (outside both offers)
+
+# Secondary sources of a subject's patterns weigh less than its own phrasings.
+TOPIC_FACTOR = 0.9  # a caveat topic ("vpn", "navigateur") points at its tool
+NAME_FACTOR = 1.0
+
+
+@dataclass(frozen=True)
+class Pattern:
+    subject: str
+    tokens: tuple[str, ...]
+    weight: float  # sum of the tokens' IDF
+    factor: float
+
+
+@dataclass
+class Index:
+    stopwords: frozenset[str]
+    abbreviations: dict[str, str]
+    patterns: list[Pattern]
+    postings: dict[str, list[int]]  # token -> pattern positions
+    idf: dict[str, float]
+    vocabulary: list[str]  # every indexed token, for typo correction
+    full_weight: float  # the weight at which a pattern is fully specific
+
+
+def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
+    """(subject, phrasing, factor) for everything the matcher recognises."""
+    out: list[tuple[str, str, float]] = []
+    for need in knowledge.needs.values():
+        out += [(need.subject, p, 1.0) for p in (need.title, *need.phrasings)]
+    for tool in knowledge.tools.values():
+        out += [(tool.subject, tool.name, NAME_FACTOR)]
+        out += [(tool.subject, p, 1.0) for p in tool.phrasings]
+        out += [(tool.subject, t, TOPIC_FACTOR) for c in tool.caveats for t in c.topics]
+    for tip in knowledge.tips.values():
+        out += [(tip.subject, p, 1.0) for p in tip.phrasings]
+    for app in knowledge.outside_apps.values():
+        out += [(APP_PREFIX + app.id, p, 1.0) for p in (app.name, *app.phrasings)]
+    conversation = knowledge.conversation
+    out += [(HELP, p, 1.0) for p in conversation.help_phrasings]
+    out += [(NONE, p, 1.0) for p in conversation.out_of_scope_phrasings]
+    return out
+
+
+def build_index(knowledge: Knowledge) -> Index:
+    lexicon = knowledge.lexicon
+    stopwords = frozenset(lexicon.stopwords)
+    abbreviations = dict(lexicon.abbreviations)
+    raw: list[tuple[str, tuple[str, ...], float]] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for subject, phrasing, factor in _phrasings(knowledge):
+        tokens = tuple(dict.fromkeys(normalize(phrasing, abbreviations, stopwords).tokens))
+        if tokens and (subject, tokens) not in seen:
+            seen.add((subject, tokens))
+            raw.append((subject, tokens, factor))
+
+    subjects_of: dict[str, set[str]] = defaultdict(set)
+    for subject, tokens, _ in raw:
+        for token in tokens:
+            subjects_of[token].add(subject)
+    n_subjects = len({subject for subject, _, _ in raw}) or 1
+    idf = {t: math.log(1 + n_subjects / len(s)) for t, s in subjects_of.items()}
+
+    patterns: list[Pattern] = []
+    postings: dict[str, list[int]] = defaultdict(list)
+    for subject, tokens, factor in raw:
+        for token in tokens:
+            postings[token].append(len(patterns))
+        patterns.append(Pattern(subject, tokens, sum(idf[t] for t in tokens), factor))
+    return Index(
+        stopwords=stopwords,
+        abbreviations=abbreviations,
+        patterns=patterns,
+        postings=dict(postings),
+        idf=idf,
+        vocabulary=sorted(idf),
+        # A token unique to one subject is fully specific on its own.
+        full_weight=0.8 * math.log(1 + n_subjects),
+    )
+
+
+# Knowledge objects are immutable; their index is built on first use and dropped with them.
+_cache: dict[int, tuple[weakref.ref[Knowledge], Index]] = {}
+_lock = Lock()
+
+
+def index_for(knowledge: Knowledge) -> Index:
+    key = id(knowledge)
+    entry = _cache.get(key)
+    if entry is not None and entry[0]() is knowledge:
+        return entry[1]
+    with _lock:
+        index = build_index(knowledge)
+        _cache[key] = (weakref.ref(knowledge, lambda _: _cache.pop(key, None)), index)
+        return index

@@ -1,0 +1,91 @@
+"""Scores every subject against a question's tokens (see index.py for the patterns).
+
+A pattern's score is the IDF-weighted share of its tokens found in the question, scaled by
+how specific the pattern is. A question token that is not in the vocabulary is matched to
+the closest indexed tokens with rapidfuzz (typos: "sharepiont", "tixéo", "visioconf") or by
+a shared prefix of five letters or more ("stock" / "stockag").
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.core.index import Index
+
+TYPO_CUTOFF = 84.0  # rapidfuzz ratio, 0..100
+MIN_TYPO_LENGTH = 4
+PREFIX_MIN = 5
+PREFIX_SIMILARITY = 0.9
+MAX_EXTENSIONS = 8
+# Other patterns of the same subject that cover more of the question add a little.
+EXTRA_TOKEN_BONUS = 0.04
+EXTRA_BONUS_CAP = 0.12
+
+
+@dataclass(frozen=True)
+class Scored:
+    subject: str
+    score: float
+    matched: frozenset[str]  # question tokens the subject explains
+
+
+def _similar_tokens(token: str, index: Index) -> list[tuple[str, float]]:
+    if token in index.postings:
+        return [(token, 1.0)]
+    if len(token) < MIN_TYPO_LENGTH:
+        return []
+    found: dict[str, float] = {}
+    for match, score, _ in process.extract(
+        token, index.vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=3
+    ):
+        found[match] = score / 100.0
+    if len(token) >= PREFIX_MIN:
+        prefixed = [token[:end] for end in range(PREFIX_MIN, len(token))]
+        # The vocabulary is sorted: the tokens that extend this one are contiguous.
+        start = bisect_left(index.vocabulary, token)
+        for known in index.vocabulary[start : start + MAX_EXTENSIONS]:
+            if not known.startswith(token):
+                break
+            prefixed.append(known)
+        for known in prefixed:
+            if known in index.postings:
+                found[known] = max(found.get(known, 0.0), PREFIX_SIMILARITY)
+    return sorted(found.items(), key=lambda kv: -kv[1])
+
+
+def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
+    """All subjects with a positive score, best first."""
+    # pattern -> {pattern token: (similarity, question token)}
+    hits: dict[int, dict[str, tuple[float, str]]] = defaultdict(dict)
+    for q_token in dict.fromkeys(tokens):
+        for known, similarity in _similar_tokens(q_token, index):
+            for position in index.postings.get(known, ()):
+                best = hits[position].get(known)
+                if best is None or similarity > best[0]:
+                    hits[position][known] = (similarity, q_token)
+
+    best_by_subject: dict[str, tuple[float, frozenset[str]]] = {}
+    covered: dict[str, set[str]] = defaultdict(set)
+    for position, matched in hits.items():
+        pattern = index.patterns[position]
+        found = sum(index.idf[t] * sim for t, (sim, _) in matched.items())
+        coverage = found / pattern.weight
+        specificity = min(1.0, pattern.weight / index.full_weight)
+        score = coverage * specificity * pattern.factor
+        q_tokens = frozenset(q for _, q in matched.values())
+        covered[pattern.subject].update(q_tokens)
+        current = best_by_subject.get(pattern.subject)
+        if current is None or score > current[0]:
+            best_by_subject[pattern.subject] = (score, q_tokens)
+
+    scored = []
+    for subject, (score, q_tokens) in best_by_subject.items():
+        extra = len(covered[subject] - q_tokens)
+        bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
+        scored.append(Scored(subject, min(1.0, score + bonus), frozenset(covered[subject])))
+    scored.sort(key=lambda s: (-s.score, s.subject))
+    return scored

@@ -1,0 +1,95 @@
+"""French text normalisation for matching: what an agent types, reduced to comparable tokens.
+
+Two views of a question come out of here:
+- ``plain``: lower case, no accents, elisions split, punctuation gone, number words turned
+  into digits ("à trois" -> "a 3"), SMS spellings expanded. Entity reading works on it.
+- ``tokens``: ``plain`` without stopwords, each word stemmed (Snowball French), so that
+  "partager" and "partage", "fusionner" and "fusionnez" meet.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from text_to_num import alpha2digit
+
+# Far above any question; a 100 KB paste is cut before the regexes see it.
+MAX_CHARS = 2000
+
+_STEMMER = snowballstemmer.stemmer("french")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+# Elided articles and pronouns: "l'audio", "qu'est-ce", "j'ai", "c'est".
+_ELISION = re.compile(r"\b(l|d|j|qu|c|s|n|m|t|jusqu|lorsqu|puisqu)'")
+_NOT_WORD = re.compile(r"[^a-z0-9@.+]+")
+# Dots and @ stay inside addresses and numbers ("audio.mtes.fr"), not at word edges.
+_EDGE_PUNCT = re.compile(r"(?<![a-z0-9])[.@+]+|[.@+]+(?![a-z0-9])")
+# "3e", "3eme", "3ème" personne: an ordinal participant count.
+_ORDINAL = re.compile(r"\b(\d+)\s*(?:e|eme|ieme|em)\b")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    plain: str  # accent-free, lower case, digits for numbers, single spaces
+    words: tuple[str, ...]  # plain split into words (stopwords kept)
+    tokens: tuple[str, ...]  # content words, stemmed
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, no control or zero-width characters, apostrophes unified."""
+    text = unicodedata.normalize("NFKD", text[:MAX_CHARS])
+    # Drop combining marks (accents) and every format/control character (zero-width,
+    # bidi overrides) so that a hostile or pasted text folds to the same words.
+    kept = (
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in text
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
+    return "".join(kept).casefold().translate(_APOSTROPHES).replace("œ", "oe").replace("æ", "ae")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    if word.isdigit() or len(word) <= 3:
+        return word
+    return str(_STEMMER.stemWord(word))
+
+
+def _digits(text: str) -> str:
+    """Number words to digits: "soixante" -> "60", "à trois" -> "a 3" (text2num)."""
+    try:
+        return str(alpha2digit(text, "fr", threshold=2))
+    except Exception:  # noqa: BLE001 - a parser failure must never cost an answer
+        return text
+
+
+def plain_words(text: str, abbreviations: Mapping[str, str]) -> tuple[str, ...]:
+    """The question as accent-free words, number words as digits, SMS spellings expanded."""
+    folded = fold(text)
+    folded = _ELISION.sub(lambda m: m.group(1) + "' ", folded)
+    folded = _digits(folded.replace("-", " - "))
+    folded = _ORDINAL.sub(r"\1 e", folded)
+    raws = _EDGE_PUNCT.sub(" ", _NOT_WORD.sub(" ", folded)).split()
+    words: list[str] = []
+    for i, raw in enumerate(raws):
+        expansion = abbreviations.get(raw)
+        # An expansion that the next word already completes ("c" + "est") is not applied.
+        if expansion is None or raws[i + 1 : i + 2] == expansion.split()[1:2]:
+            words.append(raw)
+        else:
+            words.extend(expansion.split())
+    return tuple(words)
+
+
+def content_tokens(words: tuple[str, ...], stopwords: frozenset[str]) -> tuple[str, ...]:
+    # Digits are entities (participant counts), not vocabulary; single letters are noise.
+    return tuple(stem(w) for w in words if len(w) > 1 and not w.isdigit() and w not in stopwords)
+
+
+def normalize(text: str, abbreviations: Mapping[str, str], stopwords: frozenset[str]) -> Normalized:
+    words = plain_words(text, abbreviations)
+    return Normalized(" ".join(words), words, content_tokens(words, stopwords))
