@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import html
-import importlib
 import logging
 import os
 import signal
@@ -27,8 +26,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
+from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.model import Knowledge
 from bot.ops.metrics import Metrics
@@ -381,10 +381,8 @@ def _phrasing_item(change: PhrasingChange) -> str:
 
 
 def default_loader(directory: Path) -> Knowledge:
-    """``bot.knowledge.load_knowledge``, imported when first needed."""
-    module = importlib.import_module("bot.knowledge")
-    load = cast(Loader, module.load_knowledge)
-    return load(directory)
+    """``bot.knowledge.load_knowledge``: raises ``KnowledgeError`` listing every problem."""
+    return load_knowledge(directory)
 
 
 class Reloader:
