@@ -1,5 +1,6 @@
 """The knowledge base: typed model, loader of ``knowledge/*.yaml`` and its checker."""
 
+from bot.knowledge.check import check_knowledge
 from bot.knowledge.loader import KnowledgeError, Problem, format_problem, load_knowledge
 from bot.knowledge.model import (
     Category,
@@ -33,6 +34,7 @@ __all__ = [
     "Range",
     "Tip",
     "Tool",
+    "check_knowledge",
     "format_problem",
     "load_knowledge",
 ]

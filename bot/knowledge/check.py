@@ -14,10 +14,10 @@ from typing import Any
 
 from bot.knowledge.loader import (
     Problem,
-    schema_checker,
     format_problem,
     load_schema,
     load_with_problems,
+    schema_checker,
 )
 from bot.knowledge.model import Knowledge
 

@@ -27,9 +27,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
@@ -96,6 +95,7 @@ ENTRY_LABELS: dict[str, str] = {
     **{name: label for name, label in SINGLE_SECTIONS.items()},
 }
 YAML_SUFFIXES = (".yaml", ".yml")
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
 # --------------------------------------------------------------------------- problems
@@ -129,7 +129,7 @@ class KnowledgeError(Exception):
 
 
 def entry_label(entry: str) -> str:
-    """``tool:zoom`` -> ``outil « zoom »``; ``tool#3`` -> ``outil n° 3``; ``lexicon`` -> ``lexique``."""
+    """`tool:zoom` -> `outil « zoom »`, `tool#3` -> `outil n° 3`, `lexicon` -> `lexique`."""
     if ":" in entry:
         kind, name = entry.split(":", 1)
         return f"{ENTRY_LABELS.get(kind, kind)} « {name} »"
@@ -162,7 +162,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 class _Loader(_YamlBase):  # type: ignore[valid-type,misc]
     """YAML 1.2-like scalars: only true/false are booleans, dates stay text."""
 
-    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
         for first, resolvers in _YamlBase.yaml_implicit_resolvers.items()
     }
@@ -278,9 +278,11 @@ def _convert(node: yaml.Node, path: DataPath, f: ParsedFile, stack: set[int]) ->
     for key_node, value_node in node.value:
         key_line = key_node.start_mark.line + 1
         if not (isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG):
-            what = "« << » (fusion YAML) non prise en charge" if key_node.tag.endswith(
-                ":merge"
-            ) else f"« {getattr(key_node, 'value', '?')} » : une clé doit être un texte"
+            what = (
+                "« << » (fusion YAML) non prise en charge"
+                if key_node.tag.endswith(":merge")
+                else f"« {getattr(key_node, 'value', '?')} » : une clé doit être un texte"
+            )
             f.issues.append(_Issue(path, f"clé {what}", line=key_line))
             continue
         key = key_node.value
@@ -436,7 +438,9 @@ class _SchemaChecker:
         elif kind == "object":
             yield from self._check_object(value, schema, path)
 
-    def _check_string(self, value: str, schema: Mapping[str, Any], path: DataPath) -> Iterator[_Issue]:
+    def _check_string(
+        self, value: str, schema: Mapping[str, Any], path: DataPath
+    ) -> Iterator[_Issue]:
         if "minLength" in schema and len(value) < schema["minLength"]:
             yield _Issue(path, "texte vide" if not value else "texte trop court")
         pattern = schema.get("pattern")
@@ -444,7 +448,9 @@ class _SchemaChecker:
             expected = schema.get("description") or f"motif {pattern}"
             yield _Issue(path, f"« {_short(value)} » invalide : {expected} attendu(e)")
 
-    def _check_array(self, value: list[Any], schema: Mapping[str, Any], path: DataPath) -> Iterator[_Issue]:
+    def _check_array(
+        self, value: list[Any], schema: Mapping[str, Any], path: DataPath
+    ) -> Iterator[_Issue]:
         if "minItems" in schema and len(value) < schema["minItems"]:
             yield _Issue(path, f"liste vide ou trop courte (au moins {schema['minItems']})")
         if schema.get("uniqueItems"):
@@ -454,7 +460,8 @@ class _SchemaChecker:
                 if key in seen:
                     yield _Issue(
                         (*path, i),
-                        f"« {_short(item)} » en double dans la liste (déjà en position {seen[key] + 1})",
+                        f"« {_short(item)} » en double dans la liste "
+                        f"(déjà en position {seen[key] + 1})",
                     )
                 else:
                     seen[key] = i
@@ -501,7 +508,7 @@ _schema_cache: dict[str, Any] = {}
 def load_schema() -> dict[str, Any]:
     """The shipped schema.json, parsed once."""
     if "schema" not in _schema_cache:
-        text = resources.files("bot.knowledge").joinpath("schema.json").read_text("utf-8")
+        text = SCHEMA_PATH.read_text(encoding="utf-8")
         _schema_cache["schema"] = json.loads(text)
     schema: dict[str, Any] = _schema_cache["schema"]
     return schema
@@ -577,9 +584,7 @@ class _Builder:
 
     def read(self) -> None:
         if not self.directory.is_dir():
-            self.problems.append(
-                Problem(str(self.directory), None, None, "dossier introuvable")
-            )
+            self.problems.append(Problem(str(self.directory), None, None, "dossier introuvable"))
             return
         paths = sorted(
             p
@@ -611,7 +616,7 @@ class _Builder:
         }
         if any(len(i.path) == 0 for i in issues if i.severity == "error"):
             bad.add(())
-        for section, (prefix, _label) in LIST_SECTIONS.items():
+        for section in LIST_SECTIONS:
             items = f.data.get(section)
             if not isinstance(items, list):
                 continue
@@ -926,12 +931,13 @@ def load_with_problems(
 def load_knowledge(directory: Path, *, today: date | None = None) -> Knowledge:
     """The knowledge of ``directory``; raises :class:`KnowledgeError` listing every error.
 
-    Warnings (an offer past or near its ``valid_until``, relative to ``today``, default the
-    current date) do not prevent loading: they are logged.
+    Warnings (an offer past or near its ``valid_until`` relative to ``today``, skipped when
+    ``today`` is None) never prevent loading: they are logged at INFO level, since replies
+    already say when an offer has ended and ``tchap-bot check`` reports them.
     """
-    result = load_with_problems(directory, today=today or date.today())
+    result = load_with_problems(directory, today=today)
     if result.knowledge is None:
         raise KnowledgeError(result.problems)
     for p in result.problems:
-        log.warning("%s", format_problem(p))
+        log.info("%s", format_problem(p))
     return result.knowledge
