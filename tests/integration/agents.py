@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from nio import (
     AsyncClient,
@@ -53,7 +53,7 @@ ENCRYPTION_STATE: dict[str, Any] = {
     "content": {"algorithm": MEGOLM},
 }
 
-Message = RoomMessageText | RoomMessageNotice
+Message: TypeAlias = RoomMessageText | RoomMessageNotice
 MessagePredicate = Callable[[Message], bool]
 
 
@@ -266,7 +266,7 @@ async def _create_room(agent: Agent, timeout: float, **kwargs: Any) -> str:  # n
     response = await agent.client.room_create(**kwargs)
     if not isinstance(response, RoomCreateResponse):
         raise RuntimeError(f"{agent.user_id}: room creation failed: {response}")
-    room_id = response.room_id
+    room_id = str(response.room_id)
     await agent.wait_until(lambda: agent.is_joined(room_id), timeout, f"room {room_id} synced")
     return room_id
 
@@ -372,10 +372,17 @@ async def send_text(
     if mentions is not None:
         content["m.mentions"] = {"user_ids": list(mentions)}
     content.update(extra or {})
-    async with agent.crypto_lock:
-        response = await agent.client.room_send(
-            room_id, "m.room.message", content, ignore_unverified_devices=True
-        )
+    client = agent.client
+    if room.encrypted:
+        # Share the room key with the lock held (no key query/claim from the sync task
+        # meanwhile), but send the event without it: a send throttled by 429s must not
+        # stall the agent's syncing.
+        async with agent.crypto_lock:
+            if client.olm.should_share_group_session(room_id):
+                await client.share_group_session(room_id, ignore_unverified_devices=True)
+    response = await client.room_send(
+        room_id, "m.room.message", content, ignore_unverified_devices=True
+    )
     if not isinstance(response, RoomSendResponse):
         raise RuntimeError(f"{agent.user_id}: send to {room_id} failed: {response}")
     return str(response.event_id)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+from nio import RoomMessageNotice
 
 from .agents import (
     collect_replies,
+    create_dm,
     create_group_room,
     join_room,
+    relation,
     send_text,
     wait_for_join,
 )
@@ -57,6 +60,31 @@ async def test_encrypted_room_message_is_decrypted_by_the_other_agent(
     assert message.formatted_body == "<b>Bonjour</b> Bob"
     assert message.source["content"]["m.mentions"] == {"user_ids": [bob.user_id]}
     assert bob.undecrypted(room_id) == []
+
+
+async def test_dm_reply_is_a_notice_related_to_the_question(make_agent: AgentFactory) -> None:
+    """The shape of a bot test, with a second agent standing in for the bot."""
+    user = await make_agent("user")
+    fake_bot = await make_agent("bot")
+    room_id = await create_dm(user, fake_bot.user_id)
+    await join_room(fake_bot, room_id)
+    await wait_for_join(user, room_id, fake_bot.user_id)
+    question = await send_text(user, room_id, "Quel outil pour visio ?")
+
+    [received] = await collect_replies(fake_bot, room_id)
+    assert received.event_id == question
+    await send_text(
+        fake_bot,
+        room_id,
+        "Webconf",
+        msgtype="m.notice",
+        extra={"m.relates_to": {"m.in_reply_to": {"event_id": question}}},
+    )
+
+    [reply] = await collect_replies(user, room_id, after=question)
+    assert isinstance(reply, RoomMessageNotice)
+    assert reply.decrypted
+    assert relation(reply) == {"m.in_reply_to": {"event_id": question}}
 
 
 async def test_restart_keeps_users_rooms_and_sessions(
