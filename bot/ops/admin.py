@@ -113,6 +113,12 @@ def format_duration(seconds: float) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _count(n: int, noun: str) -> str:
+    """``2 besoins``, ``1 astuce``, ``0 application hors offre`` (first word agrees)."""
+    first, _, rest = noun.partition(" ")
+    return " ".join(w for w in (str(n), first + ("s" if n > 1 else ""), rest) if w)
+
+
 def _reply(heading: str, items: Iterable[str] = (), footer: Iterable[str] = ()) -> AdminReply:
     items, footer = list(items), list(footer)
     text = "\n".join([heading, *(f"- {i}" for i in items), *footer])
@@ -252,7 +258,14 @@ class AdminCommands:
             f"tchap-bot {self.version} (Python {platform.python_version()})",
             [
                 f"Connaissances : version {self.holder.generation}, chargées le {loaded}",
-                f"{len(k.needs)} besoins, {len(k.tools)} outils, {len(k.tips)} astuces, "
-                f"{len(k.outside_apps)} applications hors offre",
+                ", ".join(
+                    _count(n, word)
+                    for n, word in (
+                        (len(k.needs), "besoin"),
+                        (len(k.tools), "outil"),
+                        (len(k.tips), "astuce"),
+                        (len(k.outside_apps), "application hors offre"),
+                    )
+                ),
             ],
         )
