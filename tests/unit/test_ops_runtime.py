@@ -1,0 +1,64 @@
+"""The operations runtime: one owner starts and stops everything, the bot reports to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+from ops_support import fake_loader, write_small
+
+from bot.knowledge.holder import KnowledgeHolder
+from bot.ops.runtime import OpsRuntime
+from bot.ops.settings import HealthSettings, KnowledgeOpsSettings, OpsSettings
+from bot.ops.store import VoteChange
+
+ADMIN = "@admin:agent.tchap.gouv.fr"
+
+
+async def test_runtime_wires_metrics_store_health_and_admin(tmp_path: Path) -> None:
+    directory = write_small(tmp_path / "knowledge").parent
+    settings = OpsSettings(
+        admins=frozenset({ADMIN}),
+        health=HealthSettings(port=0),
+        knowledge=KnowledgeOpsSettings(watch=True, watch_interval=0.05),
+    )
+    ops = OpsRuntime(
+        settings,
+        holder=KnowledgeHolder(fake_loader(directory)),
+        knowledge_dir=directory,
+        data_dir=tmp_path / "data",
+        loader=fake_loader,
+    )
+    await ops.start(sighup=False)
+    try:
+        ops.status.logged_in = True
+        ops.record_sync_ok()
+        ops.record_reply("Quelle météo demain ?", "none", 0.01)
+        ops.record_reply("visio", "clarify", 0.02)
+        ops.record_reply("zoom ?", "tool:zoom", 0.02, low_confidence=True)
+        ops.record_reply("webconf", "tool:webconf_etat", 0.02)
+        assert ops.record_reaction("$reply", "tool:zoom", "👍", "$r1") is VoteChange.NEW
+        assert ops.record_reaction("$reply", "tool:zoom", "👍️", "$r2") is VoteChange.UNCHANGED
+        assert ops.record_reaction("$reply", "tool:zoom", "🎉", "$r3") is None
+        assert ops.record_redaction("$r1")
+
+        assert {(q.text, q.reason) for q in ops.store.top_unanswered()} == {
+            ("quelle météo demain", "none"),
+            ("visio", "clarify"),
+            ("zoom", "low_confidence"),
+        }
+        assert ops.health is not None
+        base = f"http://127.0.0.1:{ops.health.port}"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(base + "/readyz") as response:
+                assert response.status == 200
+            async with session.get(base + "/metrics") as response:
+                body = await response.text()
+        assert "tchapbot_questions_total 4.0" in body
+        assert 'tchapbot_feedback_total{subject="tool:zoom",vote="up"} 1.0' in body
+
+        reply = await ops.admin.handle(ADMIN, "!outils stats")
+        assert reply is not None and "- Questions : 4" in reply.text
+        assert "Avis (👍 / 👎) : aucun" in reply.text  # the vote was withdrawn
+    finally:
+        await ops.stop()
