@@ -9,6 +9,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -261,9 +262,15 @@ def test_diff_of_identical_knowledge_is_empty() -> None:
     assert diff_knowledge(small_knowledge(), small_knowledge()).empty
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 async def test_watcher_reloads_once_after_the_files_settle(tmp_path: Path) -> None:
     holder, reloader, path = make(tmp_path)
-    watcher = KnowledgeWatcher(reloader, interval=0.02, debounce=0.05)
+    watcher = KnowledgeWatcher(reloader, interval=0.02, debounce=0.3)
     await watcher.start()
     try:
         await asyncio.sleep(0.1)
@@ -272,11 +279,8 @@ async def test_watcher_reloads_once_after_the_files_settle(tmp_path: Path) -> No
             path.write_text(SMALL_YAML.replace("[zoom]", f"[zoom, z{i}]"), encoding="utf-8")
             await asyncio.sleep(0.01)
         (path.parent / ".knowledge.yaml.swp").write_text("x")  # ignored
-        for _ in range(200):
-            if holder.generation > 1:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.15)
+        await until(lambda: holder.generation > 1)
+        await asyncio.sleep(0.4)  # no second reload for the same change
     finally:
         await watcher.stop()
     assert watcher.reloads == 1 and holder.generation == 2
@@ -289,14 +293,15 @@ async def test_watcher_does_not_retry_a_broken_file_until_it_changes(tmp_path: P
     await watcher.start()
     try:
         path.write_text(SMALL_YAML + "  x: [\n", encoding="utf-8")
-        await asyncio.sleep(0.3)
+        await until(lambda: reloader.last_outcome is not None)
+        await asyncio.sleep(0.2)
         assert watcher.reloads == 1 and reloader.last_outcome is not None
         assert not reloader.last_outcome.ok
         path.write_text(SMALL_YAML.replace("[zoom]", "[zoom, fixed]"), encoding="utf-8")
-        await asyncio.sleep(0.3)
+        await until(lambda: holder.generation == 2)
     finally:
         await watcher.stop()
-    assert watcher.reloads == 2 and holder.generation == 2
+    assert watcher.reloads == 2
 
 
 async def test_sighup_reloads(tmp_path: Path) -> None:
@@ -305,10 +310,7 @@ async def test_sighup_reloads(tmp_path: Path) -> None:
     uninstall = install_sighup(asyncio.get_running_loop(), reloader)
     try:
         os.kill(os.getpid(), signal.SIGHUP)
-        for _ in range(300):
-            if holder.generation == 2:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: holder.generation == 2)
     finally:
         uninstall()
     assert holder.generation == 2 and reloader.last_outcome is not None
