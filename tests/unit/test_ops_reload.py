@@ -264,7 +264,7 @@ def test_diff_of_identical_knowledge_is_empty() -> None:
 
 async def until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(5):
-        while not condition():
+        while not condition():  # noqa: ASYNC110 - polling state a thread or timer changes
             await asyncio.sleep(0.01)
 
 
