@@ -1,0 +1,410 @@
+"""Routing what a sync brings: invitations, memberships, messages, undecryptable messages.
+
+The supervisor hands each sync response to ``Router.handle_sync`` after nio has updated
+its state and decrypted what it could. Every event is handled under ``guarded``: an
+exception is logged and the next event goes on (in nio an exception in a callback ends
+the sync loop). Replies go to the sender queue; the question's batch stays held in the
+checkpoint until its reply is sent, so the saved sync position never skips a question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    Event,
+    InviteMemberEvent,
+    JoinResponse,
+    MatrixRoom,
+    MegolmEvent,
+    MessageDirection,
+    RoomMemberEvent,
+    RoomMessage,
+    RoomMessagesResponse,
+    SyncResponse,
+)
+from nio.responses import RoomInfo
+
+from bot.config import Config
+from bot.core import Context, Reply
+from bot.matrix.conversations import Conversations
+from bot.matrix.crypto import UndecryptableMessages
+from bot.matrix.filters import Incoming, Policy, RoomFacts, decide, is_direct
+from bot.matrix.invites import invite_allowed
+from bot.matrix.mentions import name_variants
+from bot.matrix.observer import NullObserver, Observer
+from bot.matrix.replies import greeting_content, reply_content, undecryptable_notice
+from bot.matrix.sender import Outgoing, Sender, reply_txn_id
+from bot.matrix.state import Checkpoint, StateStore
+
+log = logging.getLogger(__name__)
+
+GAP_PAGE = 100
+GAP_MAX_EVENTS = 2000  # a gap larger than this (after a very long downtime) is cut
+
+
+@dataclass(frozen=True)
+class Question:
+    """One message the bot will answer, mention or prefix removed."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    text: str
+    direct: bool
+
+
+# (question, the agent's context in this room) -> (reply, next context). The default is
+# the pure core; admin commands can wrap it (see bot.matrix.main).
+Responder = Callable[[Question, Context | None], tuple[Reply, Context]]
+
+
+async def guarded(what: str, work: Awaitable[Any]) -> None:
+    """Await ``work``; log any exception instead of letting it stop the caller."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("handling %s failed; going on", what)
+
+
+class Router:
+    def __init__(
+        self,
+        client: AsyncClient,
+        config: Config,
+        *,
+        state: StateStore,
+        checkpoint: Checkpoint,
+        sender: Sender,
+        conversations: Conversations,
+        respond: Responder,
+        greeting: Callable[[], Reply],
+        observer: Observer | None = None,
+        fault_trigger: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._state = state
+        self._checkpoint = checkpoint
+        self._sender = sender
+        self._conversations = conversations
+        self._respond = respond
+        self._greeting = greeting
+        self._observer = observer or NullObserver()
+        self._fault_trigger = fault_trigger
+        self._clock = clock
+        self._policy = Policy(
+            command_prefix=config.behaviour.command_prefix,
+            ignored_users=config.behaviour.ignored_users,
+            max_age_ms=int(config.behaviour.catch_up_max_age * 1000),
+        )
+        self._pending: set[str] = set()  # event ids with a reply queued, not yet sent
+        self._invites_seen: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.display_name: str | None = None
+        self.undecryptable = UndecryptableMessages(
+            client,
+            delay=config.encryption.undecryptable_notice_after,
+            on_decrypted=self._on_decrypted,
+            on_gave_up=self._on_gave_up,
+        )
+
+    @property
+    def _own(self) -> str:
+        return str(self._client.user_id)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # -- one sync response ------------------------------------------------------------
+
+    async def handle_sync(
+        self, response: SyncResponse, batch: int, *, initial: bool, since: str | None
+    ) -> None:
+        """Handle a sync response. ``initial``: the first sync ever (no saved position):
+        everything in it is history. ``since``: the token the sync was made from."""
+        for room_id, invite in response.rooms.invite.items():
+            await guarded(f"invitation to {room_id}", self._on_invite(room_id, invite))
+        for room_id, info in response.rooms.join.items():
+            await guarded(
+                f"room {room_id}", self._on_joined_room(room_id, info, batch, initial, since)
+            )
+        for room_id in response.rooms.leave:
+            self._state.forget_room(room_id)
+            self._conversations.forget_room(room_id)
+            self._invites_seen.discard(room_id)
+        await guarded("undecryptable messages", self.undecryptable.retry())
+        self._observer.set_rooms_joined(len(self._client.rooms))
+
+    async def _on_joined_room(
+        self, room_id: str, info: RoomInfo, batch: int, initial: bool, since: str | None
+    ) -> None:
+        room = self._client.rooms.get(room_id)
+        if room is None:
+            return
+        if initial or self._state.room_since(room_id) is None:
+            # First sight of this room: only what happens from now on counts. Our own
+            # join event, if in this timeline, refines this with the server's clock.
+            self._state.set_room_since(room_id, self._now_ms())
+        events: list[Event] = list(info.timeline.events)
+        if info.timeline.limited and not initial and since:
+            gap = await self._fetch_gap(room_id, info.timeline.prev_batch, since)
+            known = {e.event_id for e in events}
+            events = [e for e in gap if e.event_id not in known] + events
+        members_changed = False
+        for event in events:
+            if isinstance(event, RoomMemberEvent):
+                members_changed = True
+            await guarded(
+                f"event {getattr(event, 'event_id', '?')} in {room_id}",
+                self._on_event(room, event, batch, initial),
+            )
+        if members_changed:
+            await self._leave_if_alone(room)
+
+    async def _fetch_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Event]:
+        """The events a ``limited`` timeline left out, oldest first, back to ``since`` or to
+        the catch-up age limit."""
+        cutoff = self._now_ms() - self._policy.max_age_ms
+        collected: list[Event] = []
+        start = prev_batch
+        while start and len(collected) < GAP_MAX_EVENTS:
+            response = await self._client.room_messages(
+                room_id, start=start, end=since, direction=MessageDirection.back, limit=GAP_PAGE
+            )
+            if not isinstance(response, RoomMessagesResponse):
+                log.warning("fetching the gap in %s failed: %s", room_id, response)
+                break
+            collected.extend(response.chunk)
+            oldest = min((e.server_timestamp for e in response.chunk), default=0)
+            if not response.chunk or not response.end or oldest < cutoff:
+                break
+            start = response.end
+        log.info("timeline of %s was limited: %d earlier events fetched", room_id, len(collected))
+        return list(reversed(collected))
+
+    async def _on_event(self, room: MatrixRoom, event: Event, batch: int, initial: bool) -> None:
+        if isinstance(event, RoomMemberEvent):
+            await self._on_member(room, event, batch, initial)
+        elif isinstance(event, MegolmEvent):
+            await self._on_undecryptable(room, event, batch)
+        elif isinstance(event, RoomMessage):
+            self._on_message(room, event, batch)
+
+    # -- messages -------------------------------------------------------------------
+
+    def _facts(self, room: MatrixRoom) -> RoomFacts:
+        names = name_variants(self._own, (room.user_name(self._own), self.display_name))
+        since = self._state.room_since(room.room_id)
+        return RoomFacts(
+            room_id=room.room_id,
+            member_count=room.member_count,
+            own_user_id=self._own,
+            own_names=names,
+            since_ts=since if since is not None else self._now_ms(),
+        )
+
+    def _seen(self, event_id: str) -> bool:
+        return event_id in self._pending or self._state.is_answered(event_id)
+
+    def _on_message(self, room: MatrixRoom, event: RoomMessage, batch: int) -> None:
+        content = event.source.get("content")
+        if not isinstance(content, dict) or self._seen(event.event_id):
+            return
+        body = content.get("body")
+        msg = Incoming(
+            event_id=event.event_id,
+            sender=event.sender,
+            ts=int(event.server_timestamp or 0),
+            msgtype=str(content.get("msgtype", "")),
+            body=body if isinstance(body, str) else "",
+            content=content,
+        )
+        decision = decide(msg, self._facts(room), self._policy, self._now_ms())
+        if not decision.answer:
+            log.debug("not answering %s: %s", event.event_id, decision.reason)
+            return
+        if self._fault_trigger is not None and decision.question == self._fault_trigger:
+            raise RuntimeError("fault injected for tests (TCHAP_BOT_TEST_FAULT_TRIGGER)")
+        question = Question(
+            room.room_id,
+            event.event_id,
+            event.sender,
+            decision.question,
+            is_direct(self._facts(room)),
+        )
+        context = self._conversations.get(room.room_id, event.sender)
+        reply, next_context = self._respond(question, context)
+        self._conversations.put(room.room_id, event.sender, next_context)
+        log.info(
+            "answering %s in %s (%s): %s",
+            event.event_id,
+            room.room_id,
+            decision.reason,
+            reply.subject,
+        )
+        self._queue_reply(
+            room.room_id,
+            event.event_id,
+            reply_content(reply, event.event_id, event.sender, decision.thread_root),
+            batch,
+            subject=reply.subject,
+            question_ts=msg.ts,
+        )
+
+    def _queue_reply(
+        self,
+        room_id: str,
+        event_id: str,
+        content: dict[str, Any],
+        batch: int,
+        *,
+        subject: str | None,
+        question_ts: int,
+    ) -> None:
+        self._pending.add(event_id)
+        self._checkpoint.hold(batch)
+
+        def sent(_reply_id: str) -> None:
+            self._state.mark_answered(event_id, room_id)
+            self._pending.discard(event_id)
+            self._checkpoint.release(batch)
+            if subject is not None:
+                latency = max(0.0, self._clock() - question_ts / 1000)
+                self._observer.record_reply(subject, latency)
+
+        def dropped() -> None:
+            self._pending.discard(event_id)
+            self._checkpoint.release(batch)
+
+        self._sender.submit(
+            Outgoing(
+                room_id, content, txn_id=reply_txn_id(event_id), on_sent=sent, on_dropped=dropped
+            )
+        )
+
+    # -- undecryptable ----------------------------------------------------------------
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent, batch: int) -> None:
+        facts = self._facts(room)
+        ts = int(event.server_timestamp or 0)
+        if (
+            event.sender == self._own
+            or ts < facts.since_ts
+            or ts < self._now_ms() - self._policy.max_age_ms
+            or self._seen(event.event_id)
+            or event.event_id in self.undecryptable
+        ):
+            return
+        self._observer.record_undecryptable()
+        self._checkpoint.hold(batch)
+        await self.undecryptable.hold(room.room_id, event, batch)
+
+    async def _on_decrypted(self, room_id: str, event: Event, batch: int) -> None:
+        try:
+            room = self._client.rooms.get(room_id)
+            if room is not None and isinstance(event, RoomMessage):
+                self._on_message(room, event, batch)
+        finally:
+            self._checkpoint.release(batch)
+
+    async def _on_gave_up(self, room_id: str, event: MegolmEvent, batch: int) -> None:
+        room = self._client.rooms.get(room_id)
+        if room is None or not is_direct(self._facts(room)):
+            self._checkpoint.release(batch)  # in a group room it may not have been for us
+            return
+        self._queue_reply(
+            room_id,
+            event.event_id,
+            undecryptable_notice(event.event_id),
+            batch,
+            subject=None,
+            question_ts=int(event.server_timestamp or 0),
+        )
+        self._checkpoint.release(batch)
+
+    # -- rooms ----------------------------------------------------------------------
+
+    async def _on_invite(self, room_id: str, invite: Any) -> None:
+        if room_id in self._invites_seen:
+            return
+        inviter = None
+        for event in invite.invite_state:
+            if (
+                isinstance(event, InviteMemberEvent)
+                and event.state_key == self._own
+                and event.membership == "invite"
+            ):
+                inviter = event.sender
+        self._invites_seen.add(room_id)
+        if not invite_allowed(inviter, self._config.invites, self._config.server_name):
+            log.info("declining invitation to %s from %s (not allowed)", room_id, inviter)
+            self._spawn(self._client.room_leave(room_id))
+            return
+        log.info("accepting invitation to %s from %s", room_id, inviter)
+        self._spawn(self._join(room_id))
+
+    async def _join(self, room_id: str) -> None:
+        delay = 1.0
+        for _ in range(6):
+            response = await self._client.join(room_id)
+            if isinstance(response, JoinResponse):
+                log.info("joined %s", room_id)
+                return
+            wait = (getattr(response, "retry_after_ms", None) or 0) / 1000
+            log.warning("joining %s failed: %s", room_id, response)
+            await asyncio.sleep(max(wait, delay))
+            delay *= 2
+        self._invites_seen.discard(room_id)
+
+    async def _on_member(
+        self, room: MatrixRoom, event: RoomMemberEvent, batch: int, initial: bool
+    ) -> None:
+        if event.state_key != self._own:
+            return
+        prev = (event.prev_content or {}).get("membership")
+        if event.membership != "join" or prev == "join" or initial:
+            return
+        ts = int(event.server_timestamp or 0)
+        self._state.set_room_since(room.room_id, ts)
+        too_old = ts < self._now_ms() - self._policy.max_age_ms
+        if not self._config.behaviour.greet_on_join or too_old or self._state.greeted(room.room_id):
+            return
+        self._state.mark_greeted(room.room_id)
+        content = greeting_content(self._greeting())
+        self._checkpoint.hold(batch)
+        release = lambda *_: self._checkpoint.release(batch)  # noqa: E731
+        self._sender.submit(Outgoing(room.room_id, content, on_sent=release, on_dropped=release))
+
+    async def _leave_if_alone(self, room: MatrixRoom) -> None:
+        if not self._config.behaviour.leave_when_alone:
+            return
+        others = [u for u in room.users if u != self._own]
+        if others:
+            return
+        log.info("alone in %s: leaving", room.room_id)
+        await self._client.room_leave(room.room_id)
+        await self._client.room_forget(room.room_id)
+        self._state.forget_room(room.room_id)
+        self._conversations.forget_room(room.room_id)
+
+    # -- background work ------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(guarded("background request", work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

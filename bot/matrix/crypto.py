@@ -1,0 +1,161 @@
+"""End-to-end encryption: the nio client's crypto settings, the trust policy, and the
+messages that arrive before their room key.
+
+nio keeps the Olm account and Megolm sessions in an SQLite store under the data
+directory, one file per (user, device), encrypted with the pickle key from the config
+(never nio's default key).
+
+An undecryptable message (``MegolmEvent``) is held: the bot asks for the key (its own
+devices, as nio does, and the sender's device), retries after every sync, answers once
+the key arrives; after ``undecryptable_notice_after`` it gives up and, in a direct chat
+only (in a group room it cannot know the message was for it), posts one short notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    EncryptionError,
+    Event,
+    LocalProtocolError,
+    MegolmEvent,
+)
+from nio.store import DefaultStore
+
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+RETRY_PERIOD = 1.0  # seconds between two checks of the held messages
+
+
+def client_config(config: Config) -> AsyncClientConfig:
+    """nio settings: encryption on, our pickle key, and no retry hidden inside requests
+    (429 and network errors come back to the supervisor and the sender, which decide)."""
+    return AsyncClientConfig(
+        store=DefaultStore,
+        encryption_enabled=True,
+        pickle_key=config.secrets.pickle_key,
+        store_sync_tokens=False,  # the bot saves its position itself, after handling
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        request_timeout=config.matrix.request_timeout,
+    )
+
+
+def store_dir(config: Config) -> Path:
+    return config.data_dir / "crypto"
+
+
+def blacklist_unverified(client: AsyncClient, room_id: str) -> None:
+    """For the ``verified_only`` trust policy: unverified devices get no room key."""
+    room = client.rooms.get(room_id)
+    if room is None:
+        return
+    for user_id in room.users:
+        for device in client.device_store.active_user_devices(user_id):
+            if not device.verified and not device.blacklisted:
+                client.blacklist_device(device)
+
+
+@dataclass
+class _Held:
+    room_id: str
+    event: MegolmEvent
+    batch: int
+    deadline: float
+
+
+Decrypted = Callable[[str, Event, int], Awaitable[None]]
+GaveUp = Callable[[str, MegolmEvent, int], Awaitable[None]]
+
+
+class UndecryptableMessages:
+    """Holds messages waiting for their room key (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        delay: float,
+        on_decrypted: Decrypted,
+        on_gave_up: GaveUp,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._delay = delay
+        self._on_decrypted = on_decrypted
+        self._on_gave_up = on_gave_up
+        self._clock = clock
+        self._held: dict[str, _Held] = {}
+        self._changed = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._held
+
+    async def hold(self, room_id: str, event: MegolmEvent, batch: int) -> None:
+        if event.event_id in self._held:
+            return
+        event.room_id = room_id
+        self._held[event.event_id] = _Held(room_id, event, batch, self._clock() + self._delay)
+        self._changed.set()
+        log.info(
+            "message %s in %s cannot be decrypted yet; requesting its key", event.event_id, room_id
+        )
+        await self._request_key(event)
+
+    async def _request_key(self, event: MegolmEvent) -> None:
+        client = self._client
+        try:
+            await client.request_room_key(event)  # our own devices; registers the request
+        except LocalProtocolError:
+            pass  # already requested for this session
+        except Exception as exc:
+            log.warning("room key request to own devices failed: %s", exc)
+        if event.sender and event.device_id and client.device_id:
+            try:
+                message = event.as_key_request(
+                    event.sender, client.device_id, event.session_id, event.device_id
+                )
+                await client.to_device(message)
+            except Exception as exc:
+                log.warning("room key request to %s failed: %s", event.sender, exc)
+
+    async def retry(self) -> None:
+        """Decrypt what can be now; give up on what waited too long."""
+        now = self._clock()
+        for event_id, held in list(self._held.items()):
+            try:
+                decrypted = self._client.decrypt_event(held.event)
+            except EncryptionError:
+                if now >= held.deadline:
+                    del self._held[event_id]
+                    log.warning("no room key for %s after %.0f s", event_id, self._delay)
+                    await self._on_gave_up(held.room_id, held.event, held.batch)
+                continue
+            del self._held[event_id]
+            log.info("message %s decrypted after its key arrived", event_id)
+            await self._on_decrypted(held.room_id, decrypted, held.batch)
+
+    async def run(self) -> None:
+        """Periodic retries while messages are held; its owner runs it in a task."""
+        while True:
+            if not self._held:
+                self._changed.clear()
+                await self._changed.wait()
+            await asyncio.sleep(RETRY_PERIOD)
+            try:
+                await self.retry()
+            except Exception:
+                log.exception("retrying undecryptable messages failed")

@@ -1,0 +1,43 @@
+"""Sorting homeserver errors: what to retry, how, and what must stop the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nio import ErrorResponse
+
+# Errors that no retry will fix: the operator must act (new token, renewed account...).
+AUTH_ERRCODES = {
+    "M_UNKNOWN_TOKEN": "the access token is invalid or has been revoked",
+    "M_MISSING_TOKEN": "no access token was sent",
+    "ORG_MATRIX_EXPIRED_ACCOUNT": "the account has expired and must be renewed",
+    "M_USER_DEACTIVATED": "the account has been deactivated",
+}
+
+
+class FatalAuthError(Exception):
+    """The homeserver refuses the bot's credentials: stop with this message."""
+
+
+def http_status(response: Any) -> int | None:
+    transport = getattr(response, "transport_response", None)
+    status = getattr(transport, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def classify(response: ErrorResponse) -> str:
+    """One of ``auth``, ``rate_limited``, ``http_5xx``, ``other`` (metrics' sync error kinds)."""
+    status = http_status(response)
+    if response.status_code in AUTH_ERRCODES or status == 401:
+        return "auth"
+    if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
+        return "rate_limited"
+    if status is None or status >= 500:
+        return "http_5xx"
+    return "other"
+
+
+def auth_message(response: ErrorResponse) -> str:
+    code = response.status_code or str(http_status(response))
+    reason = AUTH_ERRCODES.get(code, "the homeserver refused the credentials")
+    return f"{reason} ({code}: {response.message})"

@@ -1,0 +1,103 @@
+"""When the bot answers a message: pure decisions over the event and facts about its room.
+
+No nio here: ``callbacks`` turns nio events into ``Incoming`` and rooms into ``RoomFacts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from bot.matrix.mentions import find_mention, strip_prefix, strip_reply_fallback
+
+HELP_QUESTION = "aide"  # what an empty address ("!outils" alone, a bare mention) asks
+MAX_QUESTION_CHARS = 2000  # the rest of a longer message is not read
+
+
+@dataclass(frozen=True)
+class Incoming:
+    event_id: str
+    sender: str
+    ts: int  # origin_server_ts, milliseconds
+    msgtype: str
+    body: str
+    content: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RoomFacts:
+    room_id: str
+    member_count: int  # joined + invited
+    own_user_id: str
+    own_names: tuple[str, ...]  # from mentions.name_variants
+    since_ts: int  # events before this (join, or first start) are history: never answered
+
+
+@dataclass(frozen=True)
+class Policy:
+    command_prefix: str
+    ignored_users: tuple[str, ...]  # glob patterns over user ids
+    max_age_ms: int  # older messages (e.g. found after a long downtime) are not answered
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: bool
+    reason: str  # why: "direct", "mention", "prefix", or why not
+    question: str = ""
+    thread_root: str | None = None
+
+
+def is_direct(room: RoomFacts) -> bool:
+    return room.member_count <= 2
+
+
+def relation(content: Mapping[str, Any]) -> Mapping[str, Any]:
+    relates_to = content.get("m.relates_to")
+    return relates_to if isinstance(relates_to, Mapping) else {}
+
+
+def thread_root(content: Mapping[str, Any]) -> str | None:
+    rel = relation(content)
+    root = rel.get("event_id")
+    return root if rel.get("rel_type") == "m.thread" and isinstance(root, str) else None
+
+
+def mentioned_user_ids(content: Mapping[str, Any]) -> tuple[str, ...]:
+    mentions = content.get("m.mentions")
+    if not isinstance(mentions, Mapping):
+        return ()
+    ids = mentions.get("user_ids")
+    return tuple(i for i in ids if isinstance(i, str)) if isinstance(ids, list) else ()
+
+
+def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decision:
+    """Whether to answer ``msg`` and with which question (mention and prefix removed)."""
+    if msg.sender == room.own_user_id:
+        return Decision(False, "own")
+    if any(fnmatchcase(msg.sender, p) for p in policy.ignored_users):
+        return Decision(False, "ignored_user")
+    if msg.msgtype == "m.notice":
+        return Decision(False, "notice")  # other bots speak in notices; never answer them
+    if msg.msgtype != "m.text":
+        return Decision(False, "not_text")
+    if relation(msg.content).get("rel_type") == "m.replace":
+        return Decision(False, "edit")
+    if msg.ts < room.since_ts:
+        return Decision(False, "history")
+    if msg.ts < now_ms - policy.max_age_ms:
+        return Decision(False, "too_old")
+
+    text = strip_reply_fallback(msg.body)[:MAX_QUESTION_CHARS].strip()
+    root = thread_root(msg.content)
+    after_prefix = strip_prefix(text, policy.command_prefix)
+    if after_prefix is not None:
+        return Decision(True, "prefix", after_prefix or HELP_QUESTION, root)
+    named, without_name = find_mention(text, room.own_names)
+    if named or room.own_user_id in mentioned_user_ids(msg.content):
+        return Decision(True, "mention", without_name or HELP_QUESTION, root)
+    if is_direct(room):
+        return Decision(True, "direct", text or HELP_QUESTION, root)
+    return Decision(False, "not_addressed")

@@ -1,0 +1,204 @@
+"""``tchap-bot run``: wiring, start-up, and an orderly stop on SIGTERM or SIGINT.
+
+Start: config (all errors at once) -> knowledge -> data directory -> login and crypto
+store -> first sync -> serve. Stop: no new sync, the replies in flight are sent (within
+``DRAIN_TIMEOUT``), the sync position is saved, the client is closed.
+
+Exit codes: 0 stopped by a signal, 1 credentials refused or unrecoverable error,
+2 invalid configuration, knowledge or data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from nio import AsyncClient, ProfileGetDisplayNameResponse
+
+from bot.config import Config, ConfigError, load_config
+from bot.core import Context, Reply, answer
+from bot.knowledge.holder import KnowledgeHolder
+from bot.matrix import crypto, session
+from bot.matrix.callbacks import Question, Responder, Router
+from bot.matrix.conversations import Conversations
+from bot.matrix.errors import FatalAuthError
+from bot.matrix.observer import NullObserver, Observer
+from bot.matrix.sender import Sender
+from bot.matrix.state import Checkpoint, StateStore
+from bot.matrix.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 30.0  # seconds given to replies in flight at shutdown
+# Test-only: a question equal to this value makes the message handler raise, to prove
+# that a failing handler does not stop the bot. Never set it in production.
+FAULT_TRIGGER_ENV = "TCHAP_BOT_TEST_FAULT_TRIGGER"
+
+
+def core_responder(holder: KnowledgeHolder) -> Responder:
+    """Answers with the pure core and the knowledge in service at that moment."""
+
+    def respond(question: Question, context: Context | None) -> tuple[Reply, Context]:
+        return answer(question.text, holder.current, context)
+
+    return respond
+
+
+class Bot:
+    """Owns the client and every long-running task; ``run`` returns when stopped."""
+
+    def __init__(
+        self,
+        config: Config,
+        holder: KnowledgeHolder,
+        *,
+        observer: Observer | None = None,
+        respond: Responder | None = None,
+    ) -> None:
+        self.config = config
+        self.holder = holder
+        self.observer = observer or NullObserver()
+        self.client = AsyncClient(
+            config.matrix.homeserver,
+            config.matrix.user_id,
+            store_path=str(crypto.store_dir(config)),
+            config=crypto.client_config(config),
+            ssl=None if config.matrix.verify_tls else False,
+            proxy=config.matrix.proxy,
+        )
+        self.crypto_lock = asyncio.Lock()
+        self.state = StateStore(config.data_dir / "state.db")
+        self.checkpoint = Checkpoint(self.state.save_sync_token)
+        self.sender = Sender(
+            self.client, trust=config.encryption.trust, crypto_lock=self.crypto_lock
+        )
+        self.conversations = Conversations(config.behaviour.context_idle)
+        self.router = Router(
+            self.client,
+            config,
+            state=self.state,
+            checkpoint=self.checkpoint,
+            sender=self.sender,
+            conversations=self.conversations,
+            respond=respond or core_responder(holder),
+            greeting=lambda: answer("aide", holder.current)[0],
+            observer=self.observer,
+            fault_trigger=os.environ.get(FAULT_TRIGGER_ENV) or None,
+        )
+        self.supervisor = Supervisor(
+            self.client,
+            config.sync,
+            router=self.router,
+            checkpoint=self.checkpoint,
+            crypto_lock=self.crypto_lock,
+            start_token=self.state.sync_token,
+            observer=self.observer,
+        )
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        if not self._stop.is_set():
+            log.info("stop requested: finishing replies in flight")
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Log in, sync and answer until ``request_stop``; raise ``FatalAuthError``."""
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            await session.open_session(self.client, self.config)
+            await self._fetch_display_name()
+            tasks = [
+                asyncio.create_task(self.sender.run(), name="sender"),
+                asyncio.create_task(self.router.undecryptable.run(), name="undecryptable"),
+            ]
+            sync_task = asyncio.create_task(self.supervisor.run(), name="sync")
+            stop_task = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({sync_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            self.supervisor.stop()
+            stop_task.cancel()
+            await asyncio.gather(sync_task, return_exceptions=True)
+            if not await self.sender.drain(DRAIN_TIMEOUT):
+                log.warning(
+                    "%d replies not sent before shutdown: they will be answered "
+                    "after the next start",
+                    self.sender.queued,
+                )
+            sync_task.result()  # re-raise FatalAuthError or a crash of the loop
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.router.close()
+            self.state.close()
+            await self.client.close()
+            log.info("stopped")
+
+    async def _fetch_display_name(self) -> None:
+        with contextlib.suppress(Exception):
+            response = await self.client.get_displayname(self.config.matrix.user_id)
+            if isinstance(response, ProfileGetDisplayNameResponse):
+                self.router.display_name = response.displayname
+
+
+def prepare_data_dir(config: Config) -> None:
+    """Create the data directory (mode 700) and prove it writable; OSError otherwise."""
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    crypto.store_dir(config).mkdir(mode=0o700, exist_ok=True)
+    probe = config.data_dir / ".write-test"
+    probe.write_text("ok")
+    probe.unlink()
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if level != "DEBUG":
+        logging.getLogger("nio").setLevel(logging.ERROR)  # nio warns on every retried 429
+        logging.getLogger("peewee").setLevel(logging.WARNING)
+
+
+def run(config_path: Path) -> int:
+    """Entry point of ``tchap-bot run --config PATH``; returns the exit code."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"tchap-bot: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.log_level)
+
+    from bot.knowledge import KnowledgeError, load_knowledge
+
+    try:
+        knowledge = load_knowledge(config.knowledge_dir)
+    except KnowledgeError as exc:
+        print(f"tchap-bot: invalid knowledge in {config.knowledge_dir}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        prepare_data_dir(config)
+    except OSError as exc:
+        print(f"tchap-bot: data directory {config.data_dir} unusable: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(config, KnowledgeHolder(knowledge)))
+    except FatalAuthError as exc:
+        log.error("cannot log in: %s", exc)
+        print(f"tchap-bot: cannot log in as {config.matrix.user_id}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(config: Config, holder: KnowledgeHolder) -> None:
+    bot = Bot(config, holder)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, bot.request_stop)
+    await bot.run()

@@ -1,0 +1,51 @@
+"""Message contents the bot sends: answers, the greeting, the undecryptable notice.
+
+Always ``m.notice`` (bots speak in notices: other bots do not answer them), with the
+HTML the core rendered as ``formatted_body``, a reply relation to the question and,
+when the question was in a thread, the same thread.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from bot.core import Reply
+
+HTML_FORMAT = "org.matrix.custom.html"
+
+UNDECRYPTABLE_TEXT = (
+    "Je n'ai pas pu déchiffrer votre message. Pouvez-vous le renvoyer ? "
+    "Si cela se reproduit, fermez puis rouvrez Tchap avant de réessayer."
+)
+
+
+def _notice(text: str, html_body: str) -> dict[str, Any]:
+    return {"msgtype": "m.notice", "body": text, "format": HTML_FORMAT, "formatted_body": html_body}
+
+
+def _relate(
+    content: dict[str, Any], question_id: str, sender: str, thread_root: str | None
+) -> dict[str, Any]:
+    relates: dict[str, Any] = {"m.in_reply_to": {"event_id": question_id}}
+    if thread_root is not None:
+        relates.update({"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True})
+    content["m.relates_to"] = relates
+    content["m.mentions"] = {"user_ids": [sender]}
+    return content
+
+
+def reply_content(
+    reply: Reply, question_id: str, sender: str, thread_root: str | None = None
+) -> dict[str, Any]:
+    return _relate(_notice(reply.text, reply.html), question_id, sender, thread_root)
+
+
+def greeting_content(reply: Reply) -> dict[str, Any]:
+    return _notice(reply.text, reply.html)
+
+
+def undecryptable_notice(question_id: str, sender: str = "") -> dict[str, Any]:
+    content = _notice(UNDECRYPTABLE_TEXT, f"<p>{html.escape(UNDECRYPTABLE_TEXT)}</p>")
+    content["m.relates_to"] = {"m.in_reply_to": {"event_id": question_id}}
+    return content

@@ -1,0 +1,178 @@
+"""Logging in: access token (preferred) or password, device kept across restarts.
+
+The session (user id, device id, and the access token obtained by a password login) is
+kept in ``<data_dir>/session.json`` (mode 600), so a restart reuses the same device and
+its crypto store. ``whoami`` checks the token at every start. Refused credentials raise
+``FatalAuthError`` with a message for the operator: no retry loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from aiohttp import ClientError
+from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
+
+from bot.config import Config
+from bot.matrix.errors import FatalAuthError, auth_message, classify
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+START_ATTEMPTS = 8  # unreachable homeserver at start: retries (1, 2, 4... s) before giving up
+
+
+@dataclass(frozen=True)
+class SavedSession:
+    homeserver: str
+    user_id: str
+    device_id: str
+    access_token: str | None = None  # only when obtained by a password login
+
+    def __repr__(self) -> str:
+        return f"SavedSession({self.user_id}, device {self.device_id})"
+
+
+def session_path(config: Config) -> Path:
+    return config.data_dir / "session.json"
+
+
+def load_saved(path: Path) -> SavedSession | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SavedSession(**data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("ignoring unreadable session file %s: %s", path, exc)
+        return None
+
+
+def save(path: Path, session: SavedSession) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(asdict(session), handle)
+    os.replace(tmp, path)
+
+
+async def open_session(
+    client: AsyncClient,
+    config: Config,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> SavedSession:
+    """Authenticate ``client``, load its crypto store, and return the session in use."""
+    path = session_path(config)
+    saved = load_saved(path)
+    if saved is not None and (
+        saved.user_id != config.matrix.user_id or saved.homeserver != config.matrix.homeserver
+    ):
+        log.warning("the saved session is for another account or server; starting afresh")
+        saved = None
+
+    token = config.secrets.access_token
+    if token is None and saved is not None and saved.access_token:
+        token = saved.access_token  # from an earlier password login
+    session: SavedSession | None = None
+    if token is not None:
+        try:
+            session = await _with_token(client, config, token, saved, sleep)
+        except FatalAuthError:
+            if config.secrets.access_token is not None or config.secrets.password is None:
+                raise
+            log.info("the saved access token is no longer valid; logging in with the password")
+    if session is None:
+        session = await _with_password(client, config, saved, sleep)
+
+    client.restore_login(session.user_id, session.device_id, client.access_token)
+    if saved != session:
+        save(path, session)
+    log.info("logged in as %s, device %s", session.user_id, session.device_id)
+    return session
+
+
+async def _with_token(
+    client: AsyncClient,
+    config: Config,
+    token: str,
+    saved: SavedSession | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> SavedSession:
+    client.access_token = token
+    response = await _retrying(client.whoami, "whoami", sleep)
+    if not isinstance(response, WhoamiResponse):
+        raise FatalAuthError(f"whoami failed: {auth_message(response)}")
+    if response.user_id != config.matrix.user_id:
+        raise FatalAuthError(
+            f"the access token belongs to {response.user_id}, "
+            f"but matrix.user_id is {config.matrix.user_id}"
+        )
+    device_id = response.device_id or (saved.device_id if saved else None)
+    if not device_id:
+        raise FatalAuthError("the homeserver did not tell the device of this access token")
+    if saved is not None and saved.device_id != device_id:
+        log.warning(
+            "new device %s (was %s): a new crypto store is started", device_id, saved.device_id
+        )
+    keep = token if config.secrets.access_token is None else None  # never copy a given token
+    return SavedSession(config.matrix.homeserver, response.user_id, device_id, keep)
+
+
+async def _with_password(
+    client: AsyncClient,
+    config: Config,
+    saved: SavedSession | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> SavedSession:
+    password = config.secrets.password
+    if password is None:
+        raise FatalAuthError("no valid access token and no password to log in with")
+    client.user = config.matrix.user_id
+    client.device_id = saved.device_id if saved else None  # reuse the device and its keys
+    response = await _retrying(
+        lambda: client.login(password, device_name=config.matrix.device_name), "login", sleep
+    )
+    if not isinstance(response, LoginResponse):
+        code = getattr(response, "status_code", None)
+        if code == "M_FORBIDDEN":
+            raise FatalAuthError(f"wrong user id or password (M_FORBIDDEN: {response.message})")
+        raise FatalAuthError(f"login failed: {auth_message(response)}")
+    return SavedSession(
+        config.matrix.homeserver, response.user_id, response.device_id, response.access_token
+    )
+
+
+async def _retrying(
+    call: Callable[[], Awaitable[T]], what: str, sleep: Callable[[float], Awaitable[None]]
+) -> T | ErrorResponse:
+    """Retry network errors, 5xx and 429 a few times; return the result or a final error."""
+    delay = 1.0
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            response = await call()
+        except (ClientError, TimeoutError, OSError) as exc:
+            if attempt == START_ATTEMPTS:
+                raise FatalAuthError(f"{what}: homeserver unreachable: {exc}") from exc
+            log.warning("%s: homeserver unreachable (%s); retrying in %.0f s", what, exc, delay)
+        else:
+            if not isinstance(response, ErrorResponse):
+                return response
+            kind = classify(response)
+            if kind in ("auth", "other") or attempt == START_ATTEMPTS:
+                return response
+            if kind == "rate_limited" and response.retry_after_ms:
+                delay = max(delay, response.retry_after_ms / 1000)
+            log.warning("%s: %s; retrying in %.0f s", what, response, delay)
+        await sleep(delay * random.uniform(0.8, 1.2))
+        delay = min(delay * 2, 60.0)
+    raise AssertionError("unreachable")

@@ -1,0 +1,161 @@
+"""What the bot must remember across restarts, in SQLite in the data directory.
+
+- the sync position, saved only once every reply due for the events before it is sent
+  (``Checkpoint``), so a crash or a stop never skips a question;
+- the ids of the events answered, so a question is never answered twice;
+- per room, the time from which messages count (the bot's join), and whether it greeted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ANSWERED_RETENTION_S = 30 * 86400
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS answered (
+    event_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY, since_ts INTEGER NOT NULL, greeted INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class StateStore:
+    """Small synchronous SQLite store: each call is one short local transaction."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._db = sqlite3.connect(path, isolation_level=None)  # autocommit
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "DELETE FROM answered WHERE at < ?", (self._clock() - ANSWERED_RETENTION_S,)
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- sync position ---------------------------------------------------------------
+
+    def _get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def sync_token(self) -> str | None:
+        return self._get("sync_token")
+
+    def save_sync_token(self, token: str) -> None:
+        self._set("sync_token", token)
+
+    # -- answered events -----------------------------------------------------------------
+
+    def is_answered(self, event_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM answered WHERE event_id = ?", (event_id,))
+        return row.fetchone() is not None
+
+    def mark_answered(self, event_id: str, room_id: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO answered (event_id, room_id, at) VALUES (?, ?, ?)",
+            (event_id, room_id, self._clock()),
+        )
+
+    # -- rooms ------------------------------------------------------------------------
+
+    def room_since(self, room_id: str) -> int | None:
+        row = self._db.execute("SELECT since_ts FROM rooms WHERE room_id = ?", (room_id,))
+        found = row.fetchone()
+        return None if found is None else int(found[0])
+
+    def set_room_since(self, room_id: str, since_ts: int) -> None:
+        self._db.execute(
+            "INSERT INTO rooms (room_id, since_ts) VALUES (?, ?) "
+            "ON CONFLICT(room_id) DO UPDATE SET since_ts = excluded.since_ts",
+            (room_id, since_ts),
+        )
+
+    def greeted(self, room_id: str) -> bool:
+        row = self._db.execute("SELECT greeted FROM rooms WHERE room_id = ?", (room_id,))
+        found = row.fetchone()
+        return bool(found and found[0])
+
+    def mark_greeted(self, room_id: str) -> None:
+        self._db.execute("UPDATE rooms SET greeted = 1 WHERE room_id = ?", (room_id,))
+
+    def forget_room(self, room_id: str) -> None:
+        self._db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+
+
+@dataclass
+class _Batch:
+    token: str
+    outstanding: int = 0
+    sealed: bool = False
+
+
+class Checkpoint:
+    """Saves a sync token once all the work of its batch and of the batches before is done.
+
+    A batch is the handling of one sync response. Work items (a reply in the sender queue,
+    an event waiting for its room key) ``hold`` their batch and ``release`` it when done;
+    the supervisor ``seal``s the batch after handling the whole response.
+    """
+
+    def __init__(self, save: Callable[[str], None]) -> None:
+        self._save = save
+        self._batches: OrderedDict[int, _Batch] = OrderedDict()
+        self._next_id = 0
+        self.saved: str | None = None
+
+    def open(self, token: str) -> int:
+        batch_id = self._next_id
+        self._next_id += 1
+        self._batches[batch_id] = _Batch(token)
+        return batch_id
+
+    def hold(self, batch_id: int) -> None:
+        self._batches[batch_id].outstanding += 1
+
+    def release(self, batch_id: int) -> None:
+        batch = self._batches.get(batch_id)
+        if batch is not None:
+            batch.outstanding -= 1
+            self._advance()
+
+    def seal(self, batch_id: int) -> None:
+        self._batches[batch_id].sealed = True
+        self._advance()
+
+    @property
+    def pending(self) -> int:
+        return sum(b.outstanding for b in self._batches.values())
+
+    def _advance(self) -> None:
+        token = None
+        while self._batches:
+            first_id = next(iter(self._batches))
+            batch = self._batches[first_id]
+            if not batch.sealed or batch.outstanding > 0:
+                break
+            token = batch.token
+            del self._batches[first_id]
+        if token is not None and token != self.saved:
+            self._save(token)
+            self.saved = token

@@ -1,0 +1,178 @@
+"""The supervised sync loop: the one owner of syncing.
+
+Network errors, timeouts and 5xx: exponential backoff with jitter (``sync.backoff_*``).
+``M_LIMIT_EXCEEDED``: wait ``retry_after_ms``. Refused credentials: ``FatalAuthError``
+(the bot stops with a message). Anything else raised while handling a response is
+logged and retried, never fatal.
+
+The position is ours, not nio's: we start from the saved token (``full_state`` on that
+first sync, since nio does not persist room state) and each response's token is saved
+by the ``Checkpoint`` once the replies it caused are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiohttp import ClientError
+from nio import AsyncClient, ErrorResponse, SyncResponse
+
+from bot.config import SyncConfig
+from bot.matrix.callbacks import Router
+from bot.matrix.errors import FatalAuthError, auth_message, classify
+from bot.matrix.observer import NullObserver, Observer
+from bot.matrix.state import Checkpoint
+
+log = logging.getLogger(__name__)
+
+
+def sync_filter(timeline_limit: int) -> dict[str, Any]:
+    """A larger timeline than nio's default 10, no presence, no typing or receipts."""
+    return {
+        "presence": {"not_types": ["*"]},
+        "room": {
+            "timeline": {"limit": timeline_limit},
+            "ephemeral": {"not_types": ["*"]},
+            "state": {"lazy_load_members": False},
+        },
+    }
+
+
+class Supervisor:
+    def __init__(
+        self,
+        client: AsyncClient,
+        settings: SyncConfig,
+        *,
+        router: Router,
+        checkpoint: Checkpoint,
+        crypto_lock: asyncio.Lock,
+        start_token: str | None,
+        observer: Observer | None = None,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._router = router
+        self._checkpoint = checkpoint
+        self._crypto_lock = crypto_lock
+        self._token = start_token
+        self._observer = observer or NullObserver()
+        self._sleep = sleep
+        self._filter = sync_filter(settings.timeline_limit)
+        self._stopping = False
+        self._poll: asyncio.Task[Any] | None = None
+        self.last_sync_ok: float | None = None  # time.time() of the last good sync
+        self.synced_once = asyncio.Event()
+        self.errors = 0
+
+    def stop(self) -> None:
+        """Stop after the response being handled, if any; abandon a pending long poll."""
+        self._stopping = True
+        if self._poll is not None:
+            self._poll.cancel()
+
+    async def run(self) -> None:
+        initial = self._token is None
+        first = True
+        backoff = self._settings.backoff_initial
+        while not self._stopping:
+            try:
+                await self._upkeep()
+                self._poll = asyncio.create_task(
+                    self._client.sync(
+                        timeout=0 if first else int(self._settings.timeout * 1000),
+                        sync_filter=self._filter,
+                        since=self._token,
+                        full_state=True if first and not initial else None,
+                    )
+                )
+                try:
+                    response = await self._poll
+                finally:
+                    self._poll = None
+            except asyncio.CancelledError:
+                if self._stopping:
+                    break
+                raise
+            except (ClientError, TimeoutError, OSError) as exc:
+                kind = "timeout" if isinstance(exc, TimeoutError) else "network"
+                backoff = await self._back_off(kind, f"{type(exc).__name__}: {exc}", backoff)
+                continue
+            except Exception:
+                log.exception("sync failed unexpectedly")
+                backoff = await self._back_off("other", "unexpected error", backoff)
+                continue
+
+            if isinstance(response, ErrorResponse):
+                kind = classify(response)
+                if kind == "auth":
+                    self._observer.record_sync_error("auth")
+                    raise FatalAuthError(auth_message(response))
+                if kind == "rate_limited" and response.retry_after_ms:
+                    self._observer.record_sync_error(kind)
+                    log.warning("sync rate limited: waiting %d ms", response.retry_after_ms)
+                    await self._pause(response.retry_after_ms / 1000)
+                    continue
+                backoff = await self._back_off(kind, str(response), backoff)
+                continue
+            if not isinstance(response, SyncResponse):
+                backoff = await self._back_off("other", repr(response), backoff)
+                continue
+
+            if self.errors:
+                log.info("sync recovered")
+            backoff = self._settings.backoff_initial
+            self.errors = 0
+            self.last_sync_ok = time.time()
+            self._observer.record_sync_ok()
+            batch = self._checkpoint.open(response.next_batch)
+            try:
+                await self._router.handle_sync(response, batch, initial=initial, since=self._token)
+            except Exception:  # Router guards each event; this is the last net
+                log.exception("handling a sync response failed")
+            finally:
+                self._checkpoint.seal(batch)
+            self._token = response.next_batch
+            initial = first = False
+            if not self.synced_once.is_set():
+                log.info("ready: first sync handled")
+                self.synced_once.set()
+
+    async def _back_off(self, kind: str, reason: str, backoff: float) -> float:
+        self.errors += 1
+        self._observer.record_sync_error(kind)
+        delay = backoff * random.uniform(0.5, 1.0)
+        log.warning("sync failed (%s: %s); retrying in %.1f s", kind, reason, delay)
+        await self._pause(delay)
+        return min(backoff * 2, self._settings.backoff_max)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless ``stop()`` comes first."""
+        if self._stopping:
+            return
+        self._poll = asyncio.create_task(self._sleep(seconds))
+        try:
+            await self._poll
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            self._poll = None
+
+    async def _upkeep(self) -> None:
+        """What nio's sync_forever does between syncs: keys and to-device messages."""
+        client = self._client
+        async with self._crypto_lock:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()

@@ -1,0 +1,191 @@
+"""The bot as a real subprocess (`python -m bot run --config ...`) for integration tests.
+
+`BotProcess` writes a config into its own directory (data directory, config, log), with
+the homeserver's URL and a registered bot account whose token and pickle key go through
+the environment, as in production. Start, stop with SIGTERM, kill with SIGKILL, start
+again: the data directory is kept, so restarts are real restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .homeserver import Account, Homeserver
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "ready: first sync handled"
+BOT_DISPLAY_NAME = "Outils numériques [Intérieur]"
+
+
+def bot_config(homeserver: Homeserver, account: Account, **overrides: Any) -> dict[str, Any]:
+    """A config for tests: fast sync polling, the homeserver's own server name allowed."""
+    config: dict[str, Any] = {
+        "matrix": {
+            "homeserver": homeserver.url,
+            "user_id": account.user_id,
+            "request_timeout": "20s",
+        },
+        "data_dir": "data",
+        "log_level": "INFO",
+        "invites": {"allowed_servers": [homeserver.server_name]},
+        "behaviour": {"greet_on_join": True},
+        "sync": {"timeout": "10s", "backoff_initial": 0.2, "backoff_max": 2},
+        "encryption": {"undecryptable_notice_after": "20s"},
+    }
+    for section, values in overrides.items():
+        if isinstance(values, dict) and isinstance(config.get(section), dict):
+            config[section] = {**config[section], **values}
+        else:
+            config[section] = values
+    return config
+
+
+class BotProcess:
+    def __init__(
+        self,
+        homeserver: Homeserver,
+        account: Account,
+        directory: Path,
+        *,
+        env: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.homeserver = homeserver
+        self.account = account
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config_path = directory / "config.yaml"
+        self.log_path = directory / "bot.log"
+        # JSON is YAML.
+        self.config_path.write_text(json.dumps(bot_config(homeserver, account, **overrides)))
+        self.env = {
+            **os.environ,
+            "TCHAP_BOT_ACCESS_TOKEN": account.access_token,
+            "TCHAP_BOT_PICKLE_KEY": secrets.token_hex(32),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.env.pop("TCHAP_BOT_PASSWORD", None)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+        self.starts = 0
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self._process is None else self._process.poll()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_since_start(self) -> str:
+        return self.log()[self._log_offset :]
+
+    async def astart(self, *, ready_timeout: float = 30.0) -> None:
+        """Spawn the bot and wait until its first sync is handled."""
+        assert not self.running, "bot already running"
+        self._log_offset = len(self.log())
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + ready_timeout
+        while READY_LINE not in self.log_since_start():
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"bot exited with {self._process.returncode} during start-up:\n"
+                    + self.log_since_start()[-3000:]
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bot not ready in {ready_timeout} s:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.05)
+
+    async def astop(self, grace: float = 40.0) -> int:
+        """SIGTERM and wait (the bot finishes replies in flight); SIGKILL after `grace`."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return process.returncode if process else 0
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if process.poll() is None:
+            process.kill()
+        return await asyncio.to_thread(process.wait)
+
+    async def akill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+    async def await_exit(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        assert self._process is not None
+        process = self._process
+        deadline = time.monotonic() + timeout
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("bot still running")
+            await asyncio.sleep(0.05)
+        self._process = None
+        return process.returncode
+
+
+# -- fixtures (import them into a test module to use them) ------------------------------
+
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator, Awaitable, Callable  # noqa: E402
+
+import pytest  # noqa: E402
+
+BotFactory = Callable[..., Awaitable[BotProcess]]
+
+
+@pytest.fixture
+async def start_bot(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[BotFactory]:
+    """`await start_bot(server=None, env=None, **config_overrides)`: a registered bot
+    account on the server (default: the session homeserver), its process started."""
+    bots: list[BotProcess] = []
+
+    async def factory(
+        server: Homeserver | None = None, *, start: bool = True, **overrides: Any
+    ) -> BotProcess:
+        target: Homeserver = server or request.getfixturevalue("homeserver")
+        account = await target.aregister(
+            f"outils-{uuid.uuid4().hex[:8]}", displayname=BOT_DISPLAY_NAME
+        )
+        bot = BotProcess(target, account, tmp_path / f"bot-{len(bots)}", **overrides)
+        bots.append(bot)
+        if start:
+            await bot.astart()
+        return bot
+
+    try:
+        yield factory
+    finally:
+        for bot in bots:
+            await bot.astop(grace=10)

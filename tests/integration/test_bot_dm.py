@@ -1,0 +1,30 @@
+"""The bot in an encrypted direct chat, on a real Synapse."""
+
+from __future__ import annotations
+
+from .agents import collect_replies, create_dm, relation, send_text, wait_for_join
+from .botproc import BotFactory, start_bot  # noqa: F401
+from .conftest import AgentFactory
+
+
+def replies_to(event_id: str):  # type: ignore[no-untyped-def]
+    return lambda e: relation(e).get("m.in_reply_to", {}).get("event_id") == event_id
+
+
+async def test_encrypted_dm_question_gets_an_html_notice_in_reply(
+    make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    bot = await start_bot()
+    agent = await make_agent("agent")
+    room_id = await create_dm(agent, bot.user_id)
+    await wait_for_join(agent, room_id, bot.user_id)
+    question = await send_text(agent, room_id, "quel outil pour une visio à 30 personnes ?")
+    [reply] = await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
+    content = reply.source["content"]
+    assert agent.client.rooms[room_id].encrypted
+    assert reply.source["type"] == "m.room.message"  # decrypted by the agent's client
+    assert content["msgtype"] == "m.notice"
+    assert content["format"] == "org.matrix.custom.html"
+    assert content["formatted_body"].strip()
+    assert content["body"].strip()
+    assert relation(reply)["m.in_reply_to"]["event_id"] == question
