@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "!outils"
 MAX_UNANSWERED = 50
+MAX_PROBLEMS_SHOWN = 25  # in a reload reply; the log lists them all
 
 _REASONS = {
     "none": "hors sujet",
@@ -201,7 +202,7 @@ class AdminCommands:
         if self.reloader is None:
             return _reply("Le rechargement n'est pas disponible sur cette instance.")
         outcome = await self.reloader.reload("admin")
-        return AdminReply(outcome.text(), outcome.html())
+        return AdminReply(outcome.text(MAX_PROBLEMS_SHOWN), outcome.html(MAX_PROBLEMS_SHOWN))
 
     async def _stats(self, command: Command) -> AdminReply:
         snap = self.metrics.snapshot()

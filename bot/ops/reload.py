@@ -105,7 +105,9 @@ def _problems_from(exc: BaseException) -> tuple[ReportedProblem, ...]:
     problems = getattr(exc, "problems", None)
     if problems:
         reported = [ReportedProblem.from_problem(p) for p in problems]
-        return tuple(sorted(reported, key=lambda p: not p.is_error))  # errors first
+        # Errors first; among them, file-level ones (a YAML syntax error, a missing
+        # section) first, as they usually cause the others. Otherwise the loader's order.
+        return tuple(sorted(reported, key=lambda p: (not p.is_error, p.entry is not None)))
     if isinstance(exc, OSError):
         return (ReportedProblem(f"lecture impossible : {exc.strerror or exc}", exc.filename),)
     return (ReportedProblem(f"erreur inattendue du chargement : {type(exc).__name__}: {exc}"),)
@@ -223,17 +225,22 @@ class Expiry:
     days_left: int  # negative once past
     origin: tuple[str, int] | None = None
 
+    caveat: bool = False  # a dated mention of the tool rather than the tool itself
+
     @property
     def expired(self) -> bool:
         return self.days_left < 0
+
+    def _consequence(self) -> str:
+        return "" if self.caveat else ", l'outil n'est plus recommandé"
 
     def text(self) -> str:
         day = self.valid_until.strftime("%d/%m/%Y")
         where = f" ({self.origin[0]}, ligne {self.origin[1]})" if self.origin else ""
         if self.expired:
             return (
-                f"{self.what} ({self.subject}) a expiré le {day} : "
-                f"il n'est plus recommandé, à mettre à jour ou retirer{where}."
+                f"{self.what} ({self.subject}) a expiré le {day}{self._consequence()} : "
+                f"à mettre à jour ou retirer{where}."
             )
         when = (
             "aujourd'hui (dernier jour)"
@@ -273,6 +280,7 @@ def upcoming_expiries(knowledge: Knowledge, today: date, warn_days: int) -> list
                         caveat.valid_until,
                         (caveat.valid_until - today).days,
                         origin,
+                        caveat=True,
                     )
                 )
     return sorted(
@@ -293,8 +301,11 @@ class ReloadOutcome:
     duration: float = 0.0
     generation: int = 0  # the holder's generation after the reload
 
-    def lines(self) -> list[tuple[str, list[str]]]:
-        """(heading, items) blocks, shared by the text and HTML renderings. Unescaped."""
+    def lines(self, max_problems: int | None = None) -> list[tuple[str, list[str]]]:
+        """(heading, items) blocks, shared by the text and HTML renderings. Unescaped.
+
+        ``max_problems`` caps the problems listed (a chat message must stay readable);
+        the log gets them all."""
         blocks: list[tuple[str, list[str]]] = []
         if not self.ok:
             errors = sum(p.is_error for p in self.problems)
@@ -303,7 +314,7 @@ class ReloadOutcome:
                 (
                     f"Rechargement refusé ({errors} {noun}) : les connaissances en service "
                     "restent celles d'avant. Corrigez puis relancez.",
-                    [p.text() for p in self.problems],
+                    _capped([p.text() for p in self.problems], max_problems),
                 )
             )
             return blocks
@@ -332,22 +343,28 @@ class ReloadOutcome:
             blocks.append(("Validité", [e.text() for e in self.expiries]))
         return blocks
 
-    def text(self) -> str:
+    def text(self, max_problems: int | None = None) -> str:
         out = []
-        for heading, items in self.lines():
+        for heading, items in self.lines(max_problems):
             out.append(heading if not items or heading.endswith(".") else heading + " :")
             out.extend(f"- {item}" for item in items)
         return "\n".join(out)
 
-    def html(self) -> str:
+    def html(self, max_problems: int | None = None) -> str:
         out = []
-        for i, (heading, items) in enumerate(self.lines()):
+        for i, (heading, items) in enumerate(self.lines(max_problems)):
             title = html.escape(heading)
             out.append(f"<p>{title}</p>" if i == 0 else f"<p><strong>{title}</strong></p>")
             if items:
                 lis = "".join(f"<li>{html.escape(item)}</li>" for item in items)
                 out.append(f"<ul>{lis}</ul>")
         return "".join(out)
+
+
+def _capped(items: list[str], limit: int | None) -> list[str]:
+    if limit is None or len(items) <= limit:
+        return items
+    return [*items[:limit], f"… et {len(items) - limit} autres (liste complète dans le journal)"]
 
 
 def _ids(ids: tuple[str, ...]) -> str:

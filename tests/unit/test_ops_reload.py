@@ -15,7 +15,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from ops_support import SMALL_YAML, fake_loader, small_knowledge, write_small
+from ops_support import (
+    SMALL_YAML,
+    FakeKnowledgeError,
+    FakeProblem,
+    fake_loader,
+    small_knowledge,
+    write_small,
+)
 
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.model import Caveat, Knowledge
@@ -377,3 +384,29 @@ async def test_real_loader_new_phrasing_swaps_and_is_named(tmp_path: Path) -> No
     assert outcome.diff is not None
     assert any(added in c.added for c in outcome.diff.phrasings)
     assert f"« {added} »" in outcome.text()
+
+
+async def test_file_level_problems_come_first_and_chat_replies_are_capped(
+    tmp_path: Path,
+) -> None:
+    holder, _, _ = make(tmp_path)
+    cascade = [
+        FakeProblem("needs.yaml", i, f"need:n{i}", "outil inconnu « zoom »") for i in range(30)
+    ]
+    root = FakeProblem("tools.yaml", 186, None, "erreur de syntaxe YAML")
+    warning = FakeProblem("tools.yaml", 3, "tool:x", "date passée", "warning")
+
+    def failing(directory: Path) -> Knowledge:
+        raise FakeKnowledgeError([warning, *cascade, root])
+
+    outcome = await Reloader(holder, tmp_path, loader=failing).reload()
+
+    assert outcome.problems[0].message == "erreur de syntaxe YAML"
+    assert outcome.problems[-1].severity == "warning"
+    assert outcome.text().startswith("Rechargement refusé (31 erreurs)")
+    assert len(outcome.text().splitlines()) == 1 + 32
+    capped = outcome.text(max_problems=5).splitlines()
+    assert len(capped) == 1 + 5 + 1
+    assert capped[1] == "- tools.yaml, ligne 186 : erreur de syntaxe YAML"
+    assert capped[-1] == "- … et 27 autres (liste complète dans le journal)"
+    assert outcome.html(max_problems=5).count("<li>") == 6
