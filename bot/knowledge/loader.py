@@ -446,7 +446,7 @@ class _SchemaChecker:
         pattern = schema.get("pattern")
         if pattern is not None and not self.patterns[pattern].search(value):
             expected = schema.get("description") or f"motif {pattern}"
-            yield _Issue(path, f"« {_short(value)} » invalide : {expected} attendu(e)")
+            yield _Issue(path, f"« {_short(value)} » invalide ({expected})")
 
     def _check_array(
         self, value: list[Any], schema: Mapping[str, Any], path: DataPath
@@ -475,11 +475,15 @@ class _SchemaChecker:
         properties: Mapping[str, Any] = schema.get("properties", {})
         if "minProperties" in schema and len(value) < schema["minProperties"]:
             yield _Issue(path, "table vide")
-        for name in schema.get("required", ()):
-            if name not in value:
-                yield _Issue(path, f"clé obligatoire manquante « {name} »")
         names = schema.get("propertyNames")
         additional = schema.get("additionalProperties", True)
+        missing = [name for name in schema.get("required", ()) if name not in value]
+        if missing and additional is False:
+            # A misspelt key ("phrasing") is reported once, as unknown with its correction.
+            unknown = [k for k in value if k not in properties]
+            missing = [m for m in missing if not _close(m, unknown)]
+        for name in missing:
+            yield _Issue(path, f"clé obligatoire manquante « {name} »")
         for key, item in value.items():
             if names is not None:
                 for issue in self._check(key, names, (*path, key)):
@@ -494,11 +498,18 @@ class _SchemaChecker:
                 yield from self._check(item, additional, (*path, key))
 
 
-def _unknown_key(key: str, known: Mapping[str, Any]) -> str:
-    import difflib  # only on this error path
+def _close(word: str, candidates: Sequence[str]) -> str | None:
+    if not candidates:
+        return None
+    import difflib  # only on error paths
 
-    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    hint = f"attendu : {close[0]}" if close else "permises : " + ", ".join(known)
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _unknown_key(key: str, known: Mapping[str, Any]) -> str:
+    close = _close(key, list(known))
+    hint = f"attendu : {close}" if close else "permises : " + ", ".join(known)
     return f"clé inconnue « {key} » ({hint})"
 
 
