@@ -135,6 +135,14 @@ class Bot:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.router.close()
+            stats = self.sender.stats
+            log.info(
+                "sender: %d sent, %d rate-limited responses, %d retries, %d dropped",
+                stats.sent,
+                stats.rate_limited,
+                stats.retries,
+                stats.dropped,
+            )
             self.state.close()
             await self.client.close()
             log.info("stopped")

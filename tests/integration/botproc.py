@@ -97,12 +97,9 @@ class BotProcess:
     def log_since_start(self) -> str:
         return self.log()[self._log_offset :]
 
-    async def astart(self, *, ready_timeout: float = 30.0) -> None:
-        """Spawn the bot and wait until its first sync is handled."""
-        assert not self.running, "bot already running"
-        self._log_offset = len(self.log())
+    def _spawn(self) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
                 cwd=REPO_ROOT,
                 env=self.env,
@@ -110,6 +107,12 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    async def astart(self, *, ready_timeout: float = 30.0) -> None:
+        """Spawn the bot and wait until its first sync is handled."""
+        assert not self.running, "bot already running"
+        self._log_offset = len(self.log())
+        self._process = await asyncio.to_thread(self._spawn)
         self.starts += 1
         deadline = time.monotonic() + ready_timeout
         while READY_LINE not in self.log_since_start():
@@ -128,12 +131,11 @@ class BotProcess:
         if process is None or process.poll() is not None:
             return process.returncode if process else 0
         process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while process.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if process.poll() is None:
+        try:
+            return await asyncio.to_thread(process.wait, grace)
+        except subprocess.TimeoutExpired:
             process.kill()
-        return await asyncio.to_thread(process.wait)
+            return await asyncio.to_thread(process.wait)
 
     async def akill(self) -> None:
         process, self._process = self._process, None
@@ -142,15 +144,10 @@ class BotProcess:
             await asyncio.to_thread(process.wait)
 
     async def await_exit(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        """Wait for the process to end by itself (e.g. refused credentials)."""
         assert self._process is not None
-        process = self._process
-        deadline = time.monotonic() + timeout
-        while process.poll() is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError("bot still running")
-            await asyncio.sleep(0.05)
-        self._process = None
-        return process.returncode
+        process, self._process = self._process, None
+        return await asyncio.to_thread(process.wait, timeout)
 
 
 # -- fixtures (import them into a test module to use them) ------------------------------
@@ -163,8 +160,8 @@ import pytest  # noqa: E402
 BotFactory = Callable[..., Awaitable[BotProcess]]
 
 
-@pytest.fixture
-async def start_bot(
+@pytest.fixture(name="start_bot")
+async def start_bot_fixture(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[BotFactory]:
     """`await start_bot(server=None, env=None, **config_overrides)`: a registered bot

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .agents import collect_replies, create_dm, relation, send_text, wait_for_join
-from .botproc import BotFactory, start_bot  # noqa: F401
+from .botproc import BotFactory, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
 
 

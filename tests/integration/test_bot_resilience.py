@@ -1,0 +1,87 @@
+"""Restarts, a failing handler, a restarted homeserver: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .agents import Agent, collect_replies, create_dm, relation, send_text, wait_for_join
+from .botproc import BotFactory, BotProcess, start_bot_fixture  # noqa: F401
+from .conftest import AgentFactory, HomeserverFactory
+
+
+def replies_to(event_id: str):  # type: ignore[no-untyped-def]
+    return lambda e: relation(e).get("m.in_reply_to", {}).get("event_id") == event_id
+
+
+async def dm_with_bot(agent: Agent, bot: BotProcess) -> str:
+    room_id = await create_dm(agent, bot.user_id)
+    await wait_for_join(agent, room_id, bot.user_id)
+    return room_id
+
+
+async def answered_counts(agent: Agent, room_id: str) -> Counter[str]:
+    replies = await collect_replies(agent, room_id, count=None, timeout=0)
+    return Counter(relation(r).get("m.in_reply_to", {}).get("event_id") for r in replies)
+
+
+async def test_questions_sent_while_stopped_are_answered_once_after_restart(
+    make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    bot = await start_bot(behaviour={"greet_on_join": False})
+    agent = await make_agent("agent")
+    room_id = await dm_with_bot(agent, bot)
+    first = await send_text(agent, room_id, "visio")
+    await collect_replies(agent, room_id, after=first, predicate=replies_to(first))
+
+    assert await bot.astop() == 0
+    asked = [
+        await send_text(agent, room_id, q)
+        for q in ("audio conférence", "partager un fichier", "messagerie instantanée")
+    ]
+    await bot.astart()
+    for event_id in asked:
+        await collect_replies(agent, room_id, after=first, predicate=replies_to(event_id))
+
+    # Restart again: nothing is answered a second time (a new question goes through).
+    assert await bot.astop() == 0
+    await bot.astart()
+    last = await send_text(agent, room_id, "aide")
+    await collect_replies(agent, room_id, after=last, predicate=replies_to(last))
+    counts = await answered_counts(agent, room_id)
+    assert all(counts[e] == 1 for e in [first, *asked, last]), counts
+
+
+async def test_a_failing_handler_does_not_stop_the_bot(
+    make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    trigger = "déclenche une panne de test"
+    bot = await start_bot(
+        behaviour={"greet_on_join": False}, env={"TCHAP_BOT_TEST_FAULT_TRIGGER": trigger}
+    )
+    agent = await make_agent("agent")
+    room_id = await dm_with_bot(agent, bot)
+    boom = await send_text(agent, room_id, trigger)
+    after = await send_text(agent, room_id, "visio à 10 personnes")
+    await collect_replies(agent, room_id, after=boom, predicate=replies_to(after))
+    assert bot.running
+    assert "fault injected for tests" in bot.log()
+
+
+async def test_bot_recovers_when_the_homeserver_restarts(
+    fresh_homeserver_factory: HomeserverFactory,
+    make_agent: AgentFactory,
+    start_bot: BotFactory,
+) -> None:
+    server = await fresh_homeserver_factory(ratelimits="relaxed")
+    bot = await start_bot(server, behaviour={"greet_on_join": False})
+    agent = await make_agent("agent", server=server)
+    room_id = await dm_with_bot(agent, bot)
+    before = await send_text(agent, room_id, "visio")
+    await collect_replies(agent, room_id, after=before, predicate=replies_to(before))
+
+    await server.arestart()
+    during = await send_text(agent, room_id, "audio conférence", timeout=30)
+    await collect_replies(agent, room_id, after=during, predicate=replies_to(during), timeout=30)
+    assert bot.running
+    counts = await answered_counts(agent, room_id)
+    assert counts[before] == 1 and counts[during] == 1
