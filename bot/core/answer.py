@@ -27,7 +27,7 @@ def answer(
     today = today or date.today()
     decision = decide(question, knowledge, context, today)
     blocks = Composer(knowledge, decision, today).blocks()
-    candidates = tuple(Candidate(s.subject, s.score) for s in decision.candidates)
+    candidates = tuple(Candidate(s.subject, min(1.0, s.score)) for s in decision.candidates)
     if decision.subject == CLARIFY:
         candidates = tuple(Candidate(s, 1.0 / (i + 1)) for i, s in enumerate(decision.choices))
     reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))

@@ -13,7 +13,7 @@ from bot.core.entities import MAX_PARTICIPANTS, Entities
 from bot.core.normalize import normalize
 from bot.core.render import Block, Bold, Inline, Line, Link, bullets, para
 from bot.core.understand import CLARIFY, Decision, applicable, expired
-from bot.knowledge.model import Caveat, Category, Knowledge, Need, Option, Tool
+from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Range, Tool
 
 
 class Composer:
@@ -46,7 +46,9 @@ class Composer:
     # -- pieces -------------------------------------------------------------------------
     def menu(self, intro: str) -> list[Block]:
         conversation = self.k.conversation
-        items = [[Bold(n.title), " : ", n.summary] for n in self.k.needs.values()]
+        items: list[list[Inline]] = [
+            [Bold(n.title), " : ", n.summary] for n in self.k.needs.values()
+        ]
         return [para(intro), para(conversation.menu_intro), bullets(items)]
 
     def clarify(self) -> list[Block]:
@@ -72,16 +74,10 @@ class Composer:
                 and applicable(o, Entities(), self.k, self.today)
             ]
             for option in larger:
-                assert option.tool is not None
+                assert option.tool is not None and option.participants is not None
                 tool = self.k.tools[option.tool]
-                blocks.append(
-                    para(
-                        f"À partir de {option.participants.min} participants : "  # type: ignore[union-attr]
-                        if option.participants
-                        else "",
-                        *self.tool_line(tool, option),
-                    )
-                )
+                start = f"À partir de {option.participants.min} participants : "
+                blocks.append(para(start, *self.tool_line(tool, option)))
         return blocks
 
     def tool(self, tool: Tool) -> list[Block]:
@@ -94,6 +90,9 @@ class Composer:
             blocks.append(para(f"Cette offre a pris fin le {_day(tool.valid_until)}."))
         warnings = self.sensitive_warning(tool)
         blocks += warnings
+        n = self.d.entities.participants
+        if n is not None and tool.participants is not None and not tool.participants.contains(n):
+            blocks.append(para(Bold("Attention : "), _range_text(tool.participants, n)))
         blocks.append(para(tool.summary))
         caveats = self.ordered_caveats(tool.caveats)
         if caveats:
@@ -277,3 +276,14 @@ def _day(day: date | None) -> str:
         return ""
     first = "1er" if day.day == 1 else str(day.day)
     return f"{first} {months.split()[day.month - 1]} {day.year}"
+
+
+def _range_text(bounds: Range, n: int) -> str:
+    if bounds.min is not None and bounds.max is not None:
+        span = f"de {bounds.min} à {bounds.max} participants"
+    elif bounds.min is not None:
+        span = f"à partir de {bounds.min} participants"
+    else:
+        span = f"jusqu'à {bounds.max} participants"
+    planned = _count(n).removesuffix(" participants")
+    return f"le guide indique cette solution {span} ; vous en prévoyez {planned}."

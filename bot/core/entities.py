@@ -26,11 +26,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(rf"\b{_N}\s*(?:e|eme|ieme)?\s*{_PEOPLE}\b"), 0),
     (
         re.compile(
-            rf"\b(?:a|pour|avec|entre|sommes|serons|sera|est|etre|jusqu a)\s+{_N}\b(?!\s*{_NOT_PEOPLE}\b)"
+            rf"\b(?:a|pour|avec|entre|sommes|serons|sera|est|etre|jusqu a)\s+{_N}\b"
+            rf"(?!\s*{_NOT_PEOPLE}\b)"
         ),
         0,
     ),
     (re.compile(rf"\b{_N}\s+e\b"), 0),  # "une 3e personne": the third participant
+    # Last resort, a bare number ("visio 80"), unless it is a date, an hour or a quantity.
+    (
+        re.compile(rf"(?<!\ble )(?<!\bdu )(?<!\bau )(?<!\bversion )\b{_N}\b(?!\s*{_NOT_PEOPLE}\b)"),
+        0,
+    ),
 )
 _RANGE = re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et)\s+{_N}\s*{_PEOPLE}")
 
@@ -89,3 +95,18 @@ def read_entities(
     )
     sensitive = any(_contains_phrase(plain, w) for w in sensitive_words)
     return Entities(read_participants(plain, approximate_numbers), device, sensitive)
+
+
+def without_entities(
+    plain: str,
+    devices: Mapping[str, tuple[str, ...]],
+    sensitive_words: tuple[str, ...],
+    approximate_numbers: Mapping[str, int],
+) -> str:
+    """The text with every entity mention removed: what else the message says."""
+    words = [w for ws in devices.values() for w in ws] + list(sensitive_words)
+    words += list(approximate_numbers)
+    for phrase in sorted(words, key=len, reverse=True):
+        plain = re.sub(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", " ", plain)
+    plain = re.sub(rf"\b(?:plus|moins) de\b|\b\d+\b|\b{_PEOPLE}\b", " ", plain)
+    return " ".join(plain.split())

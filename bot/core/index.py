@@ -22,8 +22,8 @@ HELP = "help"
 NONE = "none"
 APP_PREFIX = "app:"  # applications the guide does not name (outside both offers)
 
-# Secondary sources of a subject's patterns weigh less than its own phrasings.
-TOPIC_FACTOR = 0.9  # a caveat topic ("vpn", "navigateur") points at its tool
+# Caveat topics are not patterns: "personnes" or "compte" would point at one tool whenever
+# a question says them. They only order caveats inside a reply (compose.py).
 NAME_FACTOR = 1.0
 
 
@@ -44,6 +44,8 @@ class Index:
     idf: dict[str, float]
     vocabulary: list[str]  # every indexed token, for typo correction
     full_weight: float  # the weight at which a pattern is fully specific
+    # subject -> caveat topics as token tuples; a question on a tool's caveat favours it
+    topics: dict[str, tuple[tuple[str, ...], ...]]
 
 
 def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
@@ -54,7 +56,6 @@ def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
     for tool in knowledge.tools.values():
         out += [(tool.subject, tool.name, NAME_FACTOR)]
         out += [(tool.subject, p, 1.0) for p in tool.phrasings]
-        out += [(tool.subject, t, TOPIC_FACTOR) for c in tool.caveats for t in c.topics]
     for tip in knowledge.tips.values():
         out += [(tip.subject, p, 1.0) for p in tip.phrasings]
     for app in knowledge.outside_apps.values():
@@ -90,7 +91,17 @@ def build_index(knowledge: Knowledge) -> Index:
         for token in tokens:
             postings[token].append(len(patterns))
         patterns.append(Pattern(subject, tokens, sum(idf[t] for t in tokens), factor))
+    topics = {
+        tool.subject: tuple(
+            tokens
+            for caveat in tool.caveats
+            for topic in caveat.topics
+            if (tokens := normalize(topic, abbreviations, stopwords).tokens)
+        )
+        for tool in knowledge.tools.values()
+    }
     return Index(
+        topics=topics,
         stopwords=stopwords,
         abbreviations=abbreviations,
         patterns=patterns,

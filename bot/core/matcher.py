@@ -24,6 +24,8 @@ MAX_EXTENSIONS = 8
 # Other patterns of the same subject that cover more of the question add a little.
 EXTRA_TOKEN_BONUS = 0.04
 EXTRA_BONUS_CAP = 0.12
+LONGER_MATCH_BONUS = 0.03
+TOPIC_BONUS = 0.1
 
 
 @dataclass(frozen=True)
@@ -75,17 +77,27 @@ def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
         found = sum(index.idf[t] * sim for t, (sim, _) in matched.items())
         coverage = found / pattern.weight
         specificity = min(1.0, pattern.weight / index.full_weight)
-        score = coverage * specificity * pattern.factor
         q_tokens = frozenset(q for _, q in matched.values())
+        # Between equally complete patterns, the one explaining more of the question wins
+        # ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.
+        score = coverage * specificity * pattern.factor + LONGER_MATCH_BONUS * (len(q_tokens) - 1)
         covered[pattern.subject].update(q_tokens)
         current = best_by_subject.get(pattern.subject)
         if current is None or score > current[0]:
             best_by_subject[pattern.subject] = (score, q_tokens)
 
+    asked = set(tokens)
     scored = []
     for subject, (score, q_tokens) in best_by_subject.items():
         extra = len(covered[subject] - q_tokens)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
-        scored.append(Scored(subject, min(1.0, score + bonus), frozenset(covered[subject])))
-    scored.sort(key=lambda s: (-s.score, s.subject))
+        # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
+        if any(set(topic) <= asked for topic in index.topics.get(subject, ())):
+            bonus += TOPIC_BONUS
+        scored.append(Scored(subject, score + bonus, frozenset(covered[subject])))
+    # Equal scores: the more precise subject first (a tip, then a tool, then a need).
+    scored.sort(key=lambda s: (-round(s.score, 6), _PRECISION.get(s.subject[:4], 3), s.subject))
     return scored
+
+
+_PRECISION = {"tip:": 0, "tool": 1, "app:": 1, "need": 2}

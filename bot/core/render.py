@@ -5,6 +5,7 @@ links only ever carry http(s) or mailto targets, so nothing in a reply can injec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -57,16 +58,25 @@ def bullets(items: Iterable[Sequence[Inline]], ordered: bool = False) -> Bullets
     return Bullets(tuple(tuple(i) for i in items), ordered)
 
 
-def _href(target: str) -> str:
-    if "@" in target and "://" not in target:
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_WEB = re.compile(r"^(?:https?://)?[\w-]+(?:\.[\w-]+)+(?:[/?#][^\s\"<>]*)?$")
+
+
+def _href(target: str) -> str | None:
+    """A safe href for an e-mail address or a web address; None for anything else."""
+    if _EMAIL.match(target):
         return "mailto:" + target
-    if target.startswith(("https://", "http://")):
-        return target
-    return "https://" + target
+    if _WEB.match(target):
+        return target if target.startswith(("https://", "http://")) else "https://" + target
+    return None
+
+
+def _shown(target: str) -> str:
+    return target.removeprefix("https://").removeprefix("http://").rstrip("/")
 
 
 def _link_text(link: Link) -> str:
-    shown = link.target.removeprefix("https://").removeprefix("http://")
+    shown = _shown(link.target)
     if link.label in ("", link.target, shown):
         return shown
     return f"{link.label} : {shown}"
@@ -89,10 +99,12 @@ def _inline_html(part: Inline) -> str:
         return f"<em>{escape(part.text)}</em>"
     if isinstance(part, Code):
         return f"<code>{escape(part.text)}</code>"
-    shown = part.target.removeprefix("https://").removeprefix("http://")
-    label = part.label if part.label and part.label != part.target else shown
-    anchor = f'<a href="{escape(_href(part.target), quote=True)}">{escape(label)}</a>'
-    return anchor if label == shown else f"{escape(label)} : {anchor}"
+    shown = _shown(part.target)
+    href = _href(part.target)
+    anchor = f'<a href="{escape(href, quote=True)}">{escape(shown)}</a>' if href else escape(shown)
+    if part.label in ("", part.target, shown):
+        return anchor
+    return f"{escape(part.label)} : {anchor}"
 
 
 def to_text(blocks: Sequence[Block]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.core.context import Context
-from bot.core.entities import Entities, read_entities
+from bot.core.entities import Entities, read_entities, without_entities
 from bot.core.index import APP_PREFIX, HELP, NONE, index_for
 from bot.core.matcher import Scored, score_subjects
 from bot.core.normalize import normalize
@@ -25,7 +25,24 @@ CLARIFY_THRESHOLD = 0.35  # between the two: ask which need is meant, if several
 MARGIN = 0.08  # two needs closer than this are ambiguous
 MAX_CHOICES = 4
 _CHOICE = re.compile(r"^\s*(?:le |la |option |choix |n )?(\d{1,2})\s*$")
-_FOLLOW_UP = re.compile(r"^(?:et|mais|sinon|ok et|d accord et)\b")
+# Words that make a message a follow-up without saying anything new of their own.
+FOLLOW_UP_WORDS = frozenset(
+    [
+        "et",
+        "mais",
+        "sinon",
+        "alors",
+        "ok",
+        "plutot",
+        "maintenant",
+        "si",
+        "avec",
+        "pour",
+        "sur",
+        "ca",
+        "cela",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +62,9 @@ def expired(valid_until: date | None, today: date) -> bool:
 
 def applicable(option: Option, entities: Entities, knowledge: Knowledge, today: date) -> bool:
     """Whether the guide's conditions let this option be offered for this question."""
-    if option.participants is not None and entities.participants is not None:
-        if not option.participants.contains(entities.participants):
-            return False
+    n = entities.participants
+    if option.participants is not None and n is not None and not option.participants.contains(n):
+        return False
     if option.tool is None:
         return True
     tool = knowledge.tools[option.tool]
@@ -66,10 +83,12 @@ def main_need(subject: str, knowledge: Knowledge, preferred: str | None = None) 
         placed = [n for n in knowledge.needs.values() for o in n.options if o.tool == ident]
         if preferred and any(n.id == preferred for n in placed):
             return preferred
-        for need in placed:  # where the guide recommends it, else its first mention
-            if any(o.tool == ident and o.category == Category.RECOMMANDE for o in need.options):
-                return need.id
-        return placed[0].id if placed else None
+        # The need where the guide places it best: recommended before advised, and so on.
+        ranks = [
+            (min(list(Category).index(o.category) for o in n.options if o.tool == ident), i)
+            for i, n in enumerate(placed)
+        ]
+        return placed[min(ranks)[1]].id if placed else None
     if subject.startswith(APP_PREFIX):
         app = knowledge.outside_apps[subject.removeprefix(APP_PREFIX)]
         return app.needs[0] if app.needs else None
@@ -89,6 +108,16 @@ def _condition_choice(need: Need, entities: Entities, knowledge: Knowledge, toda
         and applicable(o, entities, knowledge, today)
     ]
     return f"tool:{ranged[0].tool}" if len(ranged) == 1 else need.subject
+
+
+def _ranged_recommendation(subject: str, knowledge: Knowledge) -> bool:
+    """Whether the guide recommends this tool for a participant range (mobile: 2-3)."""
+    ident = subject.removeprefix("tool:")
+    return any(
+        o.tool == ident and o.participants is not None and o.category == Category.RECOMMANDE
+        for n in knowledge.needs.values()
+        for o in n.options
+    )
 
 
 def _tip_for(device: str, need: str | None, knowledge: Knowledge) -> str | None:
@@ -112,12 +141,9 @@ def _resolve(
             return tip, need
     if kind == "tip" and entities.participants is not None and not few and need:
         return _condition_choice(knowledge.needs[need], entities, knowledge, today), need
-    if kind == "need" or (
-        subject in ("tool:mobile_phone", "tool:audioconf_ministere")
-        and entities.participants is not None
-    ):
-        if need and need in knowledge.needs:
-            return _condition_choice(knowledge.needs[need], entities, knowledge, today), need
+    counted = entities.participants is not None and _ranged_recommendation(subject, knowledge)
+    if (kind == "need" or counted) and need and need in knowledge.needs:
+        return _condition_choice(knowledge.needs[need], entities, knowledge, today), need
     return subject, need
 
 
@@ -132,68 +158,55 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         approximate_numbers=lexicon.approximate_numbers,
     )
     topics = frozenset(norm.tokens)
+    earlier = Entities(context.participants, context.device, context.sensitive)
 
+    # "2" after a clarification picks the second need offered.
     choice = _CHOICE.match(norm.plain)
-    if choice and context.choices:
-        n = int(choice.group(1))
-        if 1 <= n <= len(context.choices):
-            picked = context.choices[n - 1]
-            merged = entities.merged_over(_context_entities(context))
-            subject, need = _resolve(picked, merged, knowledge, today, context.need)
-            return Decision(subject, merged, (Scored(picked, 1.0, frozenset()),), need)
+    if choice and context.choices and 1 <= int(choice.group(1)) <= len(context.choices):
+        picked = context.choices[int(choice.group(1)) - 1]
+        merged = entities.merged_over(earlier)
+        subject, need = _resolve(picked, merged, knowledge, today, context.need)
+        return Decision(subject, merged, (Scored(picked, 1.0, frozenset()),), need, topics=topics)
 
     scored = tuple(score_subjects(norm.tokens, index))
-    real = [s for s in scored if s.subject not in (HELP, NONE)]
-    top = real[0] if real else None
-    strong = top is not None and top.score >= ANSWER_THRESHOLD
+    candidates = scored[:5]
 
-    # A follow-up that only adds an entity refines the previous answer.
-    follow_up = bool(_FOLLOW_UP.match(norm.plain)) or not strong
-    if follow_up and context.subject and not entities.empty and context.subject != CLARIFY:
-        if not strong or (top is not None and top.subject == context.subject):
-            merged = entities.merged_over(_context_entities(context))
-            base = context.need and f"need:{context.need}" if entities.participants else None
+    # "et sur iPhone ?", "et pour 80 personnes ?": only entities, so refine the last answer.
+    if not entities.empty and context.subject not in (None, CLARIFY, HELP, NONE):
+        rest = without_entities(
+            norm.plain, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
+        )
+        if not [w for w in normalize(rest, {}, index.stopwords | FOLLOW_UP_WORDS).tokens]:
+            merged = entities.merged_over(earlier)
+            base = f"need:{context.need}" if entities.participants and context.need else None
+            assert context.subject is not None
             subject, need = _resolve(
                 base or context.subject, merged, knowledge, today, context.need
             )
-            return Decision(subject, merged, scored[:5], need, topics=topics)
+            return Decision(subject, merged, candidates, need, topics=topics)
 
-    best_other = scored[0] if scored and scored[0].subject in (HELP, NONE) else None
-    if (
-        best_other is not None
-        and (top is None or best_other.score >= top.score or not strong)
-        and best_other.score >= CLARIFY_THRESHOLD
-    ):
-        return Decision(best_other.subject, entities, scored[:5], topics=topics)
-
+    real = [s for s in scored if s.subject not in (HELP, NONE)]
+    top = real[0] if real else None
+    special = scored[0] if scored and scored[0].subject in (HELP, NONE) else None
+    if special is not None and special.score >= CLARIFY_THRESHOLD:
+        return Decision(special.subject, entities, candidates, topics=topics)
     if top is None or top.score < CLARIFY_THRESHOLD:
-        return Decision(NONE, entities, scored[:5], topics=topics)
+        return Decision(NONE, entities, candidates, topics=topics)
 
     if top.subject.startswith(APP_PREFIX):
         need = main_need(top.subject, knowledge)
-        return Decision(
-            f"need:{need}" if need else NONE,
-            entities,
-            scored[:5],
-            need,
-            app=top.subject.removeprefix(APP_PREFIX),
-            topics=topics,
-        )
+        app = top.subject.removeprefix(APP_PREFIX)
+        subject = f"need:{need}" if need else NONE
+        return Decision(subject, entities, candidates, need, app=app, topics=topics)
 
-    # Needs close to the best one make the question ambiguous, unless a precise entry won.
-    close_needs = _close_needs(real, top, knowledge)
-    if len(close_needs) > 1 and (not strong or top.subject.startswith("need:")):
-        return Decision(CLARIFY, entities, scored[:5], choices=tuple(close_needs), topics=topics)
-    if not strong:
-        if len(close_needs) > 1:
-            return Decision(
-                CLARIFY, entities, scored[:5], choices=tuple(close_needs), topics=topics
-            )
-        if not top.subject.startswith("need:") and top.score < ANSWER_THRESHOLD:
-            return Decision(NONE, entities, scored[:5], topics=topics)
+    # Several needs within the margin of a need (or of a weak match): ask which one.
+    strong = top.score >= ANSWER_THRESHOLD
+    close = _close_needs(real, top, knowledge)
+    if len(close) > 1 and (not strong or top.subject.startswith("need:")):
+        return Decision(CLARIFY, entities, candidates, choices=tuple(close), topics=topics)
 
     subject, need = _resolve(top.subject, entities, knowledge, today, None)
-    return Decision(subject, entities, scored[:5], need, topics=topics)
+    return Decision(subject, entities, candidates, need, topics=topics)
 
 
 def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[str]:
@@ -206,7 +219,3 @@ def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[
         if need and f"need:{need}" not in needs:
             needs.append(f"need:{need}")
     return needs
-
-
-def _context_entities(context: Context) -> Entities:
-    return Entities(context.participants, context.device, context.sensitive)

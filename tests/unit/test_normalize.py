@@ -1,0 +1,72 @@
+"""French normalisation: accents, elisions, SMS spellings, numbers, hostile characters."""
+
+import pytest
+
+from bot.core.normalize import fold, normalize, plain_words
+
+ABBREVIATIONS = {"c": "c est", "svp": "s il vous plait", "pr": "pour", "tel": "telephone"}
+STOPWORDS = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "de",
+        "des",
+        "du",
+        "un",
+        "une",
+        "a",
+        "pour",
+        "sur",
+        "je",
+        "est",
+        "c",
+        "il",
+        "vous",
+        "s",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Visio à soixante ?", "visio a 60"),
+        ("c quoi tixeo", "c est quoi tixeo"),
+        ("c'est quoi P2R ?", "c est quoi p2r"),
+        ("conférence à trois sur iPhone svp", "conference a 3 sur iphone s il vous plait"),
+        ("l'audioconférence", "l audioconference"),
+        ("jusqu'à quand l’offre OVH", "jusqu a quand l offre ovh"),
+        ("une 3ème personne", "une 3 e personne"),
+        ("réunion pr 12 pers", "reunion pour 12 pers"),
+        ("adresse : audio.mtes.fr.", "adresse audio.mtes.fr"),
+        ("ŒUVRE  collaborative\t\n", "oeuvre collaborative"),
+    ],
+)
+def test_plain_words(text: str, expected: str) -> None:
+    assert " ".join(plain_words(text, ABBREVIATIONS)) == expected
+
+
+def test_zero_width_and_bidi_characters_vanish() -> None:
+    assert fold("zo\u200bom\u202e") == "zoom"
+    assert fold("Zoom\u0000\u0007!").strip("! ") == "zoom"
+
+
+def test_tokens_are_stemmed_content_words() -> None:
+    assert normalize("Partager des fichiers", ABBREVIATIONS, STOPWORDS).tokens == (
+        normalize("partage de fichier", ABBREVIATIONS, STOPWORDS).tokens
+    )
+    assert normalize("je veux fusionner les appels", ABBREVIATIONS, STOPWORDS).tokens == (
+        "veux",
+        "fusion",
+        "appel",
+    )
+
+
+def test_numbers_are_not_vocabulary() -> None:
+    assert normalize("visio a 60", ABBREVIATIONS, STOPWORDS).tokens == ("visio",)
+
+
+def test_long_input_is_cut() -> None:
+    words = plain_words("zoom " * 100_000, ABBREVIATIONS)
+    assert 0 < len(words) <= 500
