@@ -12,12 +12,15 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from bot.core.index import Index
 
-TYPO_CUTOFF = 84.0  # rapidfuzz ratio, 0..100
-MIN_TYPO_LENGTH = 4
+# A typo is one edit in a word of 5 to 7 letters, two from 8 on, never in shorter words:
+# "tart" must not become "start". The first letter is taken as typed.
+MIN_TYPO_LENGTH = 5
+LONG_WORD = 8
 PREFIX_MIN = 5
 PREFIX_SIMILARITY = 0.9
 MAX_EXTENSIONS = 8
@@ -41,10 +44,12 @@ def _similar_tokens(token: str, index: Index) -> list[tuple[str, float]]:
     if len(token) < MIN_TYPO_LENGTH:
         return []
     found: dict[str, float] = {}
-    for match, score, _ in process.extract(
-        token, index.vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=3
+    edits = 2 if len(token) >= LONG_WORD else 1
+    for match, distance, _ in process.extract(
+        token, index.vocabulary, scorer=Levenshtein.distance, score_cutoff=edits, limit=3
     ):
-        found[match] = score / 100.0
+        if match[0] == token[0]:
+            found[match] = 1.0 - distance / max(len(token), len(match))
     if len(token) >= PREFIX_MIN:
         prefixed = [token[:end] for end in range(PREFIX_MIN, len(token))]
         # The vocabulary is sorted: the tokens that extend this one are contiguous.
@@ -96,8 +101,9 @@ def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
             bonus += TOPIC_BONUS
         scored.append(Scored(subject, score + bonus, frozenset(covered[subject])))
     # Equal scores: the more precise subject first (a tip, then a tool, then a need).
-    scored.sort(key=lambda s: (-round(s.score, 6), _PRECISION.get(s.subject[:4], 3), s.subject))
+    scored.sort(key=lambda s: (-round(s.score, 6), _PRECISION[s.subject[:4]], s.subject))
     return scored
 
 
-_PRECISION = {"tip:": 0, "tool": 1, "app:": 1, "need": 2}
+# An out-of-scope word outweighs a greeting: "c'est quoi le menu de la cantine".
+_PRECISION = {"tip:": 0, "tool": 1, "app:": 1, "need": 2, "none": 3, "help": 4}

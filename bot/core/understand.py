@@ -120,6 +120,21 @@ def _ranged_recommendation(subject: str, knowledge: Knowledge) -> bool:
     )
 
 
+def _has_tips(subject: str, knowledge: Knowledge) -> bool:
+    """Tips, and the needs and tools the guide gives tips for (calls on a mobile)."""
+    kind, _, ident = subject.partition(":")
+    if kind == "tip":
+        return True
+    if kind == "need":
+        return bool(knowledge.needs[ident].tips)
+    return kind == "tool" and bool(knowledge.tools[ident].tips)
+
+
+def _placed(tool_subject: str, need: str, knowledge: Knowledge) -> bool:
+    ident = tool_subject.removeprefix("tool:")
+    return need in knowledge.needs and any(o.tool == ident for o in knowledge.needs[need].options)
+
+
 def _tip_for(device: str, need: str | None, knowledge: Knowledge) -> str | None:
     for tip in knowledge.tips.values():
         if tip.device == device and (need is None or tip.need == need):
@@ -134,8 +149,7 @@ def _resolve(
     need = main_need(subject, knowledge, need_hint)
     kind = subject.partition(":")[0]
     few = entities.participants is None or entities.participants <= 3
-    tip_world = kind == "tip" or subject in ("need:audio_conference", "tool:mobile_phone")
-    if entities.device and tip_world and few:
+    if entities.device and _has_tips(subject, knowledge) and few:
         tip = _tip_for(entities.device, need, knowledge)
         if tip:
             return tip, need
@@ -188,6 +202,15 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     real = [s for s in scored if s.subject not in (HELP, NONE)]
     top = real[0] if real else None
     special = scored[0] if scored and scored[0].subject in (HELP, NONE) else None
+    # A greeting in front of a real question ("bonjour, je cherche...") is no help request.
+    if (
+        special is not None
+        and special.subject == HELP
+        and top is not None
+        and top.score >= ANSWER_THRESHOLD
+        and not top.matched <= special.matched
+    ):
+        special = None
     if special is not None and special.score >= CLARIFY_THRESHOLD:
         return Decision(special.subject, entities, candidates, topics=topics)
     if top is None or top.score < CLARIFY_THRESHOLD:
@@ -199,9 +222,28 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         subject = f"need:{need}" if need else NONE
         return Decision(subject, entities, candidates, need, app=app, topics=topics)
 
+    close = _close_needs(real, top, knowledge)
+    # A device settles it: phones and calls mean the device's tip ("galaxy appel à 3").
+    if entities.device and (entities.participants or 0) <= 3:
+        for s in real:
+            if s.score < top.score - MARGIN:
+                break
+            tip = _tip_for(entities.device, main_need(s.subject, knowledge), knowledge)
+            if tip and _has_tips(s.subject, knowledge):
+                need = knowledge.tips[tip.removeprefix("tip:")].need
+                return Decision(tip, entities, candidates, need, topics=topics)
+    # A need asked in words beats a tool the guide places elsewhere ("visio depuis mon tel").
+    if top.subject.startswith("tool:"):
+        for s in real[1:]:
+            if s.score < top.score - MARGIN:
+                break
+            need = s.subject.removeprefix("need:")
+            if s.subject.startswith("need:") and not _placed(top.subject, need, knowledge):
+                subject, need = _resolve(s.subject, entities, knowledge, today, None)
+                return Decision(subject, entities, candidates, need, topics=topics)
+
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD
-    close = _close_needs(real, top, knowledge)
     if len(close) > 1 and (not strong or top.subject.startswith("need:")):
         return Decision(CLARIFY, entities, candidates, choices=tuple(close), topics=topics)
 
