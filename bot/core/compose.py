@@ -77,7 +77,7 @@ class Composer:
                 assert option.tool is not None and option.participants is not None
                 tool = self.k.tools[option.tool]
                 start = f"À partir de {option.participants.min} participants : "
-                blocks.append(para(start, *self.tool_line(tool, option)))
+                blocks.append(para(start, *self.compact_line(tool)))
         return blocks
 
     def tool(self, tool: Tool) -> list[Block]:
@@ -187,16 +187,29 @@ class Composer:
         for caveat in tool.caveats:
             if self.stressed(caveat) or (self.relevant(caveat) and not caveat.participants):
                 parts += [" ", self.caveat_text(caveat)]
-        parts += self.reach(tool)
+        said = " ".join(p for p in parts if isinstance(p, str))
+        parts += self.reach(tool, said)
         return tuple(parts)
 
-    def reach(self, tool: Tool) -> list[Inline]:
-        """The first way in: a link, else a contact address."""
-        if tool.links:
-            return [" ", Link("", tool.links[0].url)]
-        if tool.contacts:
-            return [" ", Link("", tool.contacts[0].email)]
-        return []
+    def compact_line(self, tool: Tool, option: Option | None = None) -> Line:
+        """The tool's name and its way in, for a tool named in passing."""
+        parts: list[Inline] = [Bold(tool.name)]
+        if option is not None and option.participants is not None:
+            parts.append(f" ({_span(option.participants)})")
+        parts += [" ", self.caveat_text(c)] if (c := self.first_stressed(tool)) else []
+        return (*parts, *self.reach(tool, ""))
+
+    def first_stressed(self, tool: Tool) -> Caveat | None:
+        return next((c for c in tool.caveats if self.stressed(c)), None)
+
+    def reach(self, tool: Tool, said: str) -> list[Inline]:
+        """The first way in, a link or else a contact address, unless the text gave it."""
+        targets = [link.url for link in tool.links] + [c.email for c in tool.contacts]
+        target = targets[0] if targets else ""
+        shown = target.removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not target or shown in said:
+            return []
+        return [" — ", Link("", target)]
 
     def contacts(self, tool: Tool) -> list[list[Inline]]:
         items: list[list[Inline]] = [[Link(link.label, link.url)] for link in tool.links]
@@ -221,7 +234,7 @@ class Composer:
         if recommended_here and not sensitive_issue and not expired(tool.valid_until, self.today):
             return []
         lines = [
-            self.tool_line(self.k.tools[o.tool], o)
+            self.compact_line(self.k.tools[o.tool], o)
             for o in need.options
             if o.category == Category.RECOMMANDE
             and o.tool not in (None, tool.id)
@@ -278,12 +291,15 @@ def _day(day: date | None) -> str:
     return f"{first} {months.split()[day.month - 1]} {day.year}"
 
 
-def _range_text(bounds: Range, n: int) -> str:
+def _span(bounds: Range) -> str:
     if bounds.min is not None and bounds.max is not None:
-        span = f"de {bounds.min} à {bounds.max} participants"
-    elif bounds.min is not None:
-        span = f"à partir de {bounds.min} participants"
-    else:
-        span = f"jusqu'à {bounds.max} participants"
+        return f"de {bounds.min} à {bounds.max} participants"
+    if bounds.min is not None:
+        return f"à partir de {bounds.min} participants"
+    return f"jusqu'à {bounds.max} participants"
+
+
+def _range_text(bounds: Range, n: int) -> str:
+    span = _span(bounds)
     planned = _count(n).removesuffix(" participants")
     return f"le guide indique cette solution {span} ; vous en prévoyez {planned}."
