@@ -22,7 +22,11 @@ from text_to_num import alpha2digit
 MAX_CHARS = 2000
 
 _STEMMER = snowballstemmer.stemmer("french")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+# Apostrophe variants, and letters that Unicode does not decompose into base + accent.
+_FOLD_TABLE = str.maketrans(
+    {"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l"}
+    | {"đ": "d", "ß": "ss"}
+)
 # Elided articles and pronouns: "l'audio", "qu'est-ce", "j'ai", "c'est".
 _ELISION = re.compile(r"\b(l|d|j|qu|c|s|n|m|t|jusqu|lorsqu|puisqu)'")
 _NOT_WORD = re.compile(r"[^a-z0-9@.+]+")
@@ -49,7 +53,7 @@ def fold(text: str) -> str:
         for ch in text
         if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
     )
-    return "".join(kept).casefold().translate(_APOSTROPHES).replace("œ", "oe").replace("æ", "ae")
+    return "".join(kept).casefold().translate(_FOLD_TABLE)
 
 
 @lru_cache(maxsize=65536)
@@ -72,8 +76,8 @@ def plain_words(text: str, abbreviations: Mapping[str, str]) -> tuple[str, ...]:
     folded = fold(text)
     folded = _ELISION.sub(lambda m: m.group(1) + "' ", folded)
     folded = _digits(folded.replace("-", " - "))
-    folded = _ORDINAL.sub(r"\1 e", folded)
-    raws = _EDGE_PUNCT.sub(" ", _NOT_WORD.sub(" ", folded)).split()
+    folded = _EDGE_PUNCT.sub(" ", _NOT_WORD.sub(" ", folded))
+    raws = _ORDINAL.sub(r"\1 e", folded).split()
     words: list[str] = []
     for i, raw in enumerate(raws):
         expansion = abbreviations.get(raw)
