@@ -24,7 +24,7 @@ APP_PREFIX = "app:"  # applications the guide does not name (outside both offers
 
 # Caveat topics are not patterns: "personnes" or "compte" would point at one tool whenever
 # a question says them. They only order caveats inside a reply (compose.py).
-NAME_FACTOR = 1.0
+NAME_FACTOR = 1.1  # a tool named outright outweighs the generic words of a need
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class Pattern:
     tokens: tuple[str, ...]
     weight: float  # sum of the tokens' IDF
     factor: float
+    # Tokens of the subject's own name in this pattern ("tchap" in "installer tchap"): a
+    # partial match that misses them is about something else ("installer le VPN").
+    names: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -66,6 +69,17 @@ def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
     return out
 
 
+def _name_tokens(
+    knowledge: Knowledge, abbreviations: dict[str, str], stopwords: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    named = [(t.subject, t.name) for t in knowledge.tools.values()]
+    named += [(APP_PREFIX + a.id, a.name) for a in knowledge.outside_apps.values()]
+    return {
+        subject: frozenset(normalize(name, abbreviations, stopwords).tokens)
+        for subject, name in named
+    }
+
+
 def build_index(knowledge: Knowledge) -> Index:
     lexicon = knowledge.lexicon
     stopwords = frozenset(lexicon.stopwords)
@@ -85,12 +99,15 @@ def build_index(knowledge: Knowledge) -> Index:
     n_subjects = len({subject for subject, _, _ in raw}) or 1
     idf = {t: math.log(1 + n_subjects / len(s)) for t, s in subjects_of.items()}
 
+    names = _name_tokens(knowledge, abbreviations, stopwords)
     patterns: list[Pattern] = []
     postings: dict[str, list[int]] = defaultdict(list)
     for subject, tokens, factor in raw:
         for token in tokens:
             postings[token].append(len(patterns))
-        patterns.append(Pattern(subject, tokens, sum(idf[t] for t in tokens), factor))
+        weight = sum(idf[t] for t in tokens)
+        own = names.get(subject, frozenset()) & frozenset(tokens)
+        patterns.append(Pattern(subject, tokens, weight, factor, own))
     topics = {
         tool.subject: tuple(
             tokens

@@ -29,6 +29,7 @@ EXTRA_TOKEN_BONUS = 0.04
 EXTRA_BONUS_CAP = 0.12
 LONGER_MATCH_BONUS = 0.03
 TOPIC_BONUS = 0.1
+UNNAMED_PENALTY = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
         found = sum(index.idf[t] * sim for t, (sim, _) in matched.items())
         coverage = found / pattern.weight
         specificity = min(1.0, pattern.weight / index.full_weight)
+        if pattern.names and not pattern.names & matched.keys():
+            coverage *= UNNAMED_PENALTY
         q_tokens = frozenset(q for _, q in matched.values())
         # Between equally complete patterns, the one explaining more of the question wins
         # ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.

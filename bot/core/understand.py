@@ -21,7 +21,7 @@ from bot.knowledge.model import Category, Knowledge, Need, Option
 
 CLARIFY = "clarify"
 ANSWER_THRESHOLD = 0.55  # below: not understood well enough to answer directly
-CLARIFY_THRESHOLD = 0.35  # between the two: ask which need is meant, if several fit
+CLARIFY_THRESHOLD = 0.4  # between the two: ask which need is meant, if several fit
 MARGIN = 0.08  # two needs closer than this are ambiguous
 MAX_CHOICES = 4
 _CHOICE = re.compile(r"^\s*(?:le |la |option |choix |n )?(\d{1,2})\s*$")
@@ -208,7 +208,8 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         and special.subject == HELP
         and top is not None
         and top.score >= ANSWER_THRESHOLD
-        and not top.matched <= special.matched
+        # ...when the real subject explains as much of the rest as the greeting does.
+        and len(top.matched - special.matched) >= len(special.matched - top.matched)
     ):
         special = None
     if special is not None and special.score >= CLARIFY_THRESHOLD:
@@ -246,6 +247,8 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     strong = top.score >= ANSWER_THRESHOLD
     if len(close) > 1 and (not strong or top.subject.startswith("need:")):
         return Decision(CLARIFY, entities, candidates, choices=tuple(close), topics=topics)
+    if not strong:  # a weak match on one subject: say what the bot covers instead
+        return Decision(NONE, entities, candidates, topics=topics)
 
     subject, need = _resolve(top.subject, entities, knowledge, today, None)
     return Decision(subject, entities, candidates, need, topics=topics)
