@@ -256,7 +256,7 @@ class Composer:
         if expired(caveat.valid_until, self.today) and caveat.expired_text:
             return caveat.expired_text
         if self.stressed(caveat):
-            return "Attention : " + caveat.text
+            return "Attention : " + caveat.text[:1].lower() + caveat.text[1:]
         return caveat.text
 
     def stressed(self, caveat: Caveat) -> bool:

@@ -27,21 +27,8 @@ MAX_CHOICES = 4
 _CHOICE = re.compile(r"^\s*(?:le |la |option |choix |n )?(\d{1,2})\s*$")
 # Words that make a message a follow-up without saying anything new of their own.
 FOLLOW_UP_WORDS = frozenset(
-    [
-        "et",
-        "mais",
-        "sinon",
-        "alors",
-        "ok",
-        "plutot",
-        "maintenant",
-        "si",
-        "avec",
-        "pour",
-        "sur",
-        "ca",
-        "cela",
-    ]
+    "et mais sinon alors ok plutot maintenant si avec pour sur ca cela un une le la"
+    " sujet sujets dossier dossiers theme cas question reunion reunions".split()
 )
 
 
@@ -192,7 +179,9 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         )
         if not [w for w in normalize(rest, {}, index.stopwords | FOLLOW_UP_WORDS).tokens]:
             merged = entities.merged_over(earlier)
-            base = f"need:{context.need}" if entities.participants and context.need else None
+            # A new count or sensitivity can change the tool: start again from the need.
+            changed = entities.participants is not None or entities.sensitive
+            base = f"need:{context.need}" if changed and context.need else None
             assert context.subject is not None
             subject, need = _resolve(
                 base or context.subject, merged, knowledge, today, context.need

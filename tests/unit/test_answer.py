@@ -106,6 +106,14 @@ def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     assert bigger.subject == "tool:lifesize"
 
 
+def test_sensitive_follow_up_drops_the_excluded_tool(knowledge: Knowledge) -> None:
+    first, sensitive = conversation(knowledge, "visio à 60 ?", "et sur un sujet sensible ?")
+    assert first.subject == "tool:lifesize"
+    assert sensitive.subject == "need:web_conference"
+    assert "webconf.numerique.gouv.fr" in sensitive.text
+    assert "Sujet sensible" in sensitive.text and "Lifesize" in sensitive.text.split("Sujet")[-1]
+
+
 def test_numbered_choice_after_a_clarification(knowledge: Knowledge) -> None:
     context = Context(subject="clarify", choices=("need:audio_conference", "need:web_conference"))
     reply, _ = answer("2", knowledge, context, today=TODAY)
