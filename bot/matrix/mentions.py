@@ -50,8 +50,10 @@ def find_mention(text: str, names: Iterable[str]) -> tuple[bool, str]:
         )
         match = pattern.search(text)
         if match:
-            rest = (text[: match.start()].rstrip() + " " + text[match.end() :].lstrip()).strip()
-            return True, rest
+            before, after = text[: match.start()].rstrip(), text[match.end() :].lstrip()
+            if before.endswith(",") and (not after or after[0] in "?!.;"):
+                before = before[:-1].rstrip()  # "une visio, <name> ?" -> "une visio ?"
+            return True, f"{before} {after}".strip()
     return False, text
 
 

@@ -204,7 +204,9 @@ class Sender:
                     )
                     await self._sleep(wait * PACING_MARGIN)
                     continue
-                if status is not None and status < 500:
+                if (status is not None and status < 500) or (
+                    status is None and response.status_code
+                ):
                     log.warning(
                         "homeserver refused a message to %s: %s; dropped", item.room_id, response
                     )

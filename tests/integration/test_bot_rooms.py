@@ -47,7 +47,7 @@ async def test_group_room_answers_only_mentions_and_prefix(
 
     silent = await send_text(alice, room_id, "quelqu'un a un outil pour une visio ?")
     by_prefix = await send_text(alice, room_id, "!outils visio à 30 personnes")
-    [reply] = await collect_replies(alice, room_id, after=silent, predicate=replies_to(by_prefix))
+    assert await collect_replies(alice, room_id, after=silent, predicate=replies_to(by_prefix))
     by_pill = await send_text(bob, room_id, "une audio conférence ?", mentions=[bot.user_id])
     await collect_replies(alice, room_id, after=by_prefix, predicate=replies_to(by_pill))
     # Named in the text without the ministry suffix, inside a reply's quoted fallback too.

@@ -1,0 +1,305 @@
+"""The router, fed real nio sync responses, with a real (offline) nio client.
+
+Nothing is sent: a recording sender stands in for the queue, so these tests check what
+would be sent, for which event, and when the sync position may be saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from nio import AsyncClient, JoinResponse, MatrixRoom, RoomMessagesResponse, SyncResponse
+
+from bot.config import Config, parse_config
+from bot.core import Candidate, Context, Reply
+from bot.matrix.callbacks import Question, Router, guarded
+from bot.matrix.conversations import Conversations
+from bot.matrix.sender import Outgoing, Sender, reply_txn_id
+from bot.matrix.state import Checkpoint, StateStore
+
+BOT = "@outils:hs.test"
+AGENT = "@jeanne:hs.test"
+DM = "!dm:hs.test"
+GROUP = "!group:hs.test"
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.items: list[Outgoing] = []
+
+    def submit(self, item: Outgoing) -> None:
+        self.items.append(item)
+
+    def deliver_all(self) -> None:
+        for item in self.items:
+            assert item.on_sent is not None
+            item.on_sent("$reply")
+        self.items.clear()
+
+
+def config(**behaviour: Any) -> Config:
+    raw = {
+        "matrix": {"homeserver": "https://hs.test", "user_id": BOT},
+        "data_dir": "data",
+        "behaviour": {"greet_on_join": True, **behaviour},
+    }
+    return parse_config(
+        raw,
+        base_dir=Path("/tmp"),
+        environ={"TCHAP_BOT_ACCESS_TOKEN": "t", "TCHAP_BOT_PICKLE_KEY": KEY},
+    )
+
+
+def message(
+    event_id: str, body: str, *, sender: str = AGENT, age_ms: int = 1000, **content: Any
+) -> dict[str, Any]:
+    return {
+        "type": "m.room.message",
+        "event_id": event_id,
+        "sender": sender,
+        "origin_server_ts": int(time.time() * 1000) - age_ms,
+        "content": {"msgtype": "m.text", "body": body, **content},
+    }
+
+
+def sync(
+    room_id: str,
+    *events: dict[str, Any],
+    token: str = "s1",
+    limited: bool = False,
+    invite: dict[str, Any] | None = None,
+) -> SyncResponse:
+    response = SyncResponse.from_dict(
+        {
+            "next_batch": token,
+            "rooms": {
+                "join": {
+                    room_id: {
+                        "timeline": {
+                            "events": list(events),
+                            "limited": limited,
+                            "prev_batch": "p0",
+                        },
+                        "state": {"events": []},
+                    }
+                }
+                if events
+                else {},
+                "invite": invite or {},
+            },
+        }
+    )
+    assert isinstance(response, SyncResponse), response
+    return response
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, respond: Any = None, **behaviour: Any) -> None:
+        self.client = AsyncClient("https://hs.test", BOT)
+        self.client.user_id = BOT
+        for room_id, members in ((DM, [AGENT]), (GROUP, [AGENT, "@paul:hs.test"])):
+            room = MatrixRoom(room_id, BOT)
+            room.add_member(BOT, "Outils numériques [Intérieur]", None)
+            for member in members:
+                room.add_member(member, None, None)
+            self.client.rooms[room_id] = room
+        self.state = StateStore(tmp_path / "state.db")
+        self.saved: list[str] = []
+        self.checkpoint = Checkpoint(self.saved.append)
+        self.sender = RecordingSender()
+        self.questions: list[Question] = []
+
+        def default_respond(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
+            self.questions.append(q)
+            return Reply(
+                "need:visio", (Candidate("need:visio", 1.0),), "Réponse", "<p>Réponse</p>"
+            ), Context()
+
+        self.router = Router(
+            self.client,
+            config(**behaviour),
+            state=self.state,
+            checkpoint=self.checkpoint,
+            sender=cast(Sender, self.sender),
+            conversations=Conversations(600),
+            respond=respond or default_respond,
+            greeting=lambda: Reply("help", (), "Bonjour", "<p>Bonjour</p>"),
+        )
+        for room_id in (DM, GROUP):
+            self.state.set_room_since(room_id, 0)
+
+    async def feed(self, response: SyncResponse, *, since: str = "s0") -> None:
+        batch = self.checkpoint.open(response.next_batch)
+        await self.router.handle_sync(response, batch, initial=False, since=since)
+        self.checkpoint.seal(batch)
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+async def test_dm_question_is_answered_once_and_position_saved_after_sending(h: Harness) -> None:
+    await h.feed(sync(DM, message("$q1", "visio ?")))
+    [item] = h.sender.items
+    assert item.room_id == DM
+    assert item.txn_id == reply_txn_id("$q1")
+    assert item.content["msgtype"] == "m.notice"
+    assert item.content["format"] == "org.matrix.custom.html"
+    assert item.content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$q1"}}
+    assert h.saved == []  # the reply is not sent yet: the position must not move
+    h.sender.deliver_all()
+    assert h.saved == ["s1"]
+    assert h.state.is_answered("$q1")
+    # The same event again (e.g. replayed after a restart): not answered twice.
+    await h.feed(sync(DM, message("$q1", "visio ?"), token="s2"))
+    assert h.sender.items == []
+    assert h.saved == ["s1", "s2"]
+
+
+async def test_group_room_needs_a_mention_or_the_prefix(h: Harness) -> None:
+    await h.feed(
+        sync(
+            GROUP,
+            message("$a", "quelqu'un a une idée ?"),
+            message("$b", "!outils visio"),
+            message("$c", "et l'audio ?", **{"m.mentions": {"user_ids": [BOT]}}),
+            message("$d", "Outils numériques, un partage de fichiers ?"),
+        )
+    )
+    assert [q.event_id for q in h.questions] == ["$b", "$c", "$d"]
+    assert [q.text for q in h.questions] == ["visio", "et l'audio ?", "un partage de fichiers ?"]
+    assert all(not q.direct for q in h.questions)
+
+
+async def test_ignored_events(h: Harness) -> None:
+    await h.feed(
+        sync(
+            DM,
+            message("$own", "visio", sender=BOT),
+            message("$notice", "visio", msgtype="m.notice"),
+            message(
+                "$edit", "* visio", **{"m.relates_to": {"rel_type": "m.replace", "event_id": "$x"}}
+            ),
+            message("$old", "visio", age_ms=2 * 3600 * 1000),
+        )
+    )
+    assert h.sender.items == []
+
+
+async def test_thread_questions_are_answered_in_the_thread(h: Harness) -> None:
+    rel = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}
+    await h.feed(sync(DM, message("$t", "visio", **rel)))
+    assert h.sender.items[0].content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": "$t"},
+    }
+
+
+async def test_a_failing_handler_does_not_stop_the_others(tmp_path: Path) -> None:
+    def respond(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
+        if q.text == "boom":
+            raise RuntimeError("boom")
+        return Reply("help", (), "ok", "<p>ok</p>"), Context()
+
+    h = Harness(tmp_path, respond=respond)
+    await h.feed(sync(DM, message("$1", "boom"), message("$2", "visio")))
+    assert [i.content["m.relates_to"]["m.in_reply_to"]["event_id"] for i in h.sender.items] == [
+        "$2"
+    ]
+    h.sender.deliver_all()
+    assert h.saved == ["s1"]  # the failed event does not block the position
+
+
+async def test_guarded_logs_and_swallows(caplog: pytest.LogCaptureFixture) -> None:
+    async def fails() -> None:
+        raise ValueError("bad event")
+
+    await guarded("an event", fails())
+    assert "handling an event failed" in caplog.text
+
+
+async def test_limited_timeline_fetches_the_gap_first(h: Harness) -> None:
+    calls: list[dict[str, Any]] = []
+
+    async def room_messages(room_id: str, **kwargs: Any) -> RoomMessagesResponse:
+        calls.append({"room_id": room_id, **kwargs})
+        return RoomMessagesResponse.from_dict(
+            {"chunk": [message("$gap2", "audio"), message("$gap1", "visio")], "start": "p0"},
+            room_id,
+        )
+
+    h.client.room_messages = room_messages  # type: ignore[method-assign]
+    await h.feed(sync(DM, message("$live", "fichier"), limited=True), since="s0")
+    assert calls[0]["start"] == "p0" and calls[0]["end"] == "s0"
+    assert [q.event_id for q in h.questions] == ["$gap1", "$gap2", "$live"]
+
+
+async def test_invitations_are_joined_or_declined(h: Harness) -> None:
+    joined: list[str] = []
+    left: list[str] = []
+
+    async def join(room_id: str) -> Any:
+        joined.append(room_id)
+        return JoinResponse(room_id)
+
+    async def room_leave(room_id: str) -> None:
+        left.append(room_id)
+
+    h.client.join = join  # type: ignore[method-assign]
+    h.client.room_leave = room_leave  # type: ignore[method-assign]
+
+    def invite(inviter: str) -> dict[str, Any]:
+        return {
+            "invite_state": {
+                "events": [
+                    {
+                        "type": "m.room.member",
+                        "state_key": BOT,
+                        "sender": inviter,
+                        "content": {"membership": "invite"},
+                    }
+                ]
+            }
+        }
+
+    response = sync(
+        DM,
+        invite={
+            "!ok:hs.test": invite(AGENT),
+            "!ext:hs.test": invite("@x:e.tchap.gouv.fr"),
+            "!other:hs.test": invite("@x:elsewhere.fr"),
+        },
+    )
+    await h.feed(response)
+    for _ in range(5):
+        await asyncio.sleep(0)  # joins and declines run as background requests
+    assert joined == ["!ok:hs.test"]
+    assert sorted(left) == ["!ext:hs.test", "!other:hs.test"]
+    await h.feed(response, since="s1")  # the same invitations again: handled once
+    await asyncio.sleep(0)
+    assert joined == ["!ok:hs.test"]
+    await h.router.close()
+
+
+async def test_own_join_greets_once(h: Harness) -> None:
+    join = {
+        "type": "m.room.member",
+        "event_id": "$join",
+        "sender": BOT,
+        "state_key": BOT,
+        "origin_server_ts": int(time.time() * 1000),
+        "content": {"membership": "join"},
+    }
+    await h.feed(sync(DM, join))
+    await h.feed(sync(DM, {**join, "event_id": "$join2"}, token="s2"))
+    greetings = [i for i in h.sender.items if "m.relates_to" not in i.content]
+    assert len(greetings) == 1
+    assert greetings[0].content["body"] == "Bonjour"

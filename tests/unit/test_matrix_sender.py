@@ -1,0 +1,136 @@
+"""The sender queue: one at a time, rooms in turn, 429 honoured and then paced."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from nio import AsyncClient, RoomSendError, RoomSendResponse
+
+from bot.config import TrustPolicy
+from bot.matrix.sender import Outgoing, Sender
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeClient:
+    """Answers room_send like Synapse with a 1-message burst then 1 message / 5 s."""
+
+    def __init__(self, clock: FakeClock, limited: bool = True) -> None:
+        self.clock = clock
+        self.limited = limited
+        self.sent: list[tuple[str, str]] = []
+        self.typing: list[tuple[str, bool]] = []
+        self.next_allowed = 0.0
+        self.responses_429 = 0
+
+    async def room_send(
+        self,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        tx_id: str | None = None,
+        ignore_unverified_devices: bool = False,
+    ) -> Any:
+        assert ignore_unverified_devices
+        if self.limited and self.clock.now < self.next_allowed:
+            self.responses_429 += 1
+            wait = int((self.next_allowed - self.clock.now) * 1000)
+            return RoomSendError.from_dict(
+                {
+                    "errcode": "M_LIMIT_EXCEEDED",
+                    "error": "Too Many Requests",
+                    "retry_after_ms": wait,
+                },
+                room_id,
+            )
+        self.next_allowed = self.clock.now + 5.0
+        self.sent.append((room_id, content["body"]))
+        return RoomSendResponse.from_dict({"event_id": f"$r{len(self.sent)}"}, room_id)
+
+    async def room_typing(self, room_id: str, typing: bool, timeout: int = 0) -> None:  # noqa: ASYNC109
+        self.typing.append((room_id, typing))
+
+
+def make(limited: bool = True) -> tuple[Sender, FakeClient, FakeClock]:
+    clock = FakeClock()
+    client = FakeClient(clock, limited)
+    sender = Sender(
+        cast(AsyncClient, client),
+        trust=TrustPolicy.ACCEPT_UNVERIFIED,
+        crypto_lock=asyncio.Lock(),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    return sender, client, clock
+
+
+async def run_until_drained(sender: Sender) -> None:
+    task = asyncio.create_task(sender.run())
+    assert await sender.drain(5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_burst_meets_one_429_then_is_paced() -> None:
+    sender, client, _ = make()
+    done: list[str] = []
+    for i in range(10):
+        sender.submit(Outgoing("!r", {"body": f"m{i}"}, on_sent=done.append))
+    await run_until_drained(sender)
+    assert len(client.sent) == 10 and len(done) == 10
+    assert client.responses_429 == 1
+    assert sender.stats.rate_limited == 1 and sender.stats.sent == 10
+
+
+async def test_rooms_take_turns() -> None:
+    sender, client, _ = make(limited=False)
+    for i in range(3):
+        sender.submit(Outgoing("!busy", {"body": f"busy{i}"}))
+    sender.submit(Outgoing("!quiet", {"body": "quiet"}))
+    await run_until_drained(sender)
+    assert [body for _, body in client.sent] == ["busy0", "quiet", "busy1", "busy2"]
+
+
+async def test_forbidden_is_dropped_not_retried() -> None:
+    sender, client, _ = make(limited=False)
+    dropped: list[bool] = []
+
+    async def forbidden(*args: Any, **kwargs: Any) -> Any:
+        return RoomSendError.from_dict({"errcode": "M_FORBIDDEN", "error": "no"}, "!r")
+
+    client.room_send = forbidden  # type: ignore[method-assign]
+    sender.submit(Outgoing("!r", {"body": "x"}, on_dropped=lambda: dropped.append(True)))
+    await run_until_drained(sender)
+    assert dropped == [True] and sender.stats.dropped == 1 and sender.stats.retries == 0
+
+
+async def test_network_errors_are_retried_with_backoff() -> None:
+    sender, client, clock = make(limited=False)
+    real_send = client.room_send
+    failures = 3
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise TimeoutError("down")
+        return await real_send(*args, **kwargs)
+
+    client.room_send = flaky  # type: ignore[method-assign]
+    sender.submit(Outgoing("!r", {"body": "x"}))
+    await run_until_drained(sender)
+    assert client.sent == [("!r", "x")]
+    assert sender.stats.retries == 3
+    assert clock.sleeps[1] > clock.sleeps[0] / 2  # exponential, with jitter
