@@ -151,12 +151,13 @@ class Router:
         room = self._client.rooms.get(room_id)
         if room is None:
             return
-        if initial or self._state.room_since(room_id) is None:
+        new_room = initial or self._state.room_since(room_id) is None
+        if new_room:
             # First sight of this room: only what happens from now on counts. Our own
             # join event, if in this timeline, refines this with the server's clock.
             self._state.set_room_since(room_id, self._now_ms())
         events: list[Event] = list(info.timeline.events)
-        if info.timeline.limited and not initial and since:
+        if info.timeline.limited and not new_room and since:
             gap = await self._fetch_gap(room_id, info.timeline.prev_batch, since)
             known = {e.event_id for e in events}
             events = [e for e in gap if e.event_id not in known] + events

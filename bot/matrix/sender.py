@@ -196,7 +196,9 @@ class Sender:
                 if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
                     self.stats.rate_limited += 1
                     wait = (response.retry_after_ms or 5000) / 1000
-                    self._interval = min(max(self._interval, wait), MAX_PACING_INTERVAL)
+                    # Already paced: the interval was too short by ``wait``.
+                    paced = self._interval + wait if self._interval else wait
+                    self._interval = min(paced, MAX_PACING_INTERVAL)
                     log.info(
                         "rate limited: waiting %.1f s, then one message every %.1f s",
                         wait,

@@ -36,9 +36,7 @@ async def test_burst_of_50_questions_under_default_limits(
     )
 
     async def ask(agent: Agent, room_id: str) -> list[str]:
-        return list(
-            await asyncio.gather(*(send_text(agent, room_id, q) for q in QUESTIONS_ASKED))
-        )
+        return list(await asyncio.gather(*(send_text(agent, room_id, q) for q in QUESTIONS_ASKED)))
 
     started = time.monotonic()
     asked = await asyncio.gather(*(ask(a, r) for a, r in zip(agents, rooms, strict=True)))

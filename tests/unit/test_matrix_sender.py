@@ -134,3 +134,14 @@ async def test_network_errors_are_retried_with_backoff() -> None:
     assert client.sent == [("!r", "x")]
     assert sender.stats.retries == 3
     assert clock.sleeps[1] > clock.sleeps[0] / 2  # exponential, with jitter
+
+
+async def test_pacing_converges_when_the_first_wait_is_short() -> None:
+    sender, client, clock = make()
+    client.next_allowed = 2.0  # the bucket was partly used: the first wait says 2 s, not 5
+    for i in range(20):
+        sender.submit(Outgoing("!r", {"body": f"m{i}"}))
+    await run_until_drained(sender)
+    assert len(client.sent) == 20
+    assert client.responses_429 <= 3
+    assert clock.now < 20 * 5.0 * 1.1  # and it is not slower than the limit needs
