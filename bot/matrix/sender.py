@@ -36,7 +36,7 @@ from bot.matrix.crypto import blacklist_unverified
 
 log = logging.getLogger(__name__)
 
-PACING_MARGIN = 1.05  # wait a little longer than the homeserver asked
+PACING_MARGIN = 1.02  # wait a little longer than the homeserver asked
 PACING_RESET_IDLE = 60.0  # seconds without sending after which the pacing is dropped
 MAX_PACING_INTERVAL = 30.0
 BACKOFF_INITIAL = 1.0
