@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from nio import AsyncClient, JoinResponse, MatrixRoom, RoomMessagesResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    EncryptionError,
+    JoinResponse,
+    MatrixRoom,
+    RoomMessagesResponse,
+    RoomMessageText,
+    SyncResponse,
+)
 
 from bot.config import Config, parse_config
 from bot.core import Candidate, Context, Reply
@@ -99,7 +107,13 @@ def sync(
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, respond: Any = None, **behaviour: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        respond: Any = None,
+        undecryptable_delay: bool = False,
+        **behaviour: Any,
+    ) -> None:
         self.client = AsyncClient("https://hs.test", BOT)
         self.client.user_id = BOT
         for room_id, members in ((DM, [AGENT]), (GROUP, [AGENT, "@paul:hs.test"])):
@@ -303,3 +317,71 @@ async def test_own_join_greets_once(h: Harness) -> None:
     greetings = [i for i in h.sender.items if "m.relates_to" not in i.content]
     assert len(greetings) == 1
     assert greetings[0].content["body"] == "Bonjour"
+
+
+def megolm(event_id: str, age_ms: int = 1000) -> dict[str, Any]:
+    return {
+        "type": "m.room.encrypted",
+        "event_id": event_id,
+        "sender": AGENT,
+        "origin_server_ts": int(time.time() * 1000) - age_ms,
+        "content": {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEnA",
+            "sender_key": "KEY",
+            "session_id": f"session-{event_id}",
+            "device_id": "AGENTDEV",
+        },
+    }
+
+
+async def test_undecryptable_message_is_answered_when_its_key_arrives(h: Harness) -> None:
+    keys: set[str] = set()
+    requested: list[str] = []
+
+    def decrypt_event(event: Any) -> Any:
+        if event.session_id not in keys:
+            raise EncryptionError("no session")
+        return RoomMessageText.from_dict(message(event.event_id, "visio"))
+
+    async def request_room_key(event: Any) -> None:
+        requested.append(event.session_id)
+
+    async def to_device(message: Any) -> None:
+        requested.append(f"to {message.recipient}")
+
+    h.client.decrypt_event = decrypt_event  # type: ignore[method-assign]
+    h.client.request_room_key = request_room_key  # type: ignore[method-assign]
+    h.client.to_device = to_device  # type: ignore[method-assign]
+    h.client.device_id = "BOTDEV"
+    await h.feed(sync(DM, megolm("$enc")))
+    assert requested == ["session-$enc", f"to {AGENT}"]
+    assert h.sender.items == [] and h.saved == []  # held: the position waits for it
+    keys.add("session-$enc")
+    await h.router.undecryptable.retry()
+    [item] = h.sender.items
+    assert item.content["m.relates_to"]["m.in_reply_to"]["event_id"] == "$enc"
+    h.sender.deliver_all()
+    assert h.saved == ["s1"]
+
+
+async def test_undecryptable_message_gets_one_notice_after_the_delay(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.router.undecryptable._delay = 0  # give up at the first retry
+
+    def decrypt_event(event: Any) -> Any:
+        raise EncryptionError("no session")
+
+    async def ignore(*args: Any) -> None:
+        pass
+
+    h.client.decrypt_event = decrypt_event  # type: ignore[method-assign]
+    h.client.request_room_key = ignore  # type: ignore[method-assign]
+    h.client.to_device = ignore  # type: ignore[method-assign]
+    h.client.device_id = "BOTDEV"
+    await h.feed(sync(DM, megolm("$enc")))
+    [notice] = h.sender.items
+    assert notice.content["msgtype"] == "m.notice"
+    assert "renvoyer" in notice.content["body"]
+    await h.router.undecryptable.retry()
+    assert len(h.sender.items) == 1  # only one notice
