@@ -85,3 +85,21 @@ async def test_bot_recovers_when_the_homeserver_restarts(
     assert bot.running
     counts = await answered_counts(agent, room_id)
     assert counts[before] == 1 and counts[during] == 1
+
+
+async def test_limited_timeline_after_restart_is_fetched_not_skipped(
+    make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    bot = await start_bot(behaviour={"greet_on_join": False}, sync={"timeline_limit": 3})
+    agent = await make_agent("agent")
+    room_id = await dm_with_bot(agent, bot)
+    first = await send_text(agent, room_id, "visio")
+    await collect_replies(agent, room_id, after=first, predicate=replies_to(first))
+    assert await bot.astop() == 0
+    asked = [await send_text(agent, room_id, f"visio à {n} personnes") for n in range(2, 10)]
+    await bot.astart()
+    for event_id in asked:
+        await collect_replies(agent, room_id, after=first, predicate=replies_to(event_id))
+    counts = await answered_counts(agent, room_id)
+    assert all(counts[e] == 1 for e in asked), counts
+    assert "was limited" in bot.log_since_start()
