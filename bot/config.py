@@ -292,7 +292,7 @@ def parse_config(
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             r.errors.append("matrix.homeserver: must be an http(s) URL, e.g. https://matrix.…")
     user_id = r.string("matrix", m, "user_id", required=True)
-    if user_id is not None and not _USER_ID_RE.match(user_id):
+    if user_id is not None and not _is_placeholder(user_id) and not _USER_ID_RE.match(user_id):
         r.errors.append(f"matrix.user_id: not a Matrix user id (@localpart:server): {user_id!r}")
     device_name = r.string("matrix", m, "device_name", "tchap-bot")
     proxy = r.string("matrix", m, "proxy")
