@@ -12,7 +12,7 @@ from datetime import date
 from bot.core.entities import MAX_PARTICIPANTS, Entities
 from bot.core.normalize import normalize
 from bot.core.render import Block, Bold, Inline, Line, Link, bullets, para
-from bot.core.understand import CLARIFY, Decision, applicable, expired
+from bot.core.understand import CLARIFY, Decision, applicable, expired, tips_apply
 from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Range, Tool
 
 
@@ -63,21 +63,18 @@ class Composer:
         blocks: list[Block] = [para(Bold(tip.title)), bullets(([s] for s in tip.steps), True)]
         need = self.k.needs.get(tip.need)
         if need is not None:
-            larger = [
-                o
-                for o in need.options
-                if o.category == Category.RECOMMANDE
-                and o.tool is not None
-                and o.participants is not None
-                and o.participants.min is not None
-                and o.participants.min > 3
-                and applicable(o, Entities(), self.k, self.today)
-            ]
-            for option in larger:
-                assert option.tool is not None and option.participants is not None
-                tool = self.k.tools[option.tool]
-                start = f"À partir de {option.participants.min} participants : "
-                blocks.append(para(start, *self.compact_line(tool)))
+            # The other ranged recommendation of the need: what to use beyond a phone call.
+            for option in need.options:
+                tool = self.k.tools.get(option.tool or "")
+                if (
+                    tool is not None
+                    and not tool.tips
+                    and option.category == Category.RECOMMANDE
+                    and option.participants is not None
+                    and applicable(option, Entities(), self.k, self.today)
+                ):
+                    line = self.compact_line(tool, option)
+                    blocks.append(para("Pour une réunion plus large : ", *line))
         return blocks
 
     def tool(self, tool: Tool) -> list[Block]:
@@ -143,7 +140,7 @@ class Composer:
         if need.notes:
             blocks.append(bullets([n] for n in need.notes))
         tips = [self.k.tips[t] for t in need.tips]
-        if tips and (entities.participants is None or entities.participants <= 3):
+        if tips and tips_apply(entities, self.k):
             names = " ou ".join(f"« fusionner appels {t.device} »" for t in tips)
             blocks.append(
                 para("Astuce pour réunir plusieurs appels sur un mobile : demandez ", names, ".")

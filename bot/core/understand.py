@@ -107,6 +107,17 @@ def _ranged_recommendation(subject: str, knowledge: Knowledge) -> bool:
     )
 
 
+def tips_apply(entities: Entities, knowledge: Knowledge) -> bool:
+    """Whether the count (if any) is one the guide gives the tips' tool for (mobile: 2-3)."""
+    n = entities.participants
+    return n is None or any(
+        o.participants is None or o.participants.contains(n)
+        for need in knowledge.needs.values()
+        for o in need.options
+        if o.tool is not None and knowledge.tools[o.tool].tips
+    )
+
+
 def _has_tips(subject: str, knowledge: Knowledge) -> bool:
     """Tips, and the needs and tools the guide gives tips for (calls on a mobile)."""
     kind, _, ident = subject.partition(":")
@@ -135,7 +146,7 @@ def _resolve(
     """Apply device and participant conditions to a matched subject."""
     need = main_need(subject, knowledge, need_hint)
     kind = subject.partition(":")[0]
-    few = entities.participants is None or entities.participants <= 3
+    few = tips_apply(entities, knowledge)
     if entities.device and _has_tips(subject, knowledge) and few:
         tip = _tip_for(entities.device, need, knowledge)
         if tip:
@@ -214,7 +225,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
 
     close = _close_needs(real, top, knowledge)
     # A device settles it: phones and calls mean the device's tip ("galaxy appel à 3").
-    if entities.device and (entities.participants or 0) <= 3:
+    if entities.device and tips_apply(entities, knowledge):
         for s in real:
             if s.score < top.score - MARGIN:
                 break
