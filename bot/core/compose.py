@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.entities import MAX_PARTICIPANTS, Entities
-from bot.core.normalize import normalize
+from bot.core.index import index_for
 from bot.core.render import Block, Bold, Inline, Line, Link, bullets, para
 from bot.core.understand import CLARIFY, Decision, applicable, expired, tips_apply
 from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Range, Tool
@@ -261,14 +261,8 @@ class Composer:
         return caveat.participants is not None and n is not None and caveat.participants.contains(n)
 
     def relevant(self, caveat: Caveat) -> bool:
-        if not caveat.topics:
-            return False
-        index_stopwords = frozenset(self.k.lexicon.stopwords)
-        for topic in caveat.topics:
-            tokens = normalize(topic, self.k.lexicon.abbreviations, index_stopwords).tokens
-            if tokens and set(tokens) <= self.d.topics:
-                return True
-        return False
+        topics = index_for(self.k).caveat_topics.get(caveat, ())
+        return any(topic <= self.d.topics for topic in topics)
 
     def ordered_caveats(self, caveats: tuple[Caveat, ...]) -> list[Caveat]:
         """Stressed and relevant caveats first; the sensitive one is already said."""

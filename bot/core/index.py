@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from threading import Lock
 
 from bot.core.normalize import normalize
-from bot.knowledge.model import Knowledge
+from bot.knowledge.model import Caveat, Knowledge
 
 # Subjects that are not knowledge entries but still matched from phrasings.
 HELP = "help"
@@ -47,8 +47,10 @@ class Index:
     idf: dict[str, float]
     vocabulary: list[str]  # every indexed token, for typo correction
     full_weight: float  # the weight at which a pattern is fully specific
-    # subject -> caveat topics as token tuples; a question on a tool's caveat favours it
-    topics: dict[str, tuple[tuple[str, ...], ...]]
+    # caveat -> its topics as token sets: a question on a caveat puts it first in the reply
+    caveat_topics: dict[Caveat, tuple[frozenset[str], ...]]
+    # subject -> its caveats' topics: a question on a tool's caveat favours that tool
+    topics: dict[str, tuple[frozenset[str], ...]]
 
 
 def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
@@ -108,16 +110,21 @@ def build_index(knowledge: Knowledge) -> Index:
         weight = sum(idf[t] for t in tokens)
         own = names.get(subject, frozenset()) & frozenset(tokens)
         patterns.append(Pattern(subject, tokens, weight, factor, own))
-    topics = {
-        tool.subject: tuple(
-            tokens
-            for caveat in tool.caveats
+    caveat_topics = {
+        caveat: tuple(
+            frozenset(tokens)
             for topic in caveat.topics
             if (tokens := normalize(topic, abbreviations, stopwords).tokens)
         )
         for tool in knowledge.tools.values()
+        for caveat in tool.caveats
+    }
+    topics = {
+        tool.subject: tuple(t for caveat in tool.caveats for t in caveat_topics[caveat])
+        for tool in knowledge.tools.values()
     }
     return Index(
+        caveat_topics=caveat_topics,
         topics=topics,
         stopwords=stopwords,
         abbreviations=abbreviations,

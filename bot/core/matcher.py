@@ -100,7 +100,7 @@ def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
         extra = len(covered[subject] - q_tokens)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
         # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
-        if any(set(topic) <= asked for topic in index.topics.get(subject, ())):
+        if any(topic <= asked for topic in index.topics.get(subject, ())):
             bonus += TOPIC_BONUS
         scored.append(Scored(subject, score + bonus, frozenset(covered[subject])))
     # Equal scores: the more precise subject first (a tip, then a tool, then a need).
