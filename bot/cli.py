@@ -34,10 +34,9 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
     if args.question:
         yield " ".join(args.question)
         return
+    # One reply per input line, blank lines included, so outputs line up with inputs.
     for line in sys.stdin:
-        line = line.rstrip("\n")
-        if line.strip():
-            yield line
+        yield line.rstrip("\r\n")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
