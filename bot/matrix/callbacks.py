@@ -10,6 +10,7 @@ checkpoint until its reply is sent, so the saved sync position never skips a que
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -24,6 +25,8 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     MessageDirection,
+    ReactionEvent,
+    RedactionEvent,
     RoomMemberEvent,
     RoomMessage,
     RoomMessagesResponse,
@@ -35,7 +38,7 @@ from bot.config import Config
 from bot.core import Context, Reply
 from bot.matrix.conversations import Conversations
 from bot.matrix.crypto import UndecryptableMessages
-from bot.matrix.filters import Incoming, Policy, RoomFacts, decide, is_direct
+from bot.matrix.filters import Decision, Incoming, Policy, RoomFacts, decide, is_direct
 from bot.matrix.invites import invite_allowed
 from bot.matrix.mentions import name_variants
 from bot.matrix.observer import NullObserver, Observer
@@ -58,11 +61,14 @@ class Question:
     sender: str
     text: str
     direct: bool
+    via: str = ""  # how it was addressed: "direct", "prefix" or "mention"
 
 
-# (question, the agent's context in this room) -> (reply, next context). The default is
-# the pure core; admin commands can wrap it (see bot.matrix.main).
-Responder = Callable[[Question, Context | None], tuple[Reply, Context]]
+Answer = tuple[Reply, Context]
+# (question, the agent's context in this room) -> (reply, next context), or an awaitable
+# of it for slow work (an admin reload): the Router then answers from a task, without
+# holding up the sync loop. The default is the pure core; ``bot.matrix.ops`` wraps it.
+Responder = Callable[[Question, Context | None], Answer | Awaitable[Answer]]
 
 
 async def guarded(what: str, work: Awaitable[Any]) -> None:
@@ -200,6 +206,13 @@ class Router:
             await self._on_undecryptable(room, event, batch)
         elif isinstance(event, RoomMessage):
             self._on_message(room, event, batch)
+        elif isinstance(event, ReactionEvent):
+            if event.sender != self._own:
+                self._observer.reaction(
+                    room.room_id, event.sender, event.reacts_to, event.key, event.event_id
+                )
+        elif isinstance(event, RedactionEvent):
+            self._observer.redaction(room.room_id, event.redacts)
 
     # -- messages -------------------------------------------------------------------
 
@@ -242,24 +255,55 @@ class Router:
             event.sender,
             decision.question,
             is_direct(self._facts(room)),
+            decision.reason,
         )
+        arrived = time.monotonic()
         context = self._conversations.get(room.room_id, event.sender)
-        reply, next_context = self._respond(question, context)
-        self._conversations.put(room.room_id, event.sender, next_context)
+        result = self._respond(question, context)
+        if inspect.isawaitable(result):
+            self._pending.add(event.event_id)
+            self._checkpoint.hold(batch)
+            self._spawn(self._answer_later(result, question, decision, batch, arrived))
+            return
+        self._deliver(result, question, decision, batch, arrived)
+
+    async def _answer_later(
+        self,
+        pending: Awaitable[Answer],
+        question: Question,
+        decision: Decision,
+        batch: int,
+        arrived: float,
+    ) -> None:
+        try:
+            answered = await pending
+            self._deliver(answered, question, decision, batch, arrived)
+        except BaseException:
+            self._pending.discard(question.event_id)
+            raise
+        finally:
+            self._checkpoint.release(batch)  # _deliver holds it again until sent
+
+    def _deliver(
+        self, answered: Answer, question: Question, decision: Decision, batch: int, arrived: float
+    ) -> None:
+        reply, next_context = answered
+        self._conversations.put(question.room_id, question.sender, next_context)
         log.info(
             "answering %s in %s (%s): %s",
-            event.event_id,
-            room.room_id,
+            question.event_id,
+            question.room_id,
             decision.reason,
             reply.subject,
         )
         self._queue_reply(
-            room.room_id,
-            event.event_id,
-            reply_content(reply, event.event_id, event.sender, decision.thread_root),
+            question.room_id,
+            question.event_id,
+            reply_content(reply, question.event_id, question.sender, decision.thread_root),
             batch,
             subject=reply.subject,
-            question_ts=msg.ts,
+            arrived=arrived,
+            asker=question.sender,
         )
 
     def _queue_reply(
@@ -270,18 +314,20 @@ class Router:
         batch: int,
         *,
         subject: str | None,
-        question_ts: int,
+        arrived: float,
+        asker: str = "",
     ) -> None:
+        """``arrived``: ``time.monotonic()`` when the question came in, for the latency."""
         self._pending.add(event_id)
         self._checkpoint.hold(batch)
 
-        def sent(_reply_id: str) -> None:
+        def sent(reply_id: str) -> None:
             self._state.mark_answered(event_id, room_id)
             self._pending.discard(event_id)
             self._checkpoint.release(batch)
             if subject is not None:
-                latency = max(0.0, self._clock() - question_ts / 1000)
-                self._observer.record_reply(subject, latency)
+                self._observer.record_reply(subject, max(0.0, time.monotonic() - arrived))
+                self._observer.reply_sent(room_id, reply_id, asker, subject)
 
         def dropped() -> None:
             self._pending.discard(event_id)
@@ -329,7 +375,7 @@ class Router:
             undecryptable_notice(event.event_id),
             batch,
             subject=None,
-            question_ts=int(event.server_timestamp or 0),
+            arrived=time.monotonic(),
         )
         self._checkpoint.release(batch)
 
