@@ -1,8 +1,9 @@
 """``tchap-bot run``: wiring, start-up, and an orderly stop on SIGTERM or SIGINT.
 
 Start: config (all errors at once) -> knowledge -> data directory -> login and crypto
-store -> first sync -> serve. Stop: no new sync, the replies in flight are sent (within
-``DRAIN_TIMEOUT``), the sync position is saved, the client is closed.
+store -> operations (health server, reload triggers, store) -> first sync -> serve.
+Stop: no new sync, the replies in flight are sent (within ``DRAIN_TIMEOUT``), the sync
+position is saved, the operations stop, the client is closed.
 
 Exit codes: 0 stopped by a signal, 1 credentials refused or unrecoverable error,
 2 invalid configuration, knowledge or data directory.
@@ -16,22 +17,25 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nio import AsyncClient, ProfileGetDisplayNameResponse
 
 from bot.config import Config, ConfigError, load_config
-from bot.core import Context, Reply, answer
+from bot.core import Context, answer
 from bot.knowledge.holder import KnowledgeHolder
 from bot.matrix import crypto, session
-from bot.matrix.callbacks import Question, Responder, Router
+from bot.matrix.callbacks import Answer, Question, Responder, Router
 from bot.matrix.conversations import Conversations
 from bot.matrix.errors import FatalAuthError
-from bot.matrix.observer import NullObserver, Observer
+from bot.matrix.observer import Observer
+from bot.matrix.ops import OpsObserver, ops_responder
 from bot.matrix.sender import Sender
 from bot.matrix.state import Checkpoint, StateStore
 from bot.matrix.supervisor import Supervisor
+from bot.ops.runtime import OpsRuntime
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +45,17 @@ DRAIN_TIMEOUT = 30.0  # seconds given to replies in flight at shutdown
 FAULT_TRIGGER_ENV = "TCHAP_BOT_TEST_FAULT_TRIGGER"
 
 
-def core_responder(holder: KnowledgeHolder) -> Responder:
+def core_responder(holder: KnowledgeHolder) -> Callable[[Question, Context | None], Answer]:
     """Answers with the pure core and the knowledge in service at that moment."""
 
-    def respond(question: Question, context: Context | None) -> tuple[Reply, Context]:
+    def respond(question: Question, context: Context | None) -> Answer:
         return answer(question.text, holder.current, context)
 
     return respond
+
+
+class StartupError(Exception):
+    """A resource the bot needs at start is unavailable (exit code 2)."""
 
 
 class Bot:
@@ -63,7 +71,16 @@ class Bot:
     ) -> None:
         self.config = config
         self.holder = holder
-        self.observer = observer or NullObserver()
+        prefix = config.behaviour.command_prefix
+        # Opens the SQLite store (data directory already prepared); serves nothing yet.
+        self.ops = OpsRuntime(
+            config.ops,
+            holder=holder,
+            knowledge_dir=config.knowledge_dir,
+            data_dir=config.data_dir,
+            prefix=prefix,
+        )
+        self.observer = observer or OpsObserver(self.ops)
         self.client = AsyncClient(
             config.matrix.homeserver,
             config.matrix.user_id,
@@ -86,7 +103,7 @@ class Bot:
             checkpoint=self.checkpoint,
             sender=self.sender,
             conversations=self.conversations,
-            respond=respond or core_responder(holder),
+            respond=respond or ops_responder(core_responder(holder), self.ops, prefix),
             greeting=lambda: answer("aide", holder.current)[0],
             observer=self.observer,
             fault_trigger=os.environ.get(FAULT_TRIGGER_ENV) or None,
@@ -110,9 +127,19 @@ class Bot:
     async def run(self) -> None:
         """Log in, sync and answer until ``request_stop``; raise ``FatalAuthError``."""
         tasks: list[asyncio.Task[Any]] = []
+        ops_started = False
         try:
             await session.open_session(self.client, self.config)
             await self._fetch_display_name()
+            self.ops.status.logged_in = True
+            try:
+                await self.ops.start()
+            except OSError as exc:
+                health = self.config.ops.health
+                raise StartupError(
+                    f"health server cannot listen on {health.host}:{health.port}: {exc}"
+                ) from exc
+            ops_started = True
             tasks = [
                 asyncio.create_task(self.sender.run(), name="sender"),
                 asyncio.create_task(self.router.undecryptable.run(), name="undecryptable"),
@@ -135,6 +162,10 @@ class Bot:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.router.close()
+            if ops_started:
+                await self.ops.stop()
+            else:
+                await self.ops.store.aclose()
             stats = self.sender.stats
             log.info(
                 "sender: %d sent, %d rate-limited responses, %d retries, %d dropped",
@@ -197,6 +228,10 @@ def run(config_path: Path) -> int:
         return 2
     try:
         asyncio.run(_serve(config, KnowledgeHolder(knowledge)))
+    except StartupError as exc:
+        log.error("%s", exc)
+        print(f"tchap-bot: {exc}", file=sys.stderr)
+        return 2
     except FatalAuthError as exc:
         log.error("cannot log in: %s", exc)
         print(f"tchap-bot: cannot log in as {config.matrix.user_id}: {exc}", file=sys.stderr)

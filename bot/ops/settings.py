@@ -22,6 +22,7 @@ Proposed YAML (every key optional, defaults shown)::
       store:
         retention_days: 90       # unanswered questions and feedback older than this are purged
         store_user_ids: false    # true: also keep the Matrix id of who asked or voted
+        votes_from_anyone: false # true: any member's 👍/👎 counts, not only the asker's
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class KnowledgeOpsSettings:
 class StoreSettings:
     retention_days: int = 90
     store_user_ids: bool = False
+    votes_from_anyone: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,9 +171,10 @@ def parse_ops_settings(data: Any, path: str = "ops") -> tuple[OpsSettings, list[
     )
 
     s = root.section("store")
-    s.unknown_keys({"retention_days", "store_user_ids"})
+    s.unknown_keys({"retention_days", "store_user_ids", "votes_from_anyone"})
     store = StoreSettings(
         retention_days=int(s.number("retention_days", 90, minimum=1, integer=True)),
         store_user_ids=s.boolean("store_user_ids", False),
+        votes_from_anyone=s.boolean("votes_from_anyone", False),
     )
     return OpsSettings(_admins(root), health, knowledge, store), errors

@@ -40,6 +40,8 @@ def bot_config(homeserver: Homeserver, account: Account, **overrides: Any) -> di
         "behaviour": {"greet_on_join": True},
         "sync": {"timeout": "10s", "backoff_initial": 0.2, "backoff_max": 2},
         "encryption": {"undecryptable_notice_after": "20s"},
+        # Any free port: several bots run at once. Tests that read it pass their own.
+        "ops": {"health": {"port": 0}},
     }
     for section, values in overrides.items():
         if isinstance(values, dict) and isinstance(config.get(section), dict):
@@ -86,6 +88,10 @@ class BotProcess:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     @property
     def returncode(self) -> int | None:
