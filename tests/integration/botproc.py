@@ -143,6 +143,11 @@ class BotProcess:
             process.kill()
             return await asyncio.to_thread(process.wait)
 
+    def send_signal(self, sig: int) -> None:
+        """Send a signal to the running bot (e.g. SIGHUP: reload the knowledge)."""
+        assert self._process is not None and self.running, "bot not running"
+        self._process.send_signal(sig)
+
     async def akill(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
