@@ -95,6 +95,9 @@ class BehaviourConfig:
     greet_on_join: bool
     leave_when_alone: bool
     ignored_users: tuple[str, ...]  # glob patterns: never answered (other bots...)
+    # Replies to one agent waiting to be sent beyond which its new questions get one short
+    # notice instead of an answer (one agent flooding must not delay the others).
+    max_queued_per_agent: int = 10
 
 
 @dataclass(frozen=True)
@@ -349,6 +352,7 @@ def parse_config(
     greet = r.boolean("behaviour", b, "greet_on_join", True)
     leave_alone = r.boolean("behaviour", b, "leave_when_alone", True)
     ignored = r.patterns("behaviour", b, "ignored_users", ())
+    max_queued = r.integer("behaviour", b, "max_queued_per_agent", 10, minimum=1)
 
     y = r.section("sync")
     sync_timeout = r.duration("sync", y, "timeout", 30.0)
@@ -401,6 +405,7 @@ def parse_config(
             greet_on_join=greet,
             leave_when_alone=leave_alone,
             ignored_users=ignored,
+            max_queued_per_agent=max_queued,
         ),
         sync=SyncConfig(
             timeout=sync_timeout,

@@ -42,7 +42,12 @@ from bot.matrix.filters import Decision, Incoming, Policy, RoomFacts, decide, is
 from bot.matrix.invites import invite_allowed
 from bot.matrix.mentions import name_variants
 from bot.matrix.observer import NullObserver, Observer
-from bot.matrix.replies import greeting_content, reply_content, undecryptable_notice
+from bot.matrix.replies import (
+    flood_notice,
+    greeting_content,
+    reply_content,
+    undecryptable_notice,
+)
 from bot.matrix.sender import Outgoing, Sender, reply_txn_id
 from bot.matrix.state import Checkpoint, StateStore
 
@@ -115,6 +120,7 @@ class Router:
         )
         self._pending: set[str] = set()  # event ids with a reply queued, not yet sent
         self._invites_seen: set[str] = set()
+        self._flooding: set[str] = set()  # agents told they are over the per-agent cap
         self._tasks: set[asyncio.Task[Any]] = set()
         self.display_name: str | None = None
         self.undecryptable = UndecryptableMessages(
@@ -249,6 +255,8 @@ class Router:
             return
         if self._fault_trigger is not None and decision.question == self._fault_trigger:
             raise RuntimeError("fault injected for tests (TCHAP_BOT_TEST_FAULT_TRIGGER)")
+        if self._over_cap(room.room_id, event.event_id, event.sender, batch):
+            return
         question = Question(
             room.room_id,
             event.event_id,
@@ -306,6 +314,29 @@ class Router:
             asker=question.sender,
         )
 
+    def _over_cap(self, room_id: str, event_id: str, sender: str, batch: int) -> bool:
+        """One agent with too many replies waiting: its new question is not answered; the
+        first one over the cap gets a short notice (sent as the room's, not behind the
+        agent's backlog), the next ones nothing until the backlog is below the cap."""
+        cap = self._config.behaviour.max_queued_per_agent
+        if self._sender.queued_for(sender) < cap:
+            self._flooding.discard(sender)
+            return False
+        if sender in self._flooding:
+            log.info("not answering %s from %s: over the per-agent cap", event_id, sender)
+            return True
+        self._flooding.add(sender)
+        log.warning("%s has %d replies waiting: asked to slow down", sender, cap)
+        self._queue_reply(
+            room_id,
+            event_id,
+            flood_notice(event_id, sender),
+            batch,
+            subject=None,
+            arrived=time.monotonic(),
+        )
+        return True
+
     def _queue_reply(
         self,
         room_id: str,
@@ -335,7 +366,12 @@ class Router:
 
         self._sender.submit(
             Outgoing(
-                room_id, content, txn_id=reply_txn_id(event_id), on_sent=sent, on_dropped=dropped
+                room_id,
+                content,
+                txn_id=reply_txn_id(event_id),
+                on_sent=sent,
+                on_dropped=dropped,
+                agent=asker,
             )
         )
 

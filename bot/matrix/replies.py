@@ -19,6 +19,11 @@ UNDECRYPTABLE_TEXT = (
     "Si cela se reproduit, fermez puis rouvrez Tchap avant de réessayer."
 )
 
+FLOOD_TEXT = (
+    "Vous m'avez envoyé beaucoup de questions à la suite : je réponds d'abord aux "
+    "précédentes. Reposez les suivantes dans un instant."
+)
+
 
 def _notice(text: str, html_body: str) -> dict[str, Any]:
     return {"msgtype": "m.notice", "body": text, "format": HTML_FORMAT, "formatted_body": html_body}
@@ -49,3 +54,9 @@ def undecryptable_notice(question_id: str, sender: str = "") -> dict[str, Any]:
     content = _notice(UNDECRYPTABLE_TEXT, f"<p>{html.escape(UNDECRYPTABLE_TEXT)}</p>")
     content["m.relates_to"] = {"m.in_reply_to": {"event_id": question_id}}
     return content
+
+
+def flood_notice(question_id: str, sender: str) -> dict[str, Any]:
+    """To an agent over the per-agent cap of replies waiting (see the router)."""
+    content = _notice(FLOOD_TEXT, f"<p>{html.escape(FLOOD_TEXT)}</p>")
+    return _relate(content, question_id, sender, None)

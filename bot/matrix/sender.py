@@ -2,9 +2,13 @@
 
 Why one queue: nio retries a 429 by sleeping inside the request, so replies sent from many
 tasks retry together and storm the homeserver (see the notes). Here a single worker sends,
-rooms take turns (round robin, so one busy room does not hold the others back), and after
-a 429 the worker paces itself at the interval the homeserver asked for until the backlog
+and after a 429 it paces itself at the interval the homeserver asked for until the backlog
 is gone, so a burst under Synapse's default limits meets about one 429, not one per reply.
+
+Fairness: rooms take turns (round robin, so one busy room does not hold the others back)
+and, inside a room, the agents whose questions are answered take turns too, so one agent
+flooding a shared room does not delay the others. ``queued_for`` tells how many replies to
+one agent are waiting (the router caps it: ``behaviour.max_queued_per_agent``).
 
 Typing notifications are sent only for replies that cannot leave at once (backlog or
 pacing): an immediate reply needs none.
@@ -17,7 +21,7 @@ import hashlib
 import logging
 import random
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +63,7 @@ class Outgoing:
     txn_id: str | None = None
     on_sent: Callable[[str], None] | None = None  # with the event id of the sent message
     on_dropped: Callable[[], None] | None = None  # given up (room left, forbidden...)
+    agent: str = ""  # whose question this answers ("": the room's, e.g. a greeting)
     enqueued_at: float = field(default_factory=time.monotonic)
 
 
@@ -85,7 +90,10 @@ class Sender:
         self._crypto_lock = crypto_lock
         self._sleep = sleep
         self._clock = clock
-        self._rooms: OrderedDict[str, deque[Outgoing]] = OrderedDict()
+        # room -> agent -> that agent's replies in order; both levels in round robin.
+        self._rooms: OrderedDict[str, OrderedDict[str, deque[Outgoing]]] = OrderedDict()
+        self._per_agent: Counter[str] = Counter()  # queued or being sent, by agent
+        self._queued = 0
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -99,7 +107,11 @@ class Sender:
     # -- producers ------------------------------------------------------------------
 
     def submit(self, item: Outgoing) -> None:
-        self._rooms.setdefault(item.room_id, deque()).append(item)
+        agents = self._rooms.setdefault(item.room_id, OrderedDict())
+        agents.setdefault(item.agent, deque()).append(item)
+        self._queued += 1
+        if item.agent:
+            self._per_agent[item.agent] += 1
         self._idle.clear()
         self._wakeup.set()
         if self._in_flight or self._interval or self.queued > 1:
@@ -107,7 +119,12 @@ class Sender:
 
     @property
     def queued(self) -> int:
-        return sum(len(q) for q in self._rooms.values())
+        """Replies waiting (not counting the one being sent)."""
+        return self._queued
+
+    def queued_for(self, agent: str) -> int:
+        """Replies to ``agent``'s questions waiting or being sent."""
+        return self._per_agent.get(agent, 0)
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until everything submitted is sent or dropped; False on timeout."""
@@ -141,6 +158,10 @@ class Sender:
                     self._drop(item)
                 finally:
                     self._in_flight -= 1
+                    if item.agent:
+                        self._per_agent[item.agent] -= 1
+                        if self._per_agent[item.agent] <= 0:
+                            del self._per_agent[item.agent]
                 if item.room_id in self._typing and not self._rooms.get(item.room_id):
                     self._set_typing(item.room_id, False)
         finally:
@@ -149,13 +170,20 @@ class Sender:
 
     def _next(self) -> Outgoing | None:
         while self._rooms:
-            room_id, queue = next(iter(self._rooms.items()))
-            if not queue:
+            room_id, agents = next(iter(self._rooms.items()))
+            if not agents:
                 del self._rooms[room_id]
                 continue
+            agent, queue = next(iter(agents.items()))
             item = queue.popleft()
-            self._rooms.move_to_end(room_id)  # round robin between rooms
-            if not queue:
+            self._queued -= 1
+            if queue:
+                agents.move_to_end(agent)  # agents of one room in turn
+            else:
+                del agents[agent]
+            if agents:
+                self._rooms.move_to_end(room_id)  # rooms in turn
+            else:
                 del self._rooms[room_id]
             return item
         return None

@@ -43,6 +43,9 @@ class RecordingSender:
     def submit(self, item: Outgoing) -> None:
         self.items.append(item)
 
+    def queued_for(self, agent: str) -> int:
+        return sum(1 for item in self.items if item.agent == agent)
+
     def deliver_all(self) -> None:
         for item in self.items:
             assert item.on_sent is not None
@@ -385,3 +388,18 @@ async def test_undecryptable_message_gets_one_notice_after_the_delay(tmp_path: P
     assert "renvoyer" in notice.content["body"]
     await h.router.undecryptable.retry()
     assert len(h.sender.items) == 1  # only one notice
+
+
+async def test_an_agent_over_the_cap_gets_one_notice_then_nothing(tmp_path: Path) -> None:
+    h = Harness(tmp_path, max_queued_per_agent=2)
+    await h.feed(sync(DM, *(message(f"$q{i}", f"visio {i}") for i in range(5))))
+    bodies = [item.content["body"] for item in h.sender.items]
+    assert len(bodies) == 3 and bodies[:2] == ["Réponse", "Réponse"]
+    assert "beaucoup de questions" in bodies[2]
+    assert h.sender.items[2].agent == ""  # not queued behind the agent's own backlog
+    assert [q.event_id for q in h.questions] == ["$q0", "$q1"]
+    h.sender.deliver_all()
+    assert h.state.is_answered("$q2") and not h.state.is_answered("$q3")
+    # Once the backlog is gone, questions are answered again.
+    await h.feed(sync(DM, message("$q9", "visio"), token="s2"))
+    assert [item.content["body"] for item in h.sender.items] == ["Réponse"]

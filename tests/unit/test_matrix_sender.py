@@ -103,6 +103,20 @@ async def test_rooms_take_turns() -> None:
     assert [body for _, body in client.sent] == ["busy0", "quiet", "busy1", "busy2"]
 
 
+async def test_agents_of_one_room_take_turns_and_are_counted() -> None:
+    sender, client, _ = make(limited=False)
+    for i in range(3):
+        sender.submit(Outgoing("!room", {"body": f"a{i}"}, agent="@a:hs"))
+    sender.submit(Outgoing("!room", {"body": "b0"}, agent="@b:hs"))
+    sender.submit(Outgoing("!room", {"body": "greeting"}))
+    sender.submit(Outgoing("!other", {"body": "c0"}, agent="@a:hs"))
+    assert sender.queued_for("@a:hs") == 4 and sender.queued_for("@b:hs") == 1
+    assert sender.queued == 6
+    await run_until_drained(sender)
+    assert [body for _, body in client.sent] == ["a0", "c0", "b0", "greeting", "a1", "a2"]
+    assert sender.queued_for("@a:hs") == 0 and sender.queued == 0
+
+
 async def test_forbidden_is_dropped_not_retried() -> None:
     sender, client, _ = make(limited=False)
     dropped: list[bool] = []
