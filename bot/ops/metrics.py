@@ -69,7 +69,7 @@ class Metrics:
         )
         self.reply_latency = Histogram(
             f"{PREFIX}_reply_latency_seconds",
-            "From the question's arrival to the reply handed to the sender.",
+            "From the question's arrival at the bot to the reply sent.",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
