@@ -41,3 +41,7 @@ def auth_message(response: ErrorResponse) -> str:
     code = response.status_code or str(http_status(response))
     reason = AUTH_ERRCODES.get(code, "the homeserver refused the credentials")
     return f"{reason} ({code}: {response.message})"
+
+
+class StateWriteError(Exception):
+    """The state database could not be written while running: the bot stops (exit 1)."""

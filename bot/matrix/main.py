@@ -5,8 +5,8 @@ store -> operations (health server, reload triggers, store) -> first sync -> ser
 Stop: no new sync, the replies in flight are sent (within ``DRAIN_TIMEOUT``), the sync
 position is saved, the operations stop, the client is closed.
 
-Exit codes: 0 stopped by a signal, 1 credentials refused or unrecoverable error,
-2 invalid configuration, knowledge or data directory.
+Exit codes: 0 stopped by a signal, 1 credentials refused, the state database no longer
+writable, or unrecoverable error; 2 invalid configuration, knowledge or data directory.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from bot.knowledge.holder import KnowledgeHolder
 from bot.matrix import crypto, session
 from bot.matrix.callbacks import Answer, Question, Responder, Router
 from bot.matrix.conversations import Conversations
-from bot.matrix.errors import FatalAuthError
+from bot.matrix.errors import FatalAuthError, StateWriteError
 from bot.matrix.observer import Observer
 from bot.matrix.ops import OpsObserver, ops_responder
 from bot.matrix.sender import Sender
@@ -90,7 +91,8 @@ class Bot:
             proxy=config.matrix.proxy,
         )
         self.crypto_lock = asyncio.Lock()
-        self.state = StateStore(config.data_dir / "state.db")
+        self.state = StateStore(config.data_dir / "state.db", on_write_error=self._state_failed)
+        self._state_error: sqlite3.Error | None = None
         self.checkpoint = Checkpoint(self.state.save_sync_token)
         self.sender = Sender(
             self.client, trust=config.encryption.trust, crypto_lock=self.crypto_lock
@@ -118,6 +120,12 @@ class Bot:
             observer=self.observer,
         )
         self._stop = asyncio.Event()
+
+    def _state_failed(self, exc: sqlite3.Error) -> None:
+        """The state database cannot be written: stop at once rather than answer questions
+        that could not be recorded (see ``bot.matrix.state``)."""
+        self._state_error = exc
+        self._stop.set()
 
     def request_stop(self) -> None:
         if not self._stop.is_set():
@@ -150,6 +158,12 @@ class Bot:
             self.supervisor.stop()
             stop_task.cancel()
             await asyncio.gather(sync_task, return_exceptions=True)
+            if self._state_error is not None:
+                raise StateWriteError(
+                    f"cannot write the state database {self.state.path}: {self._state_error}. "
+                    f"Stopped: {self.sender.queued} replies not sent; every question not "
+                    "recorded as answered is handled again at the next start"
+                )
             if not await self.sender.drain(DRAIN_TIMEOUT):
                 log.warning(
                     "%d replies not sent before shutdown: they will be answered "
@@ -231,6 +245,14 @@ def run(config_path: Path) -> int:
     except StartupError as exc:
         log.error("%s", exc)
         print(f"tchap-bot: {exc}", file=sys.stderr)
+        return 2
+    except StateWriteError as exc:
+        log.error("%s", exc)
+        print(f"tchap-bot: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # the state database cannot even be opened
+        log.error("state database unusable in %s: %s", config.data_dir, exc)
+        print(f"tchap-bot: data directory {config.data_dir} unusable: {exc}", file=sys.stderr)
         return 2
     except FatalAuthError as exc:
         log.error("cannot log in: %s", exc)

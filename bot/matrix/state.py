@@ -4,16 +4,24 @@
   (``Checkpoint``), so a crash or a stop never skips a question;
 - the ids of the events answered, so a question is never answered twice;
 - per room, the time from which messages count (the bot's join), and whether it greeted.
+
+A write that fails (disk full, read-only file system, permissions) is reported once to
+``on_write_error`` (the bot stops) and nothing more is written: nothing is ever marked
+answered or skipped that was not, so the next start handles again what was not recorded
+(replies already sent are de-duplicated by the homeserver through their transaction ids).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ANSWERED_RETENTION_S = 30 * 86400
 
@@ -31,9 +39,17 @@ CREATE TABLE IF NOT EXISTS rooms (
 class StateStore:
     """Small synchronous SQLite store: each call is one short local transaction."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_write_error: Callable[[sqlite3.Error], None] | None = None,
+    ) -> None:
         self.path = path
         self._clock = clock
+        self._on_write_error = on_write_error
+        self.write_failed: sqlite3.Error | None = None
         self._db = sqlite3.connect(path, isolation_level=None)  # autocommit
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -45,6 +61,17 @@ class StateStore:
     def close(self) -> None:
         self._db.close()
 
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        if self.write_failed is not None:
+            return  # reported once; the bot is stopping
+        try:
+            self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            self.write_failed = exc
+            log.error("cannot write the state database %s: %s", self.path, exc)
+            if self._on_write_error is not None:
+                self._on_write_error(exc)
+
     # -- sync position ---------------------------------------------------------------
 
     def _get(self, key: str) -> str | None:
@@ -52,7 +79,7 @@ class StateStore:
         return None if row is None else str(row[0])
 
     def _set(self, key: str, value: str) -> None:
-        self._db.execute(
+        self._write(
             "INSERT INTO kv (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
@@ -72,7 +99,7 @@ class StateStore:
         return row.fetchone() is not None
 
     def mark_answered(self, event_id: str, room_id: str) -> None:
-        self._db.execute(
+        self._write(
             "INSERT OR IGNORE INTO answered (event_id, room_id, at) VALUES (?, ?, ?)",
             (event_id, room_id, self._clock()),
         )
@@ -85,7 +112,7 @@ class StateStore:
         return None if found is None else int(found[0])
 
     def set_room_since(self, room_id: str, since_ts: int) -> None:
-        self._db.execute(
+        self._write(
             "INSERT INTO rooms (room_id, since_ts) VALUES (?, ?) "
             "ON CONFLICT(room_id) DO UPDATE SET since_ts = excluded.since_ts",
             (room_id, since_ts),
@@ -97,10 +124,10 @@ class StateStore:
         return bool(found and found[0])
 
     def mark_greeted(self, room_id: str) -> None:
-        self._db.execute("UPDATE rooms SET greeted = 1 WHERE room_id = ?", (room_id,))
+        self._write("UPDATE rooms SET greeted = 1 WHERE room_id = ?", (room_id,))
 
     def forget_room(self, room_id: str) -> None:
-        self._db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+        self._write("DELETE FROM rooms WHERE room_id = ?", (room_id,))
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from bot.core import Context
@@ -52,3 +53,15 @@ def test_conversations_expire_after_idle_time() -> None:
     assert conversations.get("!other", "@a:hs") is None  # per room
     now[0] = 61
     assert conversations.get("!r", "@a:hs") is None
+
+
+def test_a_failed_write_is_reported_once_and_nothing_is_marked(tmp_path: Path) -> None:
+    errors: list[sqlite3.Error] = []
+    store = StateStore(tmp_path / "state.db", on_write_error=errors.append)
+    store.save_sync_token("s1")
+    store._db.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
+    store.mark_answered("$q", "!r")
+    store.save_sync_token("s2")
+    assert len(errors) == 1 and "readonly" in str(errors[0])
+    assert not store.is_answered("$q")
+    assert store.sync_token == "s1"
