@@ -95,11 +95,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_settings(config_path: Path) -> tuple[Path | None, int]:
+    """``knowledge_dir`` and ``ops.knowledge.warn_days`` of a bot config (no secrets read)."""
+    import yaml
+
+    from bot.ops.settings import parse_ops_settings
+
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"{config_path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    ops, errors = parse_ops_settings(raw.get("ops") if isinstance(raw, dict) else None)
+    for error in errors:
+        print(f"{config_path}: {error}", file=sys.stderr)
+    if errors:
+        raise SystemExit(2)
+    value = raw.get("knowledge_dir")
+    directory = None
+    if isinstance(value, str) and value.strip():
+        directory = Path(value).expanduser()
+        directory = directory if directory.is_absolute() else config_path.parent / directory
+    return directory, ops.knowledge.warn_days
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.knowledge import check_knowledge, format_problem
 
-    directory = Path(args.directory) if args.directory else knowledge_dir(args.knowledge)
-    knowledge, problems = check_knowledge(directory, args.today or date.today(), args.warn_days)
+    configured_dir, warn_days = None, 30
+    if args.config:
+        configured_dir, warn_days = _check_settings(Path(args.config))
+    if args.warn_days is not None:
+        warn_days = args.warn_days
+    if args.directory:
+        directory = Path(args.directory)
+    elif args.knowledge or configured_dir is None:
+        directory = knowledge_dir(args.knowledge)
+    else:
+        directory = configured_dir
+    knowledge, problems = check_knowledge(directory, args.today or date.today(), warn_days)
     for problem in problems:
         print(
             format_problem(problem), file=sys.stderr if problem.severity == "error" else sys.stdout
@@ -147,7 +181,17 @@ def parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", parents=[common], help="validate the knowledge files")
     check.add_argument("directory", nargs="?")
-    check.add_argument("--warn-days", type=int, default=30, help="warn this many days ahead")
+    check.add_argument(
+        "--warn-days",
+        type=int,
+        help="warn this many days before a dated entry expires (default: the config's "
+        "ops.knowledge.warn_days, else 30)",
+    )
+    check.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the bot's config: its knowledge_dir and ops.knowledge.warn_days",
+    )
     check.set_defaults(func=cmd_check)
 
     run = sub.add_parser("run", help="run the bot on a Matrix homeserver")
