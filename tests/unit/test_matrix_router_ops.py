@@ -9,7 +9,6 @@ from typing import Any
 
 from bot.core import Context, Reply
 from bot.matrix.callbacks import Question
-
 from tests.unit.test_matrix_router import AGENT, BOT, DM, Harness, message, sync
 
 
