@@ -1,7 +1,10 @@
-"""The knowledge base: typed model, loader of ``knowledge/*.yaml`` and its checker."""
+"""The knowledge base: its typed model, the loader of ``knowledge/*.yaml`` and its checker.
+
+Callers import from here; the modules behind are ``model``, ``loader``, ``check``, ``problems``.
+"""
 
 from bot.knowledge.check import check_knowledge
-from bot.knowledge.loader import KnowledgeError, Problem, format_problem, load_knowledge
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import (
     Category,
     Caveat,
@@ -17,6 +20,7 @@ from bot.knowledge.model import (
     Tip,
     Tool,
 )
+from bot.knowledge.problems import KnowledgeError, Problem, format_problem
 
 __all__ = [
     "Category",

@@ -1,9 +1,7 @@
 """``tchap-bot check [DIR]``: every problem of the knowledge files, errors and warnings.
 
-Runs the loader (the same code ``ask`` and the bot use), then validates each file with
-``jsonschema`` as well: the loader's own schema interpreter is fast but partial, so any
-violation ``jsonschema`` sees that the loader missed is reported too (and is a bug to fix in
-the loader). ``jsonschema`` is imported here only, never on the bot's start-up path.
+The loader's findings, plus any violation ``jsonschema`` sees that the loader's own schema
+interpreter missed (a bug to fix there). ``jsonschema`` is imported here only, never at start-up.
 """
 
 from __future__ import annotations
@@ -12,16 +10,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.knowledge.loader import (
-    Problem,
-    format_problem,
-    load_schema,
-    load_with_problems,
-    schema_checker,
-)
+from bot.knowledge.loader import load_with_problems
 from bot.knowledge.model import Knowledge
+from bot.knowledge.problems import Problem
+from bot.knowledge.schema_check import load_schema, schema_checker
 
-__all__ = ["check_knowledge", "format_problem", "jsonschema_paths"]
+__all__ = ["check_knowledge", "jsonschema_paths"]
 
 
 def jsonschema_paths(data: Any) -> list[tuple[tuple[str | int, ...], str]]:

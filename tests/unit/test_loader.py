@@ -18,7 +18,8 @@ from bot.knowledge import (
     load_knowledge,
 )
 from bot.knowledge.check import jsonschema_paths
-from bot.knowledge.loader import load_with_problems, schema_checker
+from bot.knowledge.loader import load_with_problems
+from bot.knowledge.schema_check import schema_checker
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 TODAY = date(2020, 6, 1)
