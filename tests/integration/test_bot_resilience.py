@@ -1,4 +1,5 @@
-"""Restarts, a failing handler, a restarted homeserver: nothing lost, nothing twice."""
+"""Restarts and a failing handler: nothing lost, nothing twice (the homeserver restart is in
+test_faults_homeserver.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import Counter
 
 from .agents import Agent, collect_replies, create_dm, relation, send_text, wait_for_join
 from .botproc import BotFactory, BotProcess, start_bot_fixture  # noqa: F401
-from .conftest import AgentFactory, HomeserverFactory
+from .conftest import AgentFactory
 
 
 def replies_to(event_id: str):  # type: ignore[no-untyped-def]
@@ -65,26 +66,6 @@ async def test_a_failing_handler_does_not_stop_the_bot(
     await collect_replies(agent, room_id, after=boom, predicate=replies_to(after))
     assert bot.running
     assert "fault injected for tests" in bot.log()
-
-
-async def test_bot_recovers_when_the_homeserver_restarts(
-    fresh_homeserver_factory: HomeserverFactory,
-    make_agent: AgentFactory,
-    start_bot: BotFactory,
-) -> None:
-    server = await fresh_homeserver_factory(ratelimits="relaxed")
-    bot = await start_bot(server, behaviour={"greet_on_join": False})
-    agent = await make_agent("agent", server=server)
-    room_id = await dm_with_bot(agent, bot)
-    before = await send_text(agent, room_id, "visio")
-    await collect_replies(agent, room_id, after=before, predicate=replies_to(before))
-
-    await server.arestart()
-    during = await send_text(agent, room_id, "audio conférence", timeout=30)
-    await collect_replies(agent, room_id, after=during, predicate=replies_to(during), timeout=30)
-    assert bot.running
-    counts = await answered_counts(agent, room_id)
-    assert counts[before] == 1 and counts[during] == 1
 
 
 async def test_limited_timeline_after_restart_is_fetched_not_skipped(
