@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from nio import (
@@ -429,7 +430,10 @@ class Router:
             ):
                 inviter = event.sender
         self._invites_seen.add(room_id)
-        if not invite_allowed(inviter, self._config.invites, self._config.server_name):
+        ignored = inviter is not None and any(
+            fnmatchcase(inviter, p) for p in self._config.behaviour.ignored_users
+        )
+        if ignored or not invite_allowed(inviter, self._config.invites, self._config.server_name):
             log.info("declining invitation to %s from %s (not allowed)", room_id, inviter)
             self._spawn(self._client.room_leave(room_id))
             return
