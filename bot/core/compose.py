@@ -29,6 +29,8 @@ class Composer:
     def blocks(self) -> list[Block]:
         subject = self.d.subject
         kind, _, ident = subject.partition(":")
+        if subject == "help" and self.d.brief and self.k.conversation.thanks:
+            return [para(self.k.conversation.thanks)]
         if subject == "help":
             return self.menu(self.k.conversation.greeting)
         if subject == "none":
@@ -214,12 +216,14 @@ class Composer:
         return items
 
     def placements(self, tool: Tool) -> str:
-        places = []
-        for need in self.k.needs.values():
-            for option in need.options:
-                if option.tool == tool.id:
-                    places.append(f"{self.labels[option.category]} : {need.title.lower()}")
-        return " ; ".join(dict.fromkeys(places))
+        """Where the guide places the tool, best placement first."""
+        places = sorted(
+            (list(Category).index(option.category), self.labels[option.category], need.title)
+            for need in self.k.needs.values()
+            for option in need.options
+            if option.tool == tool.id
+        )
+        return " ; ".join(dict.fromkeys(f"{label} : {title.lower()}" for _, label, title in places))
 
     def better_choice(self, tool: Tool, need: Need, sensitive_issue: bool) -> list[Block]:
         """For a tool the guide does not recommend (here), name the ones it does."""

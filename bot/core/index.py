@@ -20,6 +20,7 @@ from bot.knowledge.model import Caveat, Knowledge
 # Subjects that are not knowledge entries but still matched from phrasings.
 HELP = "help"
 NONE = "none"
+THANKS = "thanks"  # small talk, answered briefly under the subject "help"
 APP_PREFIX = "app:"  # applications the guide does not name (outside both offers)
 
 # Caveat topics are not patterns: "personnes" or "compte" would point at one tool whenever
@@ -68,6 +69,7 @@ def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
     conversation = knowledge.conversation
     out += [(HELP, p, 1.0) for p in conversation.help_phrasings]
     out += [(NONE, p, 1.0) for p in conversation.out_of_scope_phrasings]
+    out += [(THANKS, p, 1.0) for p in conversation.thanks_phrasings]
     return out
 
 

@@ -109,4 +109,4 @@ def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
 
 
 # An out-of-scope word outweighs a greeting: "c'est quoi le menu de la cantine".
-_PRECISION = {"tip:": 0, "tool": 1, "app:": 1, "need": 2, "none": 3, "help": 4}
+_PRECISION = {"tip:": 0, "tool": 1, "app:": 1, "need": 2, "none": 3, "help": 4, "than": 4}

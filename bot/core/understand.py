@@ -14,7 +14,7 @@ from datetime import date
 
 from bot.core.context import Context
 from bot.core.entities import Entities, read_entities, without_entities
-from bot.core.index import APP_PREFIX, HELP, NONE, index_for
+from bot.core.index import APP_PREFIX, HELP, NONE, THANKS, index_for
 from bot.core.matcher import Scored, score_subjects
 from bot.core.normalize import normalize
 from bot.knowledge.model import Category, Knowledge, Need, Option
@@ -40,6 +40,7 @@ class Decision:
     need: str | None = None  # the need the answer is framed in
     app: str | None = None  # an application the guide does not name, when asked about
     choices: tuple[str, ...] = ()  # for clarify
+    brief: bool = False  # small talk ("merci"): a short reply, no menu
     topics: frozenset[str] = field(default_factory=frozenset)  # question tokens, for caveats
 
 
@@ -199,13 +200,13 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
             )
             return Decision(subject, merged, candidates, need, topics=topics)
 
-    real = [s for s in scored if s.subject not in (HELP, NONE)]
+    real = [s for s in scored if s.subject not in (HELP, NONE, THANKS)]
     top = real[0] if real else None
-    special = scored[0] if scored and scored[0].subject in (HELP, NONE) else None
+    special = scored[0] if scored and scored[0].subject in (HELP, NONE, THANKS) else None
     # A greeting in front of a real question ("bonjour, je cherche...") is no help request.
     if (
         special is not None
-        and special.subject == HELP
+        and special.subject in (HELP, THANKS)
         and top is not None
         and top.score >= ANSWER_THRESHOLD
         # ...when the real subject explains as much of the rest as the greeting does.
@@ -213,6 +214,8 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     ):
         special = None
     if special is not None and special.score >= CLARIFY_THRESHOLD:
+        if special.subject == THANKS:  # reported as help: small talk is not out of scope
+            return Decision(HELP, entities, candidates, brief=True, topics=topics)
         return Decision(special.subject, entities, candidates, topics=topics)
     if top is None or top.score < CLARIFY_THRESHOLD:
         return Decision(NONE, entities, candidates, topics=topics)

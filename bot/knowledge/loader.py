@@ -439,6 +439,8 @@ class _Builder:
         return Conversation(
             help_phrasings=_tuple(d["help_phrasings"]),
             out_of_scope_phrasings=_tuple(d["out_of_scope_phrasings"]),
+            thanks_phrasings=_tuple(d.get("thanks_phrasings", ())),
+            thanks=d.get("thanks", ""),
             greeting=d["greeting"],
             menu_intro=d["menu_intro"],
             out_of_scope=d["out_of_scope"],

@@ -157,6 +157,8 @@ class Conversation:
     outside_offer_rule: str  # the guide's rule for apps outside the SNUM/DINUM offers
     category_labels: dict[Category, str]
     source: str  # where the answers come from, shown in help
+    thanks_phrasings: tuple[str, ...] = ()  # "merci", "au revoir": small talk
+    thanks: str = ""  # the short reply to them
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,19 @@ def test_replies_are_deterministic_and_json_ready(knowledge: Knowledge) -> None:
     data = first.to_json()
     assert set(data) == {"subject", "candidates", "text", "html"}
     assert all(0 <= c["score"] <= 1 for c in data["candidates"])
+
+
+@pytest.mark.parametrize("question", ["merci", "Merci beaucoup !", "au revoir"])
+def test_thanks_get_a_short_friendly_reply(knowledge: Knowledge, question: str) -> None:
+    reply = ask(knowledge, question)
+    assert reply.subject == "help"
+    assert reply.text == knowledge.conversation.thanks
+
+
+def test_thanks_with_a_question_answers_the_question(knowledge: Knowledge) -> None:
+    assert ask(knowledge, "merci ! et pour une audio à 30 ?").subject == "tool:audioconf_ministere"
+
+
+def test_tool_placements_start_with_the_best(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "tchap ?")
+    assert reply.text.index("Recommandé") < reply.text.index("Conseillé")
