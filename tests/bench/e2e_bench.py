@@ -217,7 +217,9 @@ async def main() -> None:
                 server,
                 bot_account,
                 base / "bot",
-                behaviour={"greet_on_join": False},
+                # 20 questions at once per agent is the load test here, not abuse: the
+                # per-agent cap (default 10 queued) would refuse part of it by design.
+                behaviour={"greet_on_join": False, "max_queued_per_agent": 100},
                 sync={"timeout": "30s"},
             )
             await echo.start()
