@@ -56,8 +56,12 @@ class Composer:
     def clarify(self) -> list[Block]:
         items: list[list[Inline]] = []
         for subject in self.d.choices:
-            need = self.k.needs[subject.removeprefix("need:")]
-            items.append([Bold(need.title), " : ", need.summary])
+            kind, _, ident = subject.partition(":")
+            if kind == "tip":
+                items.append([Bold(self.k.tips[ident].title)])
+            else:
+                need = self.k.needs[ident]
+                items.append([Bold(need.title), " : ", need.summary])
         return [para(self.k.conversation.clarify_intro), bullets(items, ordered=True)]
 
     def tip(self, ident: str) -> list[Block]:

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
+
 # Beyond this a count is absurd; it is kept (as "very many") but never echoed as is.
 MAX_PARTICIPANTS = 100_000
 
@@ -78,6 +80,24 @@ def read_participants(plain: str, approximate: Mapping[str, int]) -> int | None:
     return None
 
 
+def _misspelt_device(plain: str, devices: Mapping[str, tuple[str, ...]]) -> str | None:
+    """One typo in a device name of five letters or more: "ipone", "andoid", "samsoung"."""
+    for word in plain.split():
+        if len(word) < 5:
+            continue
+        for device, names in devices.items():
+            close = (
+                len(name) >= 5
+                and name[0] == word[0]
+                and " " not in name
+                and Levenshtein.distance(word, name, score_cutoff=1) <= 1
+                for name in names
+            )
+            if any(close):
+                return device
+    return None
+
+
 def read_entities(
     plain: str,
     *,
@@ -92,7 +112,7 @@ def read_entities(
             if any(_contains_phrase(plain, w) for w in words)
         ),
         None,
-    )
+    ) or _misspelt_device(plain, devices)
     sensitive = any(_contains_phrase(plain, w) for w in sensitive_words)
     return Entities(read_participants(plain, approximate_numbers), device, sensitive)
 

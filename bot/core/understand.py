@@ -236,6 +236,12 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
             if tip and _has_tips(s.subject, knowledge):
                 need = knowledge.tips[tip.removeprefix("tip:")].need
                 return Decision(tip, entities, candidates, need, topics=topics)
+    # A tip asked without a device: which phone is it? ("comment fusionner des appels")
+    tips = [
+        s.subject for s in real if s.subject.startswith("tip:") and s.score >= top.score - MARGIN
+    ]
+    if top.subject.startswith("tip:") and not entities.device and len(tips) > 1:
+        return Decision(CLARIFY, entities, candidates, choices=tuple(tips), topics=topics)
     # A need asked in words beats a tool the guide places elsewhere ("visio depuis mon tel").
     if top.subject.startswith("tool:"):
         for s in real[1:]:
@@ -253,8 +259,25 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if not strong:  # a weak match on one subject: say what the bot covers instead
         return Decision(NONE, entities, candidates, topics=topics)
 
-    subject, need = _resolve(top.subject, entities, knowledge, today, None)
+    subject = top.subject
+    if subject.startswith("need:"):
+        subject = _caveat_subject(subject, topics, knowledge) or subject
+    subject, need = _resolve(subject, entities, knowledge, today, None)
     return Decision(subject, entities, candidates, need, topics=topics)
+
+
+def _caveat_subject(need_subject: str, asked: frozenset[str], knowledge: Knowledge) -> str | None:
+    """A question on a condition of one tool of the need ("navigateur", "vpn" for the
+    webconf) is about that tool: its reply puts the condition first."""
+    index = index_for(knowledge)
+    need = knowledge.needs[need_subject.removeprefix("need:")]
+    hit = {
+        f"tool:{o.tool}"
+        for o in need.options
+        if o.tool is not None
+        and any(topic <= asked for topic in index.topics.get(f"tool:{o.tool}", ()))
+    }
+    return hit.pop() if len(hit) == 1 else None
 
 
 def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[str]:

@@ -194,3 +194,35 @@ def test_thanks_with_a_question_answers_the_question(knowledge: Knowledge) -> No
 def test_tool_placements_start_with_the_best(knowledge: Knowledge) -> None:
     reply = ask(knowledge, "tchap ?")
     assert reply.text.index("Recommandé") < reply.text.index("Conseillé")
+
+
+def test_merging_calls_without_a_device_asks_which_phone(knowledge: Knowledge) -> None:
+    reply, context = answer("comment fusionner des appels ?", knowledge, today=TODAY)
+    assert reply.subject == "clarify"
+    assert set(context.choices) == {"tip:merge_calls_android", "tip:merge_calls_iphone"}
+    picked, _ = answer(str(context.choices.index("tip:merge_calls_iphone") + 1), knowledge, context)
+    assert picked.subject == "tip:merge_calls_iphone"
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("fusioner appel ipone", "tip:merge_calls_iphone"),
+        ("fusionner appels andoid", "tip:merge_calls_android"),
+        ("conférence à trois sur mon samsoung", "tip:merge_calls_android"),
+    ],
+)
+def test_misspelt_devices_still_pick_their_tip(
+    knowledge: Knowledge, question: str, subject: str
+) -> None:
+    assert ask(knowledge, question).subject == subject
+
+
+@pytest.mark.parametrize(
+    "question", ["navigateur pour la webconf ?", "l'organisateur de la webconf a besoin de quoi"]
+)
+def test_question_on_a_tools_condition_is_about_that_tool(
+    knowledge: Knowledge, question: str
+) -> None:
+    reply = ask(knowledge, question)
+    assert reply.subject == "tool:webconf_etat"
