@@ -26,9 +26,10 @@ from bot.knowledge.holder import KnowledgeHolder
 from bot.ops.admin import DEFAULT_PREFIX, AdminCommands
 from bot.ops.health import BotStatus, HealthServer
 from bot.ops.metrics import CLARIFY, OUT_OF_SCOPE, Metrics
-from bot.ops.reload import KnowledgeWatcher, Loader, Reloader, default_loader, install_sighup
+from bot.ops.reload import Loader, Reloader, default_loader, install_sighup
 from bot.ops.settings import OpsSettings
 from bot.ops.store import Store, VoteChange, vote_from_reaction
+from bot.ops.watcher import KnowledgeWatcher
 
 log = logging.getLogger(__name__)
 

@@ -26,15 +26,11 @@ from ops_support import (
 
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.model import Caveat, Knowledge
+from bot.ops.expiries import upcoming_expiries
+from bot.ops.knowledge_diff import diff_knowledge
 from bot.ops.metrics import Metrics
-from bot.ops.reload import (
-    KnowledgeWatcher,
-    Reloader,
-    default_loader,
-    diff_knowledge,
-    install_sighup,
-    upcoming_expiries,
-)
+from bot.ops.reload import Reloader, default_loader, install_sighup
+from bot.ops.watcher import KnowledgeWatcher
 
 TODAY = date(2025, 6, 10)
 SHIPPED = Path(__file__).resolve().parents[2] / "knowledge"

@@ -1,0 +1,189 @@
+"""The result of one reload and its French rendering for the admin (text, HTML) and the log.
+
+A refused reload carries every problem, located (file, line, entry); an accepted one
+its :class:`KnowledgeDiff`, the loader's warnings and the dated entries about to expire.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.ops.expiries import Expiry
+from bot.ops.knowledge_diff import ChangeSet, KnowledgeDiff, PhrasingChange
+
+_MAX_IDS_SHOWN = 12  # per line of the diff: a chat message must stay readable
+
+
+class ProblemLike(Protocol):
+    """The shape of ``bot.knowledge``'s ``Problem`` (what ``KnowledgeError.problems`` holds)."""
+
+    @property
+    def file(self) -> Any: ...
+    @property
+    def line(self) -> Any: ...
+    @property
+    def entry(self) -> Any: ...
+    @property
+    def message(self) -> Any: ...
+    @property
+    def severity(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ReportedProblem:
+    """One problem of a refused reload, located as precisely as the loader could."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    entry: str | None = None
+    severity: str = "error"
+
+    @classmethod
+    def from_problem(cls, problem: ProblemLike) -> ReportedProblem:
+        severity = getattr(problem, "severity", "error")
+        severity = getattr(severity, "value", severity)  # an enum or a plain string
+        line = getattr(problem, "line", None)
+        file = getattr(problem, "file", None)
+        entry = getattr(problem, "entry", None)
+        return cls(
+            message=str(getattr(problem, "message", problem)),
+            file=str(file) if file else None,
+            line=line if isinstance(line, int) else None,
+            entry=str(entry) if entry else None,
+            severity=str(severity or "error").lower(),
+        )
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity not in ("warning", "warn", "avertissement")
+
+    def location(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file + (f", ligne {self.line}" if self.line else ""))
+        if self.entry:
+            parts.append(self.entry)
+        return " — ".join(parts)
+
+    def text(self) -> str:
+        where = self.location()
+        label = "" if self.is_error else "avertissement : "
+        return f"{where} : {label}{self.message}" if where else f"{label}{self.message}"
+
+
+def problems_from(exc: BaseException) -> tuple[ReportedProblem, ...]:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        reported = [ReportedProblem.from_problem(p) for p in problems]
+        # Errors first; among them, file-level ones (a YAML syntax error, a missing
+        # section) first, as they usually cause the others. Otherwise the loader's order.
+        return tuple(sorted(reported, key=lambda p: (not p.is_error, p.entry is not None)))
+    if isinstance(exc, OSError):
+        return (ReportedProblem(f"lecture impossible : {exc.strerror or exc}", exc.filename),)
+    return (ReportedProblem(f"erreur inattendue du chargement : {type(exc).__name__}: {exc}"),)
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    ok: bool
+    trigger: str  # "admin", "sighup", "watch"...
+    problems: tuple[ReportedProblem, ...] = ()
+    diff: KnowledgeDiff | None = None
+    expiries: tuple[Expiry, ...] = ()
+    duration: float = 0.0
+    generation: int = 0  # the holder's generation after the reload
+
+    def lines(self, max_problems: int | None = None) -> list[tuple[str, list[str]]]:
+        """(heading, items) blocks, shared by the text and HTML renderings. Unescaped.
+
+        ``max_problems`` caps the problems listed (a chat message must stay readable);
+        the log gets them all."""
+        blocks: list[tuple[str, list[str]]] = []
+        if not self.ok:
+            errors = sum(p.is_error for p in self.problems)
+            noun = "erreur" if errors == 1 else "erreurs"
+            blocks.append(
+                (
+                    f"Rechargement refusé ({errors} {noun}) : les connaissances en service "
+                    "restent celles d'avant. Corrigez puis relancez.",
+                    _capped([p.text() for p in self.problems], max_problems),
+                )
+            )
+            return blocks
+        seconds = f"{self.duration:.1f}".replace(".", ",")
+        head = f"Connaissances rechargées (version {self.generation}, en {seconds} s)."
+        if self.diff is None or self.diff.empty:
+            blocks.append((head + " Aucun changement.", []))
+        else:
+            blocks.append((head, []))
+            for title, changes in self.diff.sections():
+                if changes:
+                    blocks.append((title, _changeset_items(changes)))
+            if self.diff.phrasings:
+                blocks.append(("Formulations", [_phrasing_item(c) for c in self.diff.phrasings]))
+            others = []
+            if self.diff.lexicon_changed:
+                others.append("lexique modifié")
+            if self.diff.conversation_changed:
+                others.append("textes de conversation modifiés")
+            if others:
+                blocks.append(("Autres", others))
+        warnings = [p.text() for p in self.problems]
+        if warnings:
+            blocks.append(("Avertissements du chargement", warnings))
+        if self.expiries:
+            blocks.append(("Validité", [e.text() for e in self.expiries]))
+        return blocks
+
+    def text(self, max_problems: int | None = None) -> str:
+        out = []
+        for heading, items in self.lines(max_problems):
+            out.append(heading if not items or heading.endswith(".") else heading + " :")
+            out.extend(f"- {item}" for item in items)
+        return "\n".join(out)
+
+    def html(self, max_problems: int | None = None) -> str:
+        out = []
+        for i, (heading, items) in enumerate(self.lines(max_problems)):
+            title = html.escape(heading)
+            out.append(f"<p>{title}</p>" if i == 0 else f"<p><strong>{title}</strong></p>")
+            if items:
+                lis = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+                out.append(f"<ul>{lis}</ul>")
+        return "".join(out)
+
+
+def _capped(items: list[str], limit: int | None) -> list[str]:
+    if limit is None or len(items) <= limit:
+        return items
+    return [*items[:limit], f"… et {len(items) - limit} autres (liste complète dans le journal)"]
+
+
+def _ids(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(ids[:_MAX_IDS_SHOWN])
+    rest = len(ids) - _MAX_IDS_SHOWN
+    return shown + (f" et {rest} autres" if rest > 0 else "")
+
+
+def _changeset_items(changes: ChangeSet) -> list[str]:
+    items = []
+    for label, ids in (
+        ("ajouté", changes.added),
+        ("retiré", changes.removed),
+        ("modifié", changes.changed),
+    ):
+        if ids:
+            items.append(f"{label}{'s' if len(ids) > 1 else ''} : {_ids(ids)}")
+    return items
+
+
+def _phrasing_item(change: PhrasingChange) -> str:
+    parts = []
+    if change.added:
+        parts.append("+ " + ", ".join(f"« {p} »" for p in change.added))
+    if change.removed:
+        parts.append("− " + ", ".join(f"« {p} »" for p in change.removed))
+    return f"{change.subject} : {' ; '.join(parts)}"

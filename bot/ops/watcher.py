@@ -1,0 +1,96 @@
+"""Polling file watcher: reloads the knowledge once its files have changed and settled.
+
+No dependency (``os.stat`` every few seconds); editors' temporary files are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+
+from bot.ops.reload import Reloader
+
+log = logging.getLogger(__name__)
+
+Snapshot = dict[str, tuple[int, int]]
+
+
+def scan(directory: Path) -> Snapshot:
+    """(mtime_ns, size) of every file under ``directory``, editors' temporary files aside."""
+    found: Snapshot = {}
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if _ignored(name):
+                continue
+            path = os.path.join(root, name)
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(path)
+                found[path] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _ignored(name: str) -> bool:
+    return (
+        name.startswith((".", "#"))
+        or name.endswith(("~", ".swp", ".swx", ".tmp", ".bak"))
+        or name == "4913"  # vim's write test
+    )
+
+
+class KnowledgeWatcher:
+    """Polls the knowledge directory and reloads once the files have settled.
+
+    A change is acted on after the snapshot stays identical for ``debounce`` seconds (at
+    least one more poll), so a maintainer saving several files, or an editor writing in
+    steps, causes one reload. A failed reload is logged and not retried until the files
+    change again. No dependency: ``os.stat`` every ``interval`` seconds.
+    """
+
+    def __init__(self, reloader: Reloader, *, interval: float = 5.0, debounce: float = 2.0) -> None:
+        self._reloader = reloader
+        self._interval = interval
+        self._debounce = debounce
+        self._task: asyncio.Task[None] | None = None
+        self.reloads = 0  # reloads this watcher triggered
+
+    async def start(self) -> None:
+        if self._task is None:
+            baseline = await asyncio.to_thread(scan, self._reloader.directory)
+            self._task = asyncio.create_task(self._run(baseline), name="knowledge-watcher")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self, seen: Snapshot) -> None:
+        pending: Snapshot | None = None
+        pending_since = 0.0
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                current = await asyncio.to_thread(scan, self._reloader.directory)
+            except OSError as exc:
+                log.warning("Cannot scan %s: %s", self._reloader.directory, exc)
+                continue
+            if current == seen:
+                pending = None
+                continue
+            if current != pending:
+                pending, pending_since = current, time.monotonic()
+                continue
+            if time.monotonic() - pending_since < self._debounce:
+                continue
+            seen, pending = current, None
+            self.reloads += 1
+            try:
+                await self._reloader.reload("watch")
+            except Exception:  # the watcher must outlive any bug
+                log.exception("Reload triggered by a file change failed")
