@@ -22,7 +22,8 @@ _NOT_PEOPLE = (
 )
 _N = r"(\d{1,15})"
 _PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
-    # (pattern, offset): "plus de 50" means at least 51.
+    # (pattern, offset): "plus de 50" means at least 51; "moi et 2 collègues" makes 3.
+    (re.compile(rf"\b(?:moi|nous 2|nous deux) et {_N}\b"), 1),
     (re.compile(rf"\b(?:plus de|au dela de|superieur a|>)\s*{_N}\b"), 1),
     (re.compile(rf"\b(?:moins de|inferieur a|<)\s*{_N}\b"), -1),
     (re.compile(rf"\b{_N}\s*(?:e|eme|ieme)?\s*{_PEOPLE}\b"), 0),
@@ -40,6 +41,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
         0,
     ),
 )
+# "moi et ma cheffe", "moi et un collègue": two people.
+_ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
 _RANGE = re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et)\s+{_N}\s*{_PEOPLE}")
 
 
@@ -70,6 +73,8 @@ def read_participants(plain: str, approximate: Mapping[str, int]) -> int | None:
     found = _RANGE.search(plain)
     if found:  # "entre 10 et 20 personnes": plan for the upper bound
         return min(max(int(found.group(1)), int(found.group(2))), MAX_PARTICIPANTS)
+    if _ME_AND_ONE.search(plain):
+        return 2
     for pattern, offset in _PATTERNS:
         found = pattern.search(plain)
         if found:

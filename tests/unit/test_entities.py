@@ -32,6 +32,9 @@ def count(text: str) -> int | None:
         ("réunion à 14h", None),
         ("rendez-vous le 12 mai", None),
         ("je veux faire une visio", None),
+        ("juste moi et ma cheffe au téléphone", 2),
+        ("moi et deux collègues", 3),
+        ("moi et l'équipe", None),
     ],
 )
 def test_participants(text: str, expected: int | None) -> None:
