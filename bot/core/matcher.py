@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.core.index import Index
+from bot.core.index import HELP, NONE, THANKS, Index
 
 # A typo is one edit in a word of 5 to 7 letters, two from 8 on, never in shorter words:
 # "tart" must not become "start". The first letter is taken as typed.
@@ -30,6 +30,8 @@ EXTRA_BONUS_CAP = 0.12
 LONGER_MATCH_BONUS = 0.03
 TOPIC_BONUS = 0.1
 UNNAMED_PENALTY = 0.5
+SOCIAL = frozenset({HELP, NONE, THANKS})  # matched only (nearly) in full
+SOCIAL_COVERAGE = 0.85
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Scored:
 def _similar_tokens(token: str, index: Index) -> list[tuple[str, float]]:
     if token in index.postings:
         return [(token, 1.0)]
+    # An elision typed without its apostrophe: "letat", "ladresse", "dun".
+    if token[0] in "ldjmnst" and token[1:] in index.postings and token[1] in "aeiouyh":
+        return [(token[1:], 1.0)]
     if len(token) < MIN_TYPO_LENGTH:
         return []
     found: dict[str, float] = {}
@@ -85,6 +90,8 @@ def score_subjects(tokens: tuple[str, ...], index: Index) -> list[Scored]:
         specificity = min(1.0, pattern.weight / index.full_weight)
         if pattern.names and not pattern.names & matched.keys():
             coverage *= UNNAMED_PENALTY
+        if pattern.subject in SOCIAL and coverage < SOCIAL_COVERAGE:
+            continue  # half a greeting or half an off-topic phrase says nothing
         q_tokens = frozenset(q for _, q in matched.values())
         # Between equally complete patterns, the one explaining more of the question wins
         # ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.

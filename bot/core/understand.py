@@ -129,6 +129,21 @@ def _has_tips(subject: str, knowledge: Knowledge) -> bool:
     return kind == "tool" and bool(knowledge.tools[ident].tips)
 
 
+def _unconditional(tool_subject: str, need: str, entities: Entities, knowledge: Knowledge) -> bool:
+    """The tool is offered for this need whatever the count, or for the count given."""
+    ident = tool_subject.removeprefix("tool:")
+    return any(
+        o.tool == ident
+        and (
+            o.participants is None
+            or (
+                entities.participants is not None and o.participants.contains(entities.participants)
+            )
+        )
+        for o in knowledge.needs[need].options
+    )
+
+
 def _placed(tool_subject: str, need: str, knowledge: Knowledge) -> bool:
     ident = tool_subject.removeprefix("tool:")
     return need in knowledge.needs and any(o.tool == ident for o in knowledge.needs[need].options)
@@ -251,6 +266,20 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
             if s.subject.startswith("need:") and not _placed(top.subject, need, knowledge):
                 subject, need = _resolve(s.subject, entities, knowledge, today, None)
                 return Decision(subject, entities, candidates, need, topics=topics)
+
+    # A tool of the need, named nearly as well as the need itself, is the precise answer
+    # ("l'audioconf du ministère" is the ministry's service, not every audio option).
+    if top.subject.startswith("need:"):
+        need_id = top.subject.removeprefix("need:")
+        for s in real[1:]:
+            if s.score < top.score - MARGIN / 2:
+                break
+            if s.subject.startswith("tool:") and _unconditional(
+                s.subject, need_id, entities, knowledge
+            ):
+                top = s
+                close = _close_needs(real, top, knowledge)
+                break
 
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD

@@ -226,3 +226,18 @@ def test_question_on_a_tools_condition_is_about_that_tool(
 ) -> None:
     reply = ask(knowledge, question)
     assert reply.subject == "tool:webconf_etat"
+
+
+def test_elision_typed_without_apostrophe(knowledge: Knowledge) -> None:
+    assert ask(knowledge, "webconf de letat c koi ladresse").subject == "tool:webconf_etat"
+
+
+def test_half_an_off_topic_phrase_is_not_out_of_scope(knowledge: Knowledge) -> None:
+    # "fiche de paie" is off topic; "fichier" alone is not a reason to say so.
+    assert ask(knowledge, "partager un fichier avec mon équipe").subject != "none"
+
+
+def test_naming_the_ministry_service_answers_with_it(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "l'audioconf du ministère c'est pour combien de participants ?")
+    assert reply.subject == "tool:audioconf_ministere"
+    assert "50" in reply.text
