@@ -16,6 +16,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.core.index import HELP, NONE, THANKS, Index
+from bot.core.normalize import NEGATED
 
 # A typo is one edit in a word of 5 to 7 letters, two from 8 on, never in shorter words:
 # "tart" must not become "start". The first letter is taken as typed.
@@ -30,6 +31,7 @@ EXTRA_BONUS_CAP = 0.12
 LONGER_MATCH_BONUS = 0.03
 TOPIC_BONUS = 0.1
 UNNAMED_PENALTY = 0.5
+NEGATED_SIMILARITY = 0.8
 SOCIAL = frozenset({HELP, NONE, THANKS})  # matched only (nearly) in full
 SOCIAL_COVERAGE = 0.85
 
@@ -44,6 +46,11 @@ class Scored:
 def _similar_tokens(token: str, index: Index) -> list[tuple[str, float]]:
     if token in index.postings:
         return [(token, 1.0)]
+    if token.startswith(NEGATED):
+        # No phrasing denies this word: the question is still about it ("pas de zoom ?").
+        return [
+            (known, sim * NEGATED_SIMILARITY) for known, sim in _similar_tokens(token[1:], index)
+        ]
     # An elision typed without its apostrophe: "letat", "ladresse", "dun".
     if token[0] in "ldjmnst" and token[1:] in index.postings and token[1] in "aeiouyh":
         return [(token[1:], 1.0)]

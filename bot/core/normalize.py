@@ -89,9 +89,29 @@ def plain_words(text: str, abbreviations: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(words)
 
 
+NEGATED = "!"  # prefix of a token the text says it does not want: "sans vidéo" -> "!video"
+_NEGATORS = frozenset({"sans", "pas", "aucun", "aucune"})
+# Between a negator and the word it denies: "pas besoin de la vidéo", "sans aucune".
+_NEGATION_GAP = frozenset({"besoin", "de", "d", "du", "des", "la", "le", "les", "l", "un", "une"})
+
+
 def content_tokens(words: tuple[str, ...], stopwords: frozenset[str]) -> tuple[str, ...]:
-    # Digits are entities (participant counts), not vocabulary; single letters are noise.
-    return tuple(stem(w) for w in words if len(w) > 1 and not w.isdigit() and w not in stopwords)
+    """Stems of the content words. Digits are entities (counts), not vocabulary; single
+    letters are noise; a word under a negation ("pas de vidéo") is marked, so that it
+    matches phrasings that deny it too ("réunion sans vidéo") and never those that want it.
+    """
+    tokens: list[str] = []
+    negating = False
+    for word in words:
+        if word in _NEGATORS:
+            negating = True
+            continue
+        if negating and word in _NEGATION_GAP:
+            continue
+        if len(word) > 1 and not word.isdigit() and word not in stopwords:
+            tokens.append(NEGATED + stem(word) if negating else stem(word))
+        negating = False
+    return tuple(tokens)
 
 
 def normalize(text: str, abbreviations: Mapping[str, str], stopwords: frozenset[str]) -> Normalized:

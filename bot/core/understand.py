@@ -16,7 +16,7 @@ from bot.core.context import Context
 from bot.core.entities import Entities, read_entities, without_entities
 from bot.core.index import APP_PREFIX, HELP, NONE, THANKS, index_for
 from bot.core.matcher import Scored, score_subjects
-from bot.core.normalize import normalize
+from bot.core.normalize import NEGATED, normalize
 from bot.knowledge.model import Category, Knowledge, Need, Option
 
 CLARIFY = "clarify"
@@ -185,7 +185,8 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         sensitive_words=lexicon.sensitive,
         approximate_numbers=lexicon.approximate_numbers,
     )
-    topics = frozenset(norm.tokens)
+    # Caveat topics count whether the word is wanted or denied ("pas de VPN" is about VPN).
+    topics = frozenset(t.removeprefix(NEGATED) for t in norm.tokens)
     earlier = Entities(context.participants, context.device, context.sensitive)
 
     # "2" after a clarification picks the second need offered.

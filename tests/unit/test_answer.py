@@ -243,3 +243,15 @@ def test_naming_the_ministry_service_answers_with_it(knowledge: Knowledge) -> No
     assert "50" in reply.text
     # The mobile is offered for 2 or 3 only: without a count the need itself answers.
     assert ask(knowledge, "conférence téléphonique").subject == "need:audio_conference"
+
+
+def test_a_denied_word_matches_phrasings_that_deny_it(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "on est une douzaine, on veut juste s'appeler, pas besoin de vidéo")
+    assert reply.subject in ("need:audio_conference", "tool:audioconf_ministere")
+    assert "audio.mtes.fr" in reply.text
+
+
+def test_a_denied_tool_is_still_the_subject(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "pas de zoom svp, autre chose ?")
+    assert reply.subject == "tool:zoom"
+    assert "webconf.numerique.gouv.fr" in reply.text

@@ -70,3 +70,8 @@ def test_numbers_are_not_vocabulary() -> None:
 def test_long_input_is_cut() -> None:
     words = plain_words("zoom " * 100_000, ABBREVIATIONS)
     assert 0 < len(words) <= 500
+
+
+def test_negated_words_are_marked() -> None:
+    tokens = normalize("pas besoin de la vidéo, sans inscription", ABBREVIATIONS, STOPWORDS).tokens
+    assert tokens == ("!video", "!inscript")
