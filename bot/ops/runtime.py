@@ -8,11 +8,14 @@
     ops.record_sync_ok()                   # after each successful sync
     ops.record_sync_error("network")       # on a failed sync
     reply = await ops.admin.handle(sender, body)   # DM starting with the prefix; None: a question
-    ops.record_reply(question, reply.subject, latency)
     ops.record_reaction(reply_event_id, subject, key, reaction_event_id)
+    ops.record_redaction(reaction_event_id)
     await ops.stop()
 
 Everything else (``metrics``, ``store``, ``reloader``) stays reachable as attributes.
+Replies are not reported here: ``bot.matrix.ops`` does it on the path every reply takes
+(``ops_responder`` keeps the questions not answered well in ``store``, ``OpsObserver``
+counts each reply sent in ``metrics``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from bot.knowledge.holder import KnowledgeHolder
 from bot.ops.admin import DEFAULT_PREFIX, AdminCommands
 from bot.ops.health import BotStatus, HealthServer
-from bot.ops.metrics import CLARIFY, OUT_OF_SCOPE, Metrics
+from bot.ops.metrics import Metrics
 from bot.ops.reload import Loader, Reloader, default_loader, install_sighup
 from bot.ops.settings import OpsSettings
 from bot.ops.store import Store, VoteChange, vote_from_reaction
@@ -115,31 +118,6 @@ class OpsRuntime:
 
     def record_sync_error(self, kind: str) -> None:
         self.metrics.record_sync_error(kind)
-
-    def record_reply(
-        self,
-        question: str,
-        subject: str,
-        latency: float | None = None,
-        *,
-        low_confidence: bool = False,
-        user_id: str | None = None,
-    ) -> None:
-        """Count one reply; keep the question if it was not answered well.
-
-        ``latency``: seconds from the question's arrival (``time.monotonic()``) to the
-        reply handed to the sender. ``user_id`` is only stored if the config says so.
-        """
-        self.metrics.record_reply(subject, latency)
-        if subject == OUT_OF_SCOPE:
-            reason = "none"
-        elif subject == CLARIFY:
-            reason = "clarify"
-        elif low_confidence:
-            reason = "low_confidence"
-        else:
-            return
-        self.store.record_unanswered(question, reason, user_id=user_id)
 
     def record_reaction(
         self,

@@ -1,18 +1,33 @@
-"""The operations runtime: one owner starts and stops everything, the bot reports to it."""
+"""The operations runtime: one owner starts and stops everything, the bot reports to it.
+
+Replies reach it the way production sends them: through ``bot.matrix.ops``
+(``ops_responder`` around the core, ``OpsObserver`` for each reply sent).
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import aiohttp
 from ops_support import fake_loader, write_small
 
 from bot.knowledge.holder import KnowledgeHolder
+from bot.matrix.callbacks import Question
+from bot.matrix.main import core_responder
+from bot.matrix.ops import OpsObserver, ops_responder
 from bot.ops.runtime import OpsRuntime
 from bot.ops.settings import HealthSettings, KnowledgeOpsSettings, OpsSettings
 from bot.ops.store import VoteChange
 
 ADMIN = "@admin:agent.tchap.gouv.fr"
+AGENT = "@agent:agent.tchap.gouv.fr"
+
+
+def test_replies_are_recorded_only_by_the_matrix_layer() -> None:
+    """One path for replies (``bot.matrix.ops``), not a second one on the runtime that
+    could drift from it."""
+    assert not hasattr(OpsRuntime, "record_reply")
 
 
 async def test_runtime_wires_metrics_store_health_and_admin(tmp_path: Path) -> None:
@@ -33,19 +48,22 @@ async def test_runtime_wires_metrics_store_health_and_admin(tmp_path: Path) -> N
     try:
         ops.status.logged_in = True
         ops.record_sync_ok()
-        ops.record_reply("Quelle météo demain ?", "none", 0.01)
-        ops.record_reply("visio", "clarify", 0.02)
-        ops.record_reply("zoom ?", "tool:zoom", 0.02, low_confidence=True)
-        ops.record_reply("webconf", "tool:webconf_etat", 0.02)
-        assert ops.record_reaction("$reply", "tool:zoom", "👍", "$r1") is VoteChange.NEW
-        assert ops.record_reaction("$reply", "tool:zoom", "👍️", "$r2") is VoteChange.UNCHANGED
-        assert ops.record_reaction("$reply", "tool:zoom", "🎉", "$r3") is None
+        respond = ops_responder(core_responder(ops.holder), ops, "!outils")
+        observer = OpsObserver(ops)
+        for i, text in enumerate(("Quelle météo demain ?", "conférence", "zoom", "visio")):
+            answered = respond(Question("!r", f"$q{i}", AGENT, text, True, "direct"), None)
+            assert not inspect.isawaitable(answered)  # a question, not an admin command
+            sent, _ = answered
+            observer.record_reply(sent.subject, 0.02)  # what the Router does once sent
+            observer.reply_sent("!r", f"$reply{i}", AGENT, sent.subject)
+        assert ops.record_reaction("$reply2", "tool:zoom", "👍", "$r1") is VoteChange.NEW
+        assert ops.record_reaction("$reply2", "tool:zoom", "👍️", "$r2") is VoteChange.UNCHANGED
+        assert ops.record_reaction("$reply2", "tool:zoom", "🎉", "$r3") is None
         assert ops.record_redaction("$r1")
 
         assert {(q.text, q.reason) for q in ops.store.top_unanswered()} == {
             ("quelle météo demain", "none"),
-            ("visio", "clarify"),
-            ("zoom", "low_confidence"),
+            ("conférence", "clarify"),
         }
         assert ops.health is not None
         base = f"http://127.0.0.1:{ops.health.port}"
