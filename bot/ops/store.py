@@ -1,7 +1,8 @@
 """What agents asked that the bot could not answer, and their 👍/👎 on its replies.
 
 One SQLite file in the data directory (``ops.sqlite3``), WAL, one connection, used from
-the event loop thread only.
+the event loop thread only. The file and its ``-wal`` and ``-shm`` companions (which
+hold the most recent rows until a checkpoint) are mode 600 whatever the umask.
 
 Why plain synchronous calls rather than ``asyncio.to_thread``: every call is a single
 indexed statement on a small table, and in WAL mode with ``synchronous=NORMAL`` a commit
@@ -119,6 +120,30 @@ class Feedback:
     down: int = 0
 
 
+_PRIVATE = 0o600
+_WAL_SUFFIXES = ("", "-wal", "-shm")  # recent rows live in -wal until a checkpoint
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file with mode 600 if it is missing, whatever the umask (no
+    moment when it is readable by others). SQLite then creates ``-wal`` and ``-shm``
+    with the mode of the database file."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE))
+
+
+def _make_private(path: Path) -> None:
+    """Mode 600 for the database and its ``-wal`` and ``-shm`` files, including ones left
+    readable by an earlier run (SQLite reuses existing files as they are)."""
+    for suffix in _WAL_SUFFIXES:
+        try:
+            os.chmod(f"{path}{suffix}", _PRIVATE)
+        except FileNotFoundError:
+            pass  # not created yet: SQLite will give it the database file's mode
+        except OSError as exc:  # e.g. not the owner: say so, the bot still works
+            log.warning("Could not make %s%s private (mode 600): %s", path, suffix, exc)
+
+
 class Store:
     def __init__(
         self,
@@ -133,13 +158,13 @@ class Store:
         self._clock = clock
         self._purge_task: asyncio.Task[None] | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         self._db = sqlite3.connect(self.path)  # `with self._db:` = one transaction
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.executescript(_SCHEMA)
+        _make_private(self.path)
         if not self.settings.store_user_ids:
             self._forget_user_ids()
         self.purge()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -178,11 +181,47 @@ async def test_daily_purge_runs_until_closed(tmp_path: Path) -> None:
     await store.aclose()
 
 
+def modes(path: Path) -> dict[str, int]:
+    """Permission bits of the database and its WAL companions (recent rows live in -wal)."""
+    return {suffix: os.stat(f"{path}{suffix}").st_mode & 0o777 for suffix in ("", "-wal", "-shm")}
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def test_database_is_wal_and_private(tmp_path: Path) -> None:
-    store = open_store(tmp_path, Clock())
+    with umask(0o000):  # the most permissive: nothing may depend on the operator's umask
+        store = open_store(tmp_path, Clock())
+        store.record_unanswered("une question récente", "none")
     assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert store.path.stat().st_mode & 0o077 == 0
+    assert modes(store.path) == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
     store.close()
+
+
+def test_wal_files_left_readable_are_made_private(tmp_path: Path) -> None:
+    """-wal and -shm left by an earlier run (a crash, an older version, a copy) are
+    reused by SQLite as they are: the store tightens them too."""
+    path = tmp_path / "data" / "ops.sqlite3"
+    path.parent.mkdir()
+    with umask(0o022):
+        other = sqlite3.connect(path)  # still open: its -wal and -shm stay on disk
+        other.execute("PRAGMA journal_mode = WAL")
+        other.execute("CREATE TABLE t (x)")
+        other.commit()
+    try:
+        assert modes(path) == {"": 0o644, "-wal": 0o644, "-shm": 0o644}
+        store = Store(path, StoreSettings(), clock=Clock())
+        store.record_unanswered("une question récente", "none")
+        assert modes(path) == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
+        store.close()
+    finally:
+        other.close()
 
 
 @pytest.mark.parametrize(
