@@ -19,6 +19,12 @@ Feedback is one vote per reply event (and per voter when ids are stored): a repe
 reaction changes nothing and a changed vote replaces the previous one. Without user ids
 the Matrix layer should count only the reactions of the agent who asked (it knows who),
 so "one vote per reply" is exact.
+
+Turning ``store_user_ids`` off keeps every vote already cast: at the next start each
+stored Matrix id is replaced by a random key of its own (``#`` and 16 hex digits), so
+the counts do not change and no vote can be traced to anyone. Such a vote can still be
+withdrawn (its reaction redacted) but no longer changed: the Matrix layer only counts
+reactions to replies sent since it started.
 """
 
 from __future__ import annotations
@@ -57,7 +63,8 @@ CREATE TABLE IF NOT EXISTS unanswered (
 CREATE INDEX IF NOT EXISTS unanswered_last_seen ON unanswered (last_seen);
 CREATE TABLE IF NOT EXISTS feedback (
     reply_event_id TEXT NOT NULL,
-    voter TEXT NOT NULL DEFAULT '', -- Matrix id with store_user_ids, else ''
+    voter TEXT NOT NULL DEFAULT '', -- Matrix id with store_user_ids, else ''; '#' and a
+                                    -- random key once the id is forgotten (one per vote)
     subject TEXT NOT NULL,
     vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
     reaction_event_id TEXT,         -- to forget the vote when the reaction is redacted
@@ -300,7 +307,14 @@ class Store:
         self.close()
 
     def _forget_user_ids(self) -> None:
-        """Drop ids kept while ``store_user_ids`` was on, now that it is off."""
+        """Drop ids kept while ``store_user_ids`` was on, now that it is off.
+
+        Each vote keeps a row of its own under a random key (not ``''``, which would
+        merge the votes of several agents on one reply into one): counts are unchanged.
+        """
         with self._db:
             self._db.execute("UPDATE unanswered SET user_id = NULL WHERE user_id IS NOT NULL")
-            self._db.execute("UPDATE OR REPLACE feedback SET voter = '' WHERE voter != ''")
+            self._db.execute(
+                "UPDATE feedback SET voter = '#' || lower(hex(randomblob(8)))"
+                " WHERE voter != '' AND voter NOT LIKE '#%'"
+            )

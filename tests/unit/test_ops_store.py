@@ -93,7 +93,34 @@ def test_user_ids_are_stored_only_when_configured_and_forgotten_after(tmp_path: 
     store.close()
     content = dump(store.path)
     assert "@" not in content
-    assert content.count("$reply1") == 1  # one vote per reply left
+    assert content.count("$reply1") == 2  # both votes kept, neither attributable
+
+
+def test_forgetting_user_ids_keeps_every_vote(tmp_path: Path) -> None:
+    """Several agents voted on one reply while ids were stored: turning the option off
+    must not merge their votes into one."""
+    clock = Clock()
+    store = open_store(tmp_path, clock, store_user_ids=True, votes_from_anyone=True)
+    for voter, vote in ((ALICE, "up"), ("@bob:a.fr", "down"), ("@carole:a.fr", "up")):
+        store.record_vote(
+            "$reply1", "tool:zoom", vote, reaction_event_id=f"$r-{voter}", user_id=voter
+        )
+    store.record_vote("$reply2", "tool:zoom", "up", reaction_event_id="$r2", user_id=ALICE)
+    before = store.feedback_summary()
+    assert before == {"tool:zoom": Feedback(up=3, down=1)}
+    store.close()
+
+    store = open_store(tmp_path, clock, votes_from_anyone=True)  # the option was turned off
+    assert store.feedback_summary() == before
+    voters = [v for (v,) in store._db.execute("SELECT voter FROM feedback")]
+    assert len(set(voters)) == 4 and not any("@" in v or "bob" in v for v in voters)
+    assert store.retract_vote("$r-@bob:a.fr")  # removing a reaction still withdraws it
+    assert store.feedback_summary() == {"tool:zoom": Feedback(up=3, down=0)}
+    store.close()
+
+    store = open_store(tmp_path, clock)  # and again: nothing changes
+    assert store.feedback_summary() == {"tool:zoom": Feedback(up=3, down=0)}
+    store.close()
 
 
 def test_a_changed_or_repeated_vote_is_not_double_counted(tmp_path: Path) -> None:
