@@ -13,7 +13,9 @@ import pytest
 
 from bot.ops.settings import StoreSettings
 from bot.ops.store import (
+    _WAL_SUFFIXES,
     DAY,
+    FILENAME,
     Feedback,
     Store,
     VoteChange,
@@ -249,6 +251,14 @@ def test_wal_files_left_readable_are_made_private(tmp_path: Path) -> None:
         store.close()
     finally:
         other.close()
+
+
+def test_the_operations_guide_names_every_private_file() -> None:
+    """docs/operations.md tells operators which files hold the data and are mode 600."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    section = guide.split("## Storage and privacy", 1)[1].split("\n## ", 1)[0]
+    assert [f"`{FILENAME}{suffix}`" in section for suffix in _WAL_SUFFIXES] == [True] * 3
+    assert "600" in section
 
 
 @pytest.mark.parametrize(
