@@ -5,8 +5,10 @@ store -> operations (health server, reload triggers, store) -> first sync -> ser
 Stop: no new sync, the replies in flight are sent (within ``DRAIN_TIMEOUT``), the sync
 position is saved, the operations stop, the client is closed.
 
-Exit codes: 0 stopped by a signal, 1 credentials refused, the state database no longer
-writable, or unrecoverable error; 2 invalid configuration, knowledge or data directory.
+Exit codes (docs/operations.md lists them for operators): 0 stopped by a signal (also
+while waiting for an unreachable homeserver at start: that is retried, never fatal);
+1 credentials refused, the state database no longer writable, or an unexpected crash;
+2 invalid configuration, knowledge or data directory, or health port taken.
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ class Bot:
         tasks: list[asyncio.Task[Any]] = []
         ops_started = False
         try:
-            await session.open_session(self.client, self.config)
+            if not await self._log_in():
+                return  # stopped while the homeserver was unreachable
             await self._fetch_display_name()
             self.ops.status.logged_in = True
             try:
@@ -191,6 +194,20 @@ class Bot:
             self.state.close()
             await self.client.close()
             log.info("stopped")
+
+    async def _log_in(self) -> bool:
+        """Log in, however long the homeserver takes to answer; False if stopped first."""
+        login = asyncio.create_task(session.open_session(self.client, self.config), name="login")
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({login, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not login.done():
+            login.cancel()
+            await asyncio.gather(login, return_exceptions=True)
+            log.info("stopped before the homeserver could be reached")
+            return False
+        login.result()  # FatalAuthError: credentials refused
+        return True
 
     async def _fetch_display_name(self) -> None:
         with contextlib.suppress(Exception):

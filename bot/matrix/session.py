@@ -3,7 +3,11 @@
 The session (user id, device id, and the access token obtained by a password login) is
 kept in ``<data_dir>/session.json`` (mode 600), so a restart reuses the same device and
 its crypto store. ``whoami`` checks the token at every start. Refused credentials raise
-``FatalAuthError`` with a message for the operator: no retry loop.
+``FatalAuthError`` with a message for the operator: no retry loop. An unreachable
+homeserver (network error, timeout, 5xx, 429) is not fatal: login and ``whoami`` are
+retried until it answers, with the sync loop's backoff (``sync.backoff_*``), so a bot
+started during an outage (a reboot) comes up when the homeserver does. The caller stops
+the wait by cancelling (SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import asyncio
 import json
 import logging
 import os
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,13 +25,12 @@ from aiohttp import ClientError
 from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
 
 from bot.config import Config
-from bot.matrix.errors import FatalAuthError, auth_message, classify
+from bot.matrix.backoff import Backoff
+from bot.matrix.errors import FatalAuthError, auth_message, classify, http_status
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-START_ATTEMPTS = 8  # unreachable homeserver at start: retries (1, 2, 4... s) before giving up
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ async def open_session(
 ) -> SavedSession:
     """Authenticate ``client``, load its crypto store, and return the session in use."""
     path = session_path(config)
+    backoff = Backoff(config.sync.backoff_initial, config.sync.backoff_max)
     saved = load_saved(path)
     if saved is not None and (
         saved.user_id != config.matrix.user_id or saved.homeserver != config.matrix.homeserver
@@ -86,13 +89,13 @@ async def open_session(
     session: SavedSession | None = None
     if token is not None:
         try:
-            session = await _with_token(client, config, token, saved, sleep)
+            session = await _with_token(client, config, token, saved, _Retry(backoff, sleep))
         except FatalAuthError:
             if config.secrets.access_token is not None or config.secrets.password is None:
                 raise
             log.info("the saved access token is no longer valid; logging in with the password")
     if session is None:
-        session = await _with_password(client, config, saved, sleep)
+        session = await _with_password(client, config, saved, _Retry(backoff, sleep))
 
     client.restore_login(session.user_id, session.device_id, client.access_token)
     if saved != session:
@@ -106,10 +109,10 @@ async def _with_token(
     config: Config,
     token: str,
     saved: SavedSession | None,
-    sleep: Callable[[float], Awaitable[None]],
+    retry: _Retry,
 ) -> SavedSession:
     client.access_token = token
-    response = await _retrying(client.whoami, "whoami", sleep)
+    response = await retry(client.whoami, "whoami")
     if not isinstance(response, WhoamiResponse):
         raise FatalAuthError(f"whoami failed: {auth_message(response)}")
     if response.user_id != config.matrix.user_id:
@@ -132,15 +135,15 @@ async def _with_password(
     client: AsyncClient,
     config: Config,
     saved: SavedSession | None,
-    sleep: Callable[[float], Awaitable[None]],
+    retry: _Retry,
 ) -> SavedSession:
     password = config.secrets.password
     if password is None:
         raise FatalAuthError("no valid access token and no password to log in with")
     client.user = config.matrix.user_id
     client.device_id = saved.device_id if saved else None  # reuse the device and its keys
-    response = await _retrying(
-        lambda: client.login(password, device_name=config.matrix.device_name), "login", sleep
+    response = await retry(
+        lambda: client.login(password, device_name=config.matrix.device_name), "login"
     )
     if not isinstance(response, LoginResponse):
         code = getattr(response, "status_code", None)
@@ -152,27 +155,33 @@ async def _with_password(
     )
 
 
-async def _retrying(
-    call: Callable[[], Awaitable[T]], what: str, sleep: Callable[[float], Awaitable[None]]
-) -> T | ErrorResponse:
-    """Retry network errors, 5xx and 429 a few times; return the result or a final error."""
-    delay = 1.0
-    for attempt in range(1, START_ATTEMPTS + 1):
-        try:
-            response = await call()
-        except (ClientError, TimeoutError, OSError) as exc:
-            if attempt == START_ATTEMPTS:
-                raise FatalAuthError(f"{what}: homeserver unreachable: {exc}") from exc
-            log.warning("%s: homeserver unreachable (%s); retrying in %.0f s", what, exc, delay)
-        else:
-            if not isinstance(response, ErrorResponse):
-                return response
-            kind = classify(response)
-            if kind in ("auth", "other") or attempt == START_ATTEMPTS:
-                return response
-            if kind == "rate_limited" and response.retry_after_ms:
-                delay = max(delay, response.retry_after_ms / 1000)
-            log.warning("%s: %s; retrying in %.0f s", what, response, delay)
-        await sleep(delay * random.uniform(0.8, 1.2))
-        delay = min(delay * 2, 60.0)
-    raise AssertionError("unreachable")
+class _Retry:
+    """Calls a request until the homeserver answers it: network errors, timeouts, 5xx and
+    429 are waited out (backoff with jitter, ``retry_after_ms`` honoured), for as long as
+    it takes. Returns the response, or the error the homeserver gave (auth, other 4xx)."""
+
+    def __init__(self, backoff: Backoff, sleep: Callable[[float], Awaitable[None]]) -> None:
+        self._backoff = backoff
+        self._sleep = sleep
+
+    async def __call__(self, call: Callable[[], Awaitable[T]], what: str) -> T | ErrorResponse:
+        while True:
+            problem = "homeserver unreachable"
+            try:
+                response = await call()
+            except (ClientError, TimeoutError, OSError) as exc:
+                delay = self._backoff.next()
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                if not isinstance(response, ErrorResponse):
+                    return response
+                kind = classify(response)
+                if kind != "rate_limited" and (http_status(response) or 0) < 500:
+                    return response  # refused (auth, other 4xx): the caller says why
+                wait = 0.0
+                if kind == "rate_limited":
+                    problem, wait = "rate limited", (response.retry_after_ms or 0) / 1000
+                delay = self._backoff.at_least(wait)
+                reason = str(response)
+            log.warning("%s: %s (%s), retrying in %.1f s", what, problem, reason, delay)
+            await self._sleep(delay)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -23,6 +22,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, ErrorResponse, SyncResponse
 
 from bot.config import SyncConfig
+from bot.matrix.backoff import Backoff
 from bot.matrix.callbacks import Router
 from bot.matrix.errors import FatalAuthError, auth_message, classify
 from bot.matrix.observer import NullObserver, Observer
@@ -65,6 +65,7 @@ class Supervisor:
         self._observer = observer or NullObserver()
         self._sleep = sleep
         self._filter = sync_filter(settings.timeline_limit)
+        self._backoff = Backoff(settings.backoff_initial, settings.backoff_max)
         self._stopping = False
         self._poll: asyncio.Task[Any] | None = None
         self.last_sync_ok: float | None = None  # time.time() of the last good sync
@@ -80,7 +81,6 @@ class Supervisor:
     async def run(self) -> None:
         initial = self._token is None
         first = True
-        backoff = self._settings.backoff_initial
         while not self._stopping:
             try:
                 await self._upkeep()
@@ -102,11 +102,11 @@ class Supervisor:
                 raise
             except (ClientError, TimeoutError, OSError) as exc:
                 kind = "timeout" if isinstance(exc, TimeoutError) else "network"
-                backoff = await self._back_off(kind, f"{type(exc).__name__}: {exc}", backoff)
+                await self._back_off(kind, f"{type(exc).__name__}: {exc}")
                 continue
             except Exception:
                 log.exception("sync failed unexpectedly")
-                backoff = await self._back_off("other", "unexpected error", backoff)
+                await self._back_off("other", "unexpected error")
                 continue
 
             if isinstance(response, ErrorResponse):
@@ -119,15 +119,15 @@ class Supervisor:
                     log.warning("sync rate limited: waiting %d ms", response.retry_after_ms)
                     await self._pause(response.retry_after_ms / 1000)
                     continue
-                backoff = await self._back_off(kind, str(response), backoff)
+                await self._back_off(kind, str(response))
                 continue
             if not isinstance(response, SyncResponse):
-                backoff = await self._back_off("other", repr(response), backoff)
+                await self._back_off("other", repr(response))
                 continue
 
             if self.errors:
                 log.info("sync recovered")
-            backoff = self._settings.backoff_initial
+            self._backoff.reset()
             self.errors = 0
             self.last_sync_ok = time.time()
             self._observer.record_sync_ok()
@@ -144,13 +144,12 @@ class Supervisor:
                 log.info("ready: first sync handled")
                 self.synced_once.set()
 
-    async def _back_off(self, kind: str, reason: str, backoff: float) -> float:
+    async def _back_off(self, kind: str, reason: str) -> None:
         self.errors += 1
         self._observer.record_sync_error(kind)
-        delay = backoff * random.uniform(0.5, 1.0)
+        delay = self._backoff.next()
         log.warning("sync failed (%s: %s); retrying in %.1f s", kind, reason, delay)
         await self._pause(delay)
-        return min(backoff * 2, self._settings.backoff_max)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, unless ``stop()`` comes first."""

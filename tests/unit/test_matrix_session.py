@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiohttp import ClientConnectionError
 from nio import AsyncClient, LoginError, LoginResponse, WhoamiError, WhoamiResponse
 
 from bot.config import Config, parse_config
@@ -105,3 +107,51 @@ async def test_password_login_token_is_reused_then_the_device_on_relogin(tmp_pat
     third = FakeClient(tmp_path, whoami=revoked, login=LoginResponse(BOT, "DEV9", "syt_new"))
     await open_session(third, cfg, sleep=no_sleep)
     assert third.logins == ["DEV9"]
+
+
+async def test_an_unreachable_homeserver_at_start_is_waited_for_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Network errors and 5xx, more than any fixed number of attempts: still retried, with
+    a growing delay, until whoami answers."""
+    answers: list[Any] = [ClientConnectionError("refused")] * 12
+    answers += [WhoamiError.from_dict({"errcode": "M_UNKNOWN", "error": "bad gateway"})] * 3
+    answers.append(WhoamiResponse(BOT, "DEV1", False))
+    statuses = iter([None] * 12 + [502] * 3 + [200])
+
+    class Flaky(FakeClient):
+        async def whoami(self) -> Any:
+            answer, status = answers.pop(0), next(statuses)
+            if isinstance(answer, Exception):
+                raise answer
+            if status is not None and isinstance(answer, WhoamiError):
+                answer.transport_response = SimpleNamespace(status=status)
+            return answer
+
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    cfg = config(tmp_path, TCHAP_BOT_ACCESS_TOKEN="t")
+    session = await open_session(Flaky(tmp_path), cfg, sleep=sleep)
+    assert session.device_id == "DEV1" and answers == []
+    assert len(sleeps) == 15
+    assert sleeps[3] > sleeps[0] and max(sleeps) <= cfg.sync.backoff_max  # the sync's backoff
+    assert "whoami: homeserver unreachable" in caplog.text and "retrying in" in caplog.text
+
+
+async def test_a_refused_password_after_an_outage_is_still_fatal(tmp_path: Path) -> None:
+    class DownThenRefused(FakeClient):
+        calls = 0
+
+        async def login(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls < 4:
+                raise ClientConnectionError("refused")
+            return LoginError.from_dict({"errcode": "M_FORBIDDEN", "error": "Invalid password"})
+
+    client = DownThenRefused(tmp_path)
+    with pytest.raises(FatalAuthError, match="wrong user id or password"):
+        await open_session(client, config(tmp_path, TCHAP_BOT_PASSWORD="pw"), sleep=no_sleep)
+    assert client.calls == 4
