@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bot.matrix.mentions import find_mention, strip_prefix, strip_reply_fallback
+from bot.matrix.mentions import (
+    find_mention,
+    has_pill,
+    remove_name,
+    strip_prefix,
+    strip_reply_fallback,
+)
 
 HELP_QUESTION = "aide"  # what an empty address ("!outils" alone, a bare mention) asks
 MAX_QUESTION_CHARS = 2000  # the rest of a longer message is not read
@@ -73,6 +79,11 @@ def mentioned_user_ids(content: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(i for i in ids if isinstance(i, str)) if isinstance(ids, list) else ()
 
 
+def pilled(content: Mapping[str, Any], room: RoomFacts) -> bool:
+    html = content.get("formatted_body")
+    return isinstance(html, str) and has_pill(html, room.own_user_id)
+
+
 def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decision:
     """Whether to answer ``msg`` and with which question (mention and prefix removed)."""
     if msg.sender == room.own_user_id:
@@ -96,8 +107,11 @@ def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decis
     if after_prefix is not None:
         return Decision(True, "prefix", after_prefix or HELP_QUESTION, root)
     named, without_name = find_mention(text, room.own_names)
-    if named or room.own_user_id in mentioned_user_ids(msg.content):
+    if named:
         return Decision(True, "mention", without_name or HELP_QUESTION, root)
+    if room.own_user_id in mentioned_user_ids(msg.content) or pilled(msg.content, room):
+        question = remove_name(text, room.own_names)
+        return Decision(True, "mention", question or HELP_QUESTION, root)
     if is_direct(room):
         return Decision(True, "direct", text or HELP_QUESTION, root)
     return Decision(False, "not_addressed")

@@ -48,13 +48,62 @@ def test_name_variants_include_display_name_without_ministry_suffix() -> None:
         ("Outils numériques : une visio ?", True, "une visio ?"),
         ("outils numériques [Intérieur], une visio ?", True, "une visio ?"),
         ("@outils-interieur.gouv.fr visio", True, "visio"),
-        ("une visio, Outils numériques ?", True, "une visio ?"),
-        ("mes outils numériquesXYZ", False, "mes outils numériquesXYZ"),
-        ("une visio ?", False, "une visio ?"),
+        ("Outils numériques", True, ""),
+        ("@Outils numériques [Intérieur] visio", True, "visio"),
+        ("outils-interieur.gouv.fr, visio", True, "visio"),
+        ("une visio, @Outils numériques ?", True, "une visio ?"),
+        ("bonjour @outils-interieur.gouv.fr visio", True, "bonjour visio"),
+        (f"visio {BOT} ?", True, "visio ?"),
+        # A plain name inside a sentence is a word of it, not an address.
+        ("une visio, Outils numériques ?", False, "une visio, Outils numériques ?"),
+        ("on devrait lister nos outils numériques", False, None),
+        ("nos Outils numériques [Intérieur] sont où ?", False, None),
+        ("voir outils-interieur.gouv.fr, visio", False, None),
+        ("Outils numériquesXYZ visio", False, None),
+        ("mes outils numériquesXYZ", False, None),
+        ("une visio ?", False, None),
     ],
 )
-def test_find_mention(text: str, found: bool, rest: str) -> None:
-    assert find_mention(text, NAMES) == (found, rest)
+def test_find_mention(text: str, found: bool, rest: str | None) -> None:
+    assert find_mention(text, NAMES) == (found, text if rest is None else rest)
+
+
+def pill(text: str, user_id: str = BOT) -> dict[str, Any]:
+    link = f'<a href="https://matrix.to/#/{user_id}">Outils numériques</a>'
+    return {"format": "org.matrix.custom.html", "formatted_body": text.replace("PILL", link)}
+
+
+def test_a_group_sentence_naming_the_tools_is_not_answered() -> None:
+    msg = incoming("on devrait lister nos outils numériques")
+    assert decide(msg, room(5), POLICY, NOW).reason == "not_addressed"
+
+
+def test_a_pill_counts_anywhere_but_not_in_the_quoted_reply() -> None:
+    msg = incoming("bonjour Outils numériques visio ?", **pill("bonjour PILL visio ?"))
+    decision = decide(msg, room(5), POLICY, NOW)
+    assert (decision.answer, decision.question) == (True, "bonjour visio ?")
+    encoded = incoming("salut Outils numériques", **pill("salut PILL", BOT.replace("@", "%40")))
+    assert decide(encoded, room(5), POLICY, NOW).answer
+    other = incoming("bonjour Paul visio ?", **pill("bonjour PILL visio ?", "@paul:hs"))
+    assert not decide(other, room(5), POLICY, NOW).answer
+    quoted = pill("<mx-reply><blockquote>PILL a dit</blockquote></mx-reply>merci à tous")
+    reply = incoming("> <@outils:hs> a dit\n\nmerci à tous", **quoted)
+    assert decide(reply, room(5), POLICY, NOW).reason == "not_addressed"
+
+
+def test_m_mentions_removes_the_name_wherever_it_is() -> None:
+    msg = incoming("merci Outils numériques, visio ?", **{"m.mentions": {"user_ids": [BOT]}})
+    assert decide(msg, room(5), POLICY, NOW).question == "merci visio ?"
+
+
+def test_mention_patterns_are_compiled_once() -> None:
+    from bot.matrix import mentions
+
+    mentions._patterns.cache_clear()
+    for text in ("visio", "Outils numériques visio", "@outils-interieur.gouv.fr ?"):
+        find_mention(text, NAMES)
+    info = mentions._patterns.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
 
 
 def test_reply_fallback_is_stripped() -> None:
