@@ -58,6 +58,8 @@ async def test_group_room_answers_only_mentions_and_prefix(
     )
     await collect_replies(alice, room_id, after=by_pill, predicate=replies_to(by_name))
     quoted_only = await send_text(bob, room_id, f"> <{alice.user_id}> {BOT_DISPLAY_NAME}\n\nmerci")
+    # The name as a word of a sentence is not an address (no flood of team rooms).
+    in_sentence = await send_text(bob, room_id, "on devrait lister nos outils numériques")
     last = await send_text(alice, room_id, "!outils aide")
     await collect_replies(alice, room_id, after=by_name, predicate=replies_to(last))
 
@@ -66,6 +68,7 @@ async def test_group_room_answers_only_mentions_and_prefix(
     }
     assert silent not in answered
     assert quoted_only not in answered
+    assert in_sentence not in answered
     assert {by_prefix, by_pill, by_name, last} <= answered
 
 
