@@ -44,6 +44,7 @@ from bot.matrix.invites import invite_allowed
 from bot.matrix.mentions import name_variants
 from bot.matrix.observer import NullObserver, Observer
 from bot.matrix.replies import (
+    error_notice,
     flood_notice,
     greeting_content,
     reply_content,
@@ -254,8 +255,6 @@ class Router:
         if not decision.answer:
             log.debug("not answering %s: %s", event.event_id, decision.reason)
             return
-        if self._fault_trigger is not None and decision.question == self._fault_trigger:
-            raise RuntimeError("fault injected for tests (TCHAP_BOT_TEST_FAULT_TRIGGER)")
         if self._over_cap(room.room_id, event.event_id, event.sender, batch):
             return
         question = Question(
@@ -268,7 +267,13 @@ class Router:
         )
         arrived = time.monotonic()
         context = self._conversations.get(room.room_id, event.sender)
-        result = self._respond(question, context)
+        try:
+            if self._fault_trigger is not None and question.text == self._fault_trigger:
+                raise RuntimeError("fault injected for tests (TCHAP_BOT_TEST_FAULT_TRIGGER)")
+            result = self._respond(question, context)
+        except Exception:
+            self._answer_failed(question, decision, batch, arrived)
+            return
         if inspect.isawaitable(result):
             self._pending.add(event.event_id)
             self._checkpoint.hold(batch)
@@ -284,14 +289,36 @@ class Router:
         batch: int,
         arrived: float,
     ) -> None:
+        cancelled = False
         try:
-            answered = await pending
-            self._deliver(answered, question, decision, batch, arrived)
-        except BaseException:
+            self._deliver(await pending, question, decision, batch, arrived)
+        except asyncio.CancelledError:
+            # Shutdown: not answered, so the batch stays held and the saved position
+            # before this question; it is handled again at the next start.
+            cancelled = True
             self._pending.discard(question.event_id)
             raise
+        except Exception:
+            self._answer_failed(question, decision, batch, arrived)
         finally:
-            self._checkpoint.release(batch)  # _deliver holds it again until sent
+            if not cancelled:
+                self._checkpoint.release(batch)  # the reply holds it again until sent
+
+    def _answer_failed(
+        self, question: Question, decision: Decision, batch: int, arrived: float
+    ) -> None:
+        """The handler raised: the agent gets a short notice as the reply, so the question
+        is answered once (not retried at every restart) and the position stays right."""
+        log.exception("preparing the answer to %s failed; sending a notice", question.event_id)
+        self._queue_reply(
+            question.room_id,
+            question.event_id,
+            error_notice(question.event_id, question.sender, decision.thread_root),
+            batch,
+            subject=None,
+            arrived=arrived,
+            asker=question.sender,
+        )
 
     def _deliver(
         self, answered: Answer, question: Question, decision: Decision, batch: int, arrived: float

@@ -19,6 +19,11 @@ UNDECRYPTABLE_TEXT = (
     "Si cela se reproduit, fermez puis rouvrez Tchap avant de réessayer."
 )
 
+ERROR_TEXT = (
+    "Désolé, une erreur est survenue en préparant la réponse. "
+    "Vous pouvez reformuler votre question."
+)
+
 FLOOD_TEXT = (
     "Vous m'avez envoyé beaucoup de questions à la suite : je réponds d'abord aux "
     "précédentes. Reposez les suivantes dans un instant."
@@ -60,3 +65,9 @@ def flood_notice(question_id: str, sender: str) -> dict[str, Any]:
     """To an agent over the per-agent cap of replies waiting (see the router)."""
     content = _notice(FLOOD_TEXT, f"<p>{html.escape(FLOOD_TEXT)}</p>")
     return _relate(content, question_id, sender, None)
+
+
+def error_notice(question_id: str, sender: str, thread_root: str | None = None) -> dict[str, Any]:
+    """The reply to a question whose answer could not be prepared (the handler failed)."""
+    content = _notice(ERROR_TEXT, f"<p>{html.escape(ERROR_TEXT)}</p>")
+    return _relate(content, question_id, sender, thread_root)

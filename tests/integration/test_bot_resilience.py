@@ -63,9 +63,17 @@ async def test_a_failing_handler_does_not_stop_the_bot(
     room_id = await dm_with_bot(agent, bot)
     boom = await send_text(agent, room_id, trigger)
     after = await send_text(agent, room_id, "visio à 10 personnes")
+    [notice] = await collect_replies(agent, room_id, after=boom, predicate=replies_to(boom))
+    assert "une erreur est survenue" in notice.source["content"]["body"]
     await collect_replies(agent, room_id, after=boom, predicate=replies_to(after))
     assert bot.running
     assert "fault injected for tests" in bot.log()
+    # Answered once (by the notice): not again after a restart.
+    assert await bot.astop() == 0
+    await bot.astart()
+    again = await send_text(agent, room_id, "partager un fichier")
+    await collect_replies(agent, room_id, after=again, predicate=replies_to(again))
+    assert (await answered_counts(agent, room_id))[boom] == 1
 
 
 async def test_limited_timeline_after_restart_is_fetched_not_skipped(

@@ -228,11 +228,19 @@ async def test_a_failing_handler_does_not_stop_the_others(tmp_path: Path) -> Non
 
     h = Harness(tmp_path, respond=respond)
     await h.feed(sync(DM, message("$1", "boom"), message("$2", "visio")))
-    assert [i.content["m.relates_to"]["m.in_reply_to"]["event_id"] for i in h.sender.items] == [
-        "$2"
-    ]
+    replies = {i.content["m.relates_to"]["m.in_reply_to"]["event_id"]: i for i in h.sender.items}
+    assert list(replies) == ["$1", "$2"]
+    # The failed question gets a short notice as its reply, not silence.
+    notice = replies["$1"].content
+    assert notice["msgtype"] == "m.notice" and notice["m.mentions"] == {"user_ids": [AGENT]}
+    assert notice["body"].startswith("Désolé, une erreur est survenue en préparant la réponse.")
+    assert replies["$1"].txn_id == reply_txn_id("$1")
+    assert h.saved == []  # not past the failed question before its notice is sent
     h.sender.deliver_all()
-    assert h.saved == ["s1"]  # the failed event does not block the position
+    assert h.saved == ["s1"]
+    assert h.state.is_answered("$1")  # answered once: not again after a restart
+    await h.feed(sync(DM, message("$1", "boom"), token="s2"))
+    assert h.sender.items == []
 
 
 async def test_guarded_logs_and_swallows(caplog: pytest.LogCaptureFixture) -> None:

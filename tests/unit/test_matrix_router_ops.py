@@ -60,6 +60,35 @@ async def test_an_async_responder_answers_without_holding_the_sync(tmp_path: Pat
     assert ("reply_sent", DM, "$reply", AGENT, "admin") in observer.calls
 
 
+async def test_a_failing_async_responder_answers_with_a_notice(tmp_path: Path) -> None:
+    async def failing(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
+        raise RuntimeError("reload crashed")
+
+    h, _ = harness(tmp_path, respond=failing)
+    await h.feed(sync(DM, message("$q", "!outils recharger"), token="s1"))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    [item] = h.sender.items
+    assert "une erreur est survenue" in item.content["body"]
+    assert h.saved == []
+    h.sender.deliver_all()
+    assert h.saved == ["s1"] and h.state.is_answered("$q")
+
+
+async def test_a_reload_cancelled_at_shutdown_is_not_taken_as_answered(tmp_path: Path) -> None:
+    async def never(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    h, _ = harness(tmp_path, respond=never)
+    await h.feed(sync(DM, message("$q", "!outils recharger"), token="s1"))
+    await asyncio.sleep(0)
+    await h.router.close()  # what Bot.run does at shutdown
+    assert h.sender.items == []
+    assert h.saved == []  # the position stays before the question: handled after restart
+    assert not h.state.is_answered("$q")
+
+
 async def test_reactions_and_redactions_reach_the_observer(tmp_path: Path) -> None:
     h, observer = harness(tmp_path)
     redaction = {
