@@ -156,7 +156,7 @@ class Router:
             self._state.forget_room(room_id)
             self._conversations.forget_room(room_id)
             self._invites_seen.discard(room_id)
-        await guarded("undecryptable messages", self.undecryptable.retry())
+        self.undecryptable.poke()  # its task retries: keys may have come with this sync
         self._observer.set_rooms_joined(len(self._client.rooms))
 
     async def _on_joined_room(
@@ -418,7 +418,7 @@ class Router:
             return
         self._observer.record_undecryptable()
         self._checkpoint.hold(batch)
-        await self.undecryptable.hold(room.room_id, event, batch)
+        self.undecryptable.hold(room.room_id, event, batch)
 
     async def _on_decrypted(self, room_id: str, event: Event, batch: int) -> None:
         try:
@@ -522,3 +522,4 @@ class Router:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.undecryptable.close()

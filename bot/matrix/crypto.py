@@ -6,19 +6,24 @@ directory, one file per (user, device), encrypted with the pickle key from the c
 (never nio's default key).
 
 An undecryptable message (``MegolmEvent``) is held: the bot asks for the key (its own
-devices, as nio does, and the sender's device), retries after every sync, answers once
-the key arrives; after ``undecryptable_notice_after`` it gives up and, in a direct chat
-only (in a group room it cannot know the message was for it), posts one short notice.
+devices, as nio does, and the sender's device) from background tasks, so the sync loop
+never waits on those requests; answers once the key arrives; after
+``undecryptable_notice_after`` it gives up and, in a direct chat only (in a group room it
+cannot know the message was for it), posts one short notice. One task owns the retries
+(``run``): every ``RETRY_PERIOD``, and at once when a sync may have brought keys
+(``poke``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nio import (
     AsyncClient,
@@ -96,7 +101,9 @@ class UndecryptableMessages:
         self._on_gave_up = on_gave_up
         self._clock = clock
         self._held: dict[str, _Held] = {}
-        self._changed = asyncio.Event()
+        self._changed = asyncio.Event()  # something to hold: the retry loop wakes up
+        self._wake = asyncio.Event()  # a sync came: retry now rather than at the period
+        self._requests: set[asyncio.Task[Any]] = set()
 
     def __len__(self) -> int:
         return len(self._held)
@@ -104,7 +111,8 @@ class UndecryptableMessages:
     def __contains__(self, event_id: str) -> bool:
         return event_id in self._held
 
-    async def hold(self, room_id: str, event: MegolmEvent, batch: int) -> None:
+    def hold(self, room_id: str, event: MegolmEvent, batch: int) -> None:
+        """Keep ``event`` until its key comes; the key requests go out in the background."""
         if event.event_id in self._held:
             return
         event.room_id = room_id
@@ -113,7 +121,23 @@ class UndecryptableMessages:
         log.info(
             "message %s in %s cannot be decrypted yet; requesting its key", event.event_id, room_id
         )
-        await self._request_key(event)
+        self._spawn(self._request_key(event))
+
+    def poke(self) -> None:
+        """A sync was handled (it may have brought room keys): retry without waiting."""
+        if self._held:
+            self._wake.set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def close(self) -> None:
+        """Cancel the key requests still in flight."""
+        for task in list(self._requests):
+            task.cancel()
+        await asyncio.gather(*self._requests, return_exceptions=True)
 
     async def _request_key(self, event: MegolmEvent) -> None:
         client = self._client
@@ -149,12 +173,16 @@ class UndecryptableMessages:
             await self._on_decrypted(held.room_id, decrypted, held.batch)
 
     async def run(self) -> None:
-        """Periodic retries while messages are held; its owner runs it in a task."""
+        """The retries while messages are held; its owner runs it in a task, the only
+        caller of ``retry``."""
         while True:
             if not self._held:
                 self._changed.clear()
                 await self._changed.wait()
-            await asyncio.sleep(RETRY_PERIOD)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RETRY_PERIOD):
+                    await self._wake.wait()
+            self._wake.clear()
             try:
                 await self.retry()
             except Exception:

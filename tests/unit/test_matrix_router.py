@@ -366,6 +366,8 @@ async def test_undecryptable_message_is_answered_when_its_key_arrives(h: Harness
     h.client.to_device = to_device  # type: ignore[method-assign]
     h.client.device_id = "BOTDEV"
     await h.feed(sync(DM, megolm("$enc")))
+    for _ in range(5):
+        await asyncio.sleep(0)  # the key requests run as background tasks
     assert requested == ["session-$enc", f"to {AGENT}"]
     assert h.sender.items == [] and h.saved == []  # held: the position waits for it
     keys.add("session-$enc")
@@ -391,6 +393,8 @@ async def test_undecryptable_message_gets_one_notice_after_the_delay(tmp_path: P
     h.client.to_device = ignore  # type: ignore[method-assign]
     h.client.device_id = "BOTDEV"
     await h.feed(sync(DM, megolm("$enc")))
+    assert h.sender.items == []  # the sync itself never retries: the retry task does
+    await h.router.undecryptable.retry()
     [notice] = h.sender.items
     assert notice.content["msgtype"] == "m.notice"
     assert "renvoyer" in notice.content["body"]
@@ -411,3 +415,58 @@ async def test_an_agent_over_the_cap_gets_one_notice_then_nothing(tmp_path: Path
     # Once the backlog is gone, questions are answered again.
     await h.feed(sync(DM, message("$q9", "visio"), token="s2"))
     assert [item.content["body"] for item in h.sender.items] == ["Réponse"]
+
+
+async def test_key_requests_never_hold_the_sync_and_stop_at_close(h: Harness) -> None:
+    """A slow homeserver on the key requests: the sync goes on; close cancels them."""
+    started: list[str] = []
+    blocked = asyncio.Event()
+
+    async def request_room_key(event: Any) -> None:
+        started.append(event.session_id)
+        await blocked.wait()
+
+    def decrypt_event(event: Any) -> Any:
+        raise EncryptionError("no session")
+
+    h.client.request_room_key = request_room_key  # type: ignore[method-assign]
+    h.client.decrypt_event = decrypt_event  # type: ignore[method-assign]
+    await asyncio.wait_for(h.feed(sync(DM, megolm("$enc"))), timeout=1)
+    await asyncio.sleep(0)
+    assert started == ["session-$enc"]
+    [task] = h.router.undecryptable._requests
+    await h.router.close()
+    assert task.cancelled() and not h.router.undecryptable._requests
+
+
+async def test_the_retry_task_is_the_one_owner_and_a_sync_wakes_it(h: Harness) -> None:
+    keys: set[str] = set()
+    decrypts: list[str] = []
+
+    def decrypt_event(event: Any) -> Any:
+        decrypts.append(event.event_id)
+        if event.session_id not in keys:
+            raise EncryptionError("no session")
+        return RoomMessageText.from_dict(message(event.event_id, "visio"))
+
+    async def ignore(*args: Any) -> None:
+        pass
+
+    h.client.decrypt_event = decrypt_event  # type: ignore[method-assign]
+    h.client.request_room_key = ignore  # type: ignore[method-assign]
+    h.client.to_device = ignore  # type: ignore[method-assign]
+    await h.feed(sync(DM, megolm("$enc")))
+    await h.feed(sync(DM, message("$other", "audio"), token="s2"))
+    assert decrypts == []  # handling syncs does not retry
+    retries = asyncio.create_task(h.router.undecryptable.run())
+    try:
+        await asyncio.sleep(0)
+        keys.add("session-$enc")
+        began = time.monotonic()
+        await h.feed(sync(DM, message("$x", "fichier"), token="s3"))  # the key came with it
+        while not any(i.txn_id == reply_txn_id("$enc") for i in h.sender.items):
+            assert time.monotonic() - began < 0.5, "the sync did not wake the retry task"
+            await asyncio.sleep(0.01)
+    finally:
+        retries.cancel()
+        await asyncio.gather(retries, return_exceptions=True)
