@@ -67,6 +67,17 @@ class Outgoing:
     enqueued_at: float = field(default_factory=time.monotonic)
 
 
+def _notify(what: str, callback: Callable[..., None] | None, *args: str) -> None:
+    """Run a producer's callback; its failure is logged, never taken for a failed send
+    (after ``on_sent`` the item must not be dropped: its batch was already released)."""
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("the %s callback of a message failed", what)
+
+
 @dataclass
 class SenderStats:
     sent: int = 0
@@ -216,8 +227,7 @@ class Sender:
                 reason = f"{type(exc).__name__}: {exc}"
             if isinstance(response, RoomSendResponse):
                 self.stats.sent += 1
-                if item.on_sent is not None:
-                    item.on_sent(response.event_id)
+                _notify("on_sent", item.on_sent, response.event_id)
                 return
             if isinstance(response, ErrorResponse):
                 status = getattr(response.transport_response, "status", None)
@@ -269,8 +279,7 @@ class Sender:
 
     def _drop(self, item: Outgoing) -> None:
         self.stats.dropped += 1
-        if item.on_dropped is not None:
-            item.on_dropped()
+        _notify("on_dropped", item.on_dropped)
 
     # -- typing -------------------------------------------------------------------------
 

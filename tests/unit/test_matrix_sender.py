@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import pytest
 from nio import AsyncClient, RoomSendError, RoomSendResponse
 
 from bot.config import TrustPolicy
@@ -159,3 +160,22 @@ async def test_pacing_converges_when_the_first_wait_is_short() -> None:
     assert len(client.sent) == 20
     assert client.responses_429 <= 3
     assert clock.now < 20 * 5.0 * 1.1  # and it is not slower than the limit needs
+
+
+async def test_a_failing_on_sent_is_logged_and_never_followed_by_on_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sender, client, _ = make(limited=False)
+    calls: list[str] = []
+
+    def sent(event_id: str) -> None:
+        calls.append("sent")
+        raise RuntimeError("bookkeeping failed")
+
+    sender.submit(Outgoing("!r", {"body": "x"}, on_sent=sent, on_dropped=lambda: calls.append("x")))
+    sender.submit(Outgoing("!r", {"body": "y"}))
+    await run_until_drained(sender)
+    assert calls == ["sent"]  # released once: not dropped (released again) after it
+    assert len(client.sent) == 2 and sender.stats.sent == 2 and sender.stats.dropped == 0
+    assert "the on_sent callback of a message failed" in caplog.text
+
