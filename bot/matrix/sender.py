@@ -202,6 +202,7 @@ class Sender:
     async def _deliver(self, item: Outgoing) -> None:
         backoff = BACKOFF_INITIAL
         failures = 0
+        blacklisted = False
         while True:
             await self._pace()
             try:
@@ -214,9 +215,19 @@ class Sender:
                         tx_id=item.txn_id,
                         ignore_unverified_devices=self._trust is TrustPolicy.ACCEPT_UNVERIFIED,
                     )
-            except OlmUnverifiedDeviceError:
-                # verified_only: withhold the room key from unverified devices, then send.
-                blacklist_unverified(self._client, item.room_id)
+            except OlmUnverifiedDeviceError as exc:
+                if blacklisted:  # still unverified devices (e.g. one just appeared)
+                    log.warning(
+                        "cannot send to %s: unverified device %s after blacklisting; dropped",
+                        item.room_id,
+                        exc.device.id,
+                    )
+                    self._drop(item)
+                    return
+                # verified_only: withhold the room key from unverified devices, retry once.
+                blacklisted = True
+                async with self._crypto_lock:
+                    blacklist_unverified(self._client, item.room_id)
                 continue
             except LocalProtocolError as exc:
                 log.warning("cannot send to %s: %s; dropped", item.room_id, exc)

@@ -6,7 +6,8 @@ import asyncio
 from typing import Any, cast
 
 import pytest
-from nio import AsyncClient, RoomSendError, RoomSendResponse
+from nio import AsyncClient, OlmUnverifiedDeviceError, RoomSendError, RoomSendResponse
+from nio.crypto import OlmDevice
 
 from bot.config import TrustPolicy
 from bot.matrix.sender import Outgoing, Sender
@@ -179,3 +180,39 @@ async def test_a_failing_on_sent_is_logged_and_never_followed_by_on_dropped(
     assert len(client.sent) == 2 and sender.stats.sent == 2 and sender.stats.dropped == 0
     assert "the on_sent callback of a message failed" in caplog.text
 
+
+async def test_verified_only_retries_once_after_blacklisting_then_drops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    attempts: list[bool] = []
+    blacklisted: list[str] = []
+    device = OlmDevice("@jeanne:hs", "PHONE", {"ed25519": "k", "curve25519": "c"})
+
+    class Unverified:
+        def __init__(self) -> None:
+            self.rooms: dict[str, Any] = {}  # blacklist_unverified finds nothing to do
+
+        async def room_send(
+            self, *args: Any, ignore_unverified_devices: bool = False, **kw: Any
+        ) -> Any:
+            attempts.append(ignore_unverified_devices)
+            raise OlmUnverifiedDeviceError(device)
+
+        async def room_typing(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    lock = asyncio.Lock()
+    sender = Sender(
+        cast(AsyncClient, Unverified()),
+        trust=TrustPolicy.VERIFIED_ONLY,
+        crypto_lock=lock,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    sender.submit(Outgoing("!r", {"body": "x"}, on_dropped=lambda: blacklisted.append("dropped")))
+    await run_until_drained(sender)
+    assert attempts == [False, False]  # one retry after blacklisting, not a loop
+    assert blacklisted == ["dropped"] and sender.stats.dropped == 1
+    assert "unverified device PHONE after blacklisting; dropped" in caplog.text
+    assert not lock.locked()
