@@ -39,7 +39,9 @@ def _relate(
 ) -> dict[str, Any]:
     relates: dict[str, Any] = {"m.in_reply_to": {"event_id": question_id}}
     if thread_root is not None:
-        relates.update({"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True})
+        # A real reply to the question inside the thread, not a fallback for clients
+        # without threads: ``is_falling_back`` is false (Matrix spec, "Threading").
+        relates.update({"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": False})
     content["m.relates_to"] = relates
     content["m.mentions"] = {"user_ids": [sender]}
     return content

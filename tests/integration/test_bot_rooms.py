@@ -90,7 +90,8 @@ async def test_thread_question_is_answered_in_the_thread(
     [reply] = await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
     rel = relation(reply)
     assert rel["rel_type"] == "m.thread" and rel["event_id"] == root
-    assert rel["is_falling_back"] is True
+    assert rel["is_falling_back"] is False  # a real reply to the question in the thread
+    assert rel["m.in_reply_to"]["event_id"] == question
 
 
 async def test_invitations_from_disallowed_users_are_declined(

@@ -215,7 +215,7 @@ async def test_thread_questions_are_answered_in_the_thread(h: Harness) -> None:
     assert h.sender.items[0].content["m.relates_to"] == {
         "rel_type": "m.thread",
         "event_id": "$root",
-        "is_falling_back": True,
+        "is_falling_back": False,  # a real reply to the question, not a fallback
         "m.in_reply_to": {"event_id": "$t"},
     }
 
