@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from aiohttp import ClientError
 from nio import (
     AsyncClient,
     Event,
@@ -37,8 +38,10 @@ from nio.responses import RoomInfo
 
 from bot.config import Config
 from bot.core import Context, Reply
+from bot.matrix.backoff import Backoff
 from bot.matrix.conversations import Conversations
 from bot.matrix.crypto import UndecryptableMessages
+from bot.matrix.errors import http_status
 from bot.matrix.filters import Decision, Incoming, Policy, RoomFacts, decide, is_direct
 from bot.matrix.invites import invite_allowed
 from bot.matrix.mentions import name_variants
@@ -57,6 +60,7 @@ log = logging.getLogger(__name__)
 
 GAP_PAGE = 100
 GAP_MAX_EVENTS = 2000  # a gap larger than this (after a very long downtime) is cut
+JOIN_BACKOFF_MAX = 60.0  # seconds between two join attempts, at most
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class Router:
         observer: Observer | None = None,
         fault_trigger: str | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
         self._config = config
@@ -115,6 +120,7 @@ class Router:
         self._observer = observer or NullObserver()
         self._fault_trigger = fault_trigger
         self._clock = clock
+        self._sleep = sleep
         self._policy = Policy(
             command_prefix=config.behaviour.command_prefix,
             ignored_users=config.behaviour.ignored_users,
@@ -468,17 +474,31 @@ class Router:
         self._spawn(self._join(room_id))
 
     async def _join(self, room_id: str) -> None:
-        delay = 1.0
-        for _ in range(6):
-            response = await self._client.join(room_id)
-            if isinstance(response, JoinResponse):
-                log.info("joined %s", room_id)
-                return
-            wait = (getattr(response, "retry_after_ms", None) or 0) / 1000
-            log.warning("joining %s failed: %s", room_id, response)
-            await asyncio.sleep(max(wait, delay))
-            delay *= 2
-        self._invites_seen.discard(room_id)
+        """Join, retrying what may pass (429, 5xx, network) until it does or the bot
+        stops; a refusal (403 M_FORBIDDEN, 404...) is logged once and the invitation given
+        up: retrying cannot change it."""
+        backoff = Backoff(1.0, JOIN_BACKOFF_MAX)
+        while True:
+            wait = 0.0
+            try:
+                response = await self._client.join(room_id)
+            except (ClientError, TimeoutError, OSError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                if isinstance(response, JoinResponse):
+                    log.info("joined %s", room_id)
+                    return
+                status = http_status(response)
+                limited = response.status_code == "M_LIMIT_EXCEEDED" or status == 429
+                if not limited and (status is None or status < 500):
+                    log.warning("cannot join %s: %s; invitation given up", room_id, response)
+                    return  # stays in _invites_seen: not tried again for this invitation
+                if limited:
+                    wait = (response.retry_after_ms or 0) / 1000
+                reason = str(response)
+            delay = backoff.at_least(wait)
+            log.warning("joining %s failed (%s); retrying in %.1f s", room_id, reason, delay)
+            await self._sleep(delay)
 
     async def _on_member(
         self, room: MatrixRoom, event: RoomMemberEvent, batch: int, initial: bool

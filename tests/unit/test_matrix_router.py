@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from nio import (
     AsyncClient,
     EncryptionError,
+    JoinError,
     JoinResponse,
     MatrixRoom,
     RoomMessagesResponse,
@@ -470,3 +472,78 @@ async def test_the_retry_task_is_the_one_owner_and_a_sync_wakes_it(h: Harness) -
     finally:
         retries.cancel()
         await asyncio.gather(retries, return_exceptions=True)
+
+
+def invite_from(inviter: str) -> dict[str, Any]:
+    return {
+        "invite_state": {
+            "events": [
+                {
+                    "type": "m.room.member",
+                    "state_key": BOT,
+                    "sender": inviter,
+                    "content": {"membership": "invite"},
+                }
+            ]
+        }
+    }
+
+
+def join_error(errcode: str, status: int) -> JoinError:
+    error = JoinError.from_dict({"errcode": errcode, "error": errcode})
+    error.transport_response = SimpleNamespace(status=status)
+    return error
+
+
+async def test_a_refused_join_is_given_up_at_once_not_retried(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    attempts: list[str] = []
+    sleeps: list[float] = []
+
+    async def join(room_id: str) -> Any:
+        attempts.append(room_id)
+        return join_error("M_FORBIDDEN", 403)
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    h.client.join = join  # type: ignore[method-assign]
+    h.router._sleep = sleep
+    response = sync(DM, invite={"!closed:hs.test": invite_from(AGENT)})
+    await h.feed(response)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert attempts == ["!closed:hs.test"] and sleeps == []
+    assert caplog.text.count("invitation given up") == 1
+    await h.feed(response, since="s1")  # the same invitation in a later sync
+    await asyncio.sleep(0)
+    assert attempts == ["!closed:hs.test"]
+    await h.router.close()
+
+
+async def test_a_join_is_retried_through_429_5xx_and_network_errors(h: Harness) -> None:
+    answers: list[Any] = [
+        join_error("M_LIMIT_EXCEEDED", 429),
+        join_error("M_UNKNOWN", 502),
+        TimeoutError("slow"),
+        JoinResponse("!busy:hs.test"),
+    ]
+    sleeps: list[float] = []
+
+    async def join(room_id: str) -> Any:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    h.client.join = join  # type: ignore[method-assign]
+    h.router._sleep = sleep
+    await h.feed(sync(DM, invite={"!busy:hs.test": invite_from(AGENT)}))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert answers == [] and len(sleeps) == 3
+    await h.router.close()
