@@ -358,7 +358,8 @@ def parse_config(
     sync_timeout = r.duration("sync", y, "timeout", 30.0)
     timeline_limit = r.integer("sync", y, "timeline_limit", 100, minimum=1)
     backoff_initial = r.duration("sync", y, "backoff_initial", 1.0)
-    backoff_max = r.duration("sync", y, "backoff_max", 300.0)
+    # Well below ops.health.max_sync_age (300 s): one wait must not fail the health check.
+    backoff_max = r.duration("sync", y, "backoff_max", 60.0)
     if backoff_initial <= 0 or backoff_max < backoff_initial:
         r.errors.append("sync: need 0 < backoff_initial <= backoff_max")
 

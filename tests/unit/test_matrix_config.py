@@ -54,6 +54,9 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.behaviour.command_prefix == "!outils"
     assert config.invites.denied_servers == ("e.tchap.gouv.fr",)
     assert config.sync.timeline_limit == 100
+    assert (config.sync.backoff_initial, config.sync.backoff_max) == (1.0, 60.0)
+    # One backoff wait must stay well below the health check's limit.
+    assert config.sync.backoff_max + config.sync.timeout < config.ops.health.max_sync_age / 2
     assert config.server_name == "agent.interieur.tchap.gouv.fr"
     assert "syt_token" not in repr(config)
 
@@ -156,3 +159,12 @@ def test_loading_has_no_side_effect(tmp_path: Path) -> None:
     config = load_config(path, {"TCHAP_BOT_ACCESS_TOKEN": "t", "TCHAP_BOT_PICKLE_KEY": KEY})
     assert config.data_dir == tmp_path / "state"
     assert not config.data_dir.exists()
+
+
+def test_the_example_shows_the_sync_defaults() -> None:
+    import yaml
+
+    sync = yaml.safe_load((REPO / "config.example.yaml").read_text(encoding="utf-8"))["sync"]
+    defaults = parse(minimal()).sync
+    assert parse_duration(sync["backoff_max"]) == defaults.backoff_max == 60.0
+    assert parse_duration(sync["backoff_initial"]) == defaults.backoff_initial
