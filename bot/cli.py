@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -102,11 +102,16 @@ def _check_settings(config_path: Path) -> tuple[Path | None, int]:
     from bot.ops.settings import parse_ops_settings
 
     try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         print(f"{config_path}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    ops, errors = parse_ops_settings(raw.get("ops") if isinstance(raw, dict) else None)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        print(f"{config_path}: the top level must be a mapping of keys", file=sys.stderr)
+        raise SystemExit(2)
+    ops, errors = parse_ops_settings(raw.get("ops"))
     for error in errors:
         print(f"{config_path}: {error}", file=sys.stderr)
     if errors:

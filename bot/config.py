@@ -377,7 +377,8 @@ def parse_config(
         log_level = "INFO"
 
     r.known.setdefault("", set()).add("ops")
-    ops, ops_errors = parse_ops_settings(raw.get("ops") or {}, "ops")
+    # Not ``or {}``: ``ops: []`` or ``ops: 0`` is an error to report, not an empty section.
+    ops, ops_errors = parse_ops_settings(raw.get("ops"), "ops")
     r.errors.extend(ops_errors)
 
     r.check_unknown()

@@ -57,3 +57,26 @@ def test_a_wrong_ops_section_is_reported(
         main(["check", "--config", str(config)])
     assert exited.value.code == 2
     assert "ops.knowledge.warn_days: doit être un nombre" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["- knowledge_dir: x\n", "just a sentence\n", "42\n"])
+def test_a_config_whose_top_level_is_not_a_mapping_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--config", str(config)])
+    assert exited.value.code == 2
+    assert "the top level must be a mapping of keys" in capsys.readouterr().err
+
+
+def test_an_ops_section_that_is_a_list_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("ops: []\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--config", str(config)])
+    assert exited.value.code == 2
+    assert f"{config}: ops: " in capsys.readouterr().err

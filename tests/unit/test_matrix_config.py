@@ -168,3 +168,9 @@ def test_the_example_shows_the_sync_defaults() -> None:
     defaults = parse(minimal()).sync
     assert parse_duration(sync["backoff_max"]) == defaults.backoff_max == 60.0
     assert parse_duration(sync["backoff_initial"]) == defaults.backoff_initial
+
+
+@pytest.mark.parametrize("ops", [[], 0, "", "health"])
+def test_an_ops_section_that_is_not_a_mapping_is_an_error(ops: Any) -> None:
+    errors = errors_of(minimal(ops=ops))
+    assert any(e.startswith("ops: ") for e in errors), errors
