@@ -234,6 +234,10 @@ def setup_logging(level: str) -> None:
     if level != "DEBUG":
         logging.getLogger("nio").setLevel(logging.ERROR)  # nio warns on every retried 429
         logging.getLogger("peewee").setLevel(logging.WARNING)
+    else:
+        # nio.responses logs whole response bodies at DEBUG: the access token of a
+        # password login, the agents' decrypted messages. Never logged.
+        logging.getLogger("nio.responses").setLevel(logging.INFO)
 
 
 def run(config_path: Path) -> int:
