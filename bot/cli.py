@@ -11,12 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from bot import __version__
-
-DEFAULT_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+from bot.config import DEFAULT_KNOWLEDGE_DIR
 
 
 def knowledge_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("TCHAP_BOT_KNOWLEDGE") or DEFAULT_KNOWLEDGE)
+    return Path(arg or os.environ.get("TCHAP_BOT_KNOWLEDGE") or DEFAULT_KNOWLEDGE_DIR)
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ import yaml
 
 from bot.ops.settings import OpsSettings, parse_ops_settings
 
+# The knowledge shipped with the bot: the config's default and the CLI's (bot.cli).
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 # Values of config.example.yaml that must not reach production unchanged.

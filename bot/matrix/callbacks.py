@@ -257,7 +257,8 @@ class Router:
             body=body if isinstance(body, str) else "",
             content=content,
         )
-        decision = decide(msg, self._facts(room), self._policy, self._now_ms())
+        facts = self._facts(room)
+        decision = decide(msg, facts, self._policy, self._now_ms())
         if not decision.answer:
             log.debug("not answering %s: %s", event.event_id, decision.reason)
             return
@@ -268,7 +269,7 @@ class Router:
             event.event_id,
             event.sender,
             decision.question,
-            is_direct(self._facts(room)),
+            is_direct(facts),
             decision.reason,
         )
         arrived = time.monotonic()
@@ -442,7 +443,7 @@ class Router:
         self._queue_reply(
             room_id,
             event.event_id,
-            undecryptable_notice(event.event_id),
+            undecryptable_notice(event.event_id, event.sender),
             batch,
             subject=None,
             arrived=time.monotonic(),

@@ -57,10 +57,10 @@ def greeting_content(reply: Reply) -> dict[str, Any]:
     return _notice(reply.text, reply.html)
 
 
-def undecryptable_notice(question_id: str, sender: str = "") -> dict[str, Any]:
+def undecryptable_notice(question_id: str, sender: str) -> dict[str, Any]:
+    """To the sender of a message whose room key never came (see ``bot.matrix.crypto``)."""
     content = _notice(UNDECRYPTABLE_TEXT, f"<p>{html.escape(UNDECRYPTABLE_TEXT)}</p>")
-    content["m.relates_to"] = {"m.in_reply_to": {"event_id": question_id}}
-    return content
+    return _relate(content, question_id, sender, None)
 
 
 def flood_notice(question_id: str, sender: str) -> dict[str, Any]:

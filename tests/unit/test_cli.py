@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,14 @@ def test_chat_keeps_the_conversation() -> None:
     done = run("chat", stdin="conférence téléphonique\net sur iPhone ?\n")
     assert done.returncode == 0
     assert "nouvel appel" in done.stdout
+
+
+def test_the_cli_and_the_config_share_one_default_knowledge_directory() -> None:
+    import bot.cli
+    import bot.config
+
+    assert not hasattr(bot.cli, "DEFAULT_KNOWLEDGE")
+    assert bot.cli.knowledge_dir(None) in (
+        bot.config.DEFAULT_KNOWLEDGE_DIR,
+        Path(os.environ.get("TCHAP_BOT_KNOWLEDGE", "")),
+    )

@@ -400,6 +400,9 @@ async def test_undecryptable_message_gets_one_notice_after_the_delay(tmp_path: P
     [notice] = h.sender.items
     assert notice.content["msgtype"] == "m.notice"
     assert "renvoyer" in notice.content["body"]
+    # Like every reply: to the message, mentioning its sender.
+    assert notice.content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$enc"}}
+    assert notice.content["m.mentions"] == {"user_ids": [AGENT]}
     await h.router.undecryptable.retry()
     assert len(h.sender.items) == 1  # only one notice
 
@@ -547,3 +550,16 @@ async def test_a_join_is_retried_through_429_5xx_and_network_errors(h: Harness) 
         await asyncio.sleep(0)
     assert answers == [] and len(sleeps) == 3
     await h.router.close()
+
+
+async def test_room_facts_are_built_once_per_message(h: Harness) -> None:
+    built: list[str] = []
+    facts = h.router._facts
+
+    def counting(room: MatrixRoom) -> Any:
+        built.append(room.room_id)
+        return facts(room)
+
+    h.router._facts = counting  # type: ignore[method-assign]
+    await h.feed(sync(DM, message("$q", "visio ?")))
+    assert built == [DM] and len(h.sender.items) == 1
