@@ -5,10 +5,11 @@ store -> operations (health server, reload triggers, store) -> first sync -> ser
 Stop: no new sync, the replies in flight are sent (within ``DRAIN_TIMEOUT``), the sync
 position is saved, the operations stop, the client is closed.
 
-Exit codes (docs/operations.md lists them for operators): 0 stopped by a signal (also
+Exit codes (docs/operations.md, "Exit codes", for operators): 0 stopped by a signal (also
 while waiting for an unreachable homeserver at start: that is retried, never fatal);
-1 credentials refused, the state database no longer writable, or an unexpected crash;
-2 invalid configuration, knowledge or data directory, or health port taken.
+1 credentials refused (only that: a restart cannot help); 2 invalid configuration,
+knowledge or data directory, or health port taken; 3 an error a restart may fix: the
+state database no longer writable (disk full), or an unexpected error.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ from bot.ops.runtime import OpsRuntime
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0  # seconds given to replies in flight at shutdown
+
+EXIT_STOPPED = 0
+EXIT_CREDENTIALS_REFUSED = 1  # the operator must act (token, password, account)
+EXIT_INVALID_SETUP = 2  # configuration, knowledge, data directory, health port
+EXIT_RESTARTABLE = 3  # state database not writable, unexpected error: a restart may fix it
 # Test-only: a question equal to this value makes the message handler raise, to prove
 # that a failing handler does not stop the bot. Never set it in production.
 FAULT_TRIGGER_ENV = "TCHAP_BOT_TEST_FAULT_TRIGGER"
@@ -246,7 +252,7 @@ def run(config_path: Path) -> int:
         config = load_config(config_path)
     except ConfigError as exc:
         print(f"tchap-bot: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID_SETUP
     setup_logging(config.log_level)
 
     from bot.knowledge import KnowledgeError, load_knowledge
@@ -255,31 +261,35 @@ def run(config_path: Path) -> int:
         knowledge = load_knowledge(config.knowledge_dir)
     except KnowledgeError as exc:
         print(f"tchap-bot: invalid knowledge in {config.knowledge_dir}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID_SETUP
     try:
         prepare_data_dir(config)
     except OSError as exc:
         print(f"tchap-bot: data directory {config.data_dir} unusable: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID_SETUP
     try:
         asyncio.run(_serve(config, KnowledgeHolder(knowledge)))
     except StartupError as exc:
         log.error("%s", exc)
         print(f"tchap-bot: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID_SETUP
     except StateWriteError as exc:
         log.error("%s", exc)
         print(f"tchap-bot: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_RESTARTABLE
     except sqlite3.Error as exc:  # the state database cannot even be opened
         log.error("state database unusable in %s: %s", config.data_dir, exc)
         print(f"tchap-bot: data directory {config.data_dir} unusable: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID_SETUP
     except FatalAuthError as exc:
         log.error("cannot log in: %s", exc)
         print(f"tchap-bot: cannot log in as {config.matrix.user_id}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_CREDENTIALS_REFUSED
+    except Exception as exc:  # a bug: not exit 1, which means "credentials refused"
+        log.exception("stopped by an unexpected error")
+        print(f"tchap-bot: stopped by an unexpected error: {exc!r}", file=sys.stderr)
+        return EXIT_RESTARTABLE
+    return EXIT_STOPPED
 
 
 async def _serve(config: Config, holder: KnowledgeHolder) -> None:
