@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.core.conditions import applicable, expired, tips_apply
 from bot.core.entities import MAX_PARTICIPANTS, Entities
 from bot.core.index import index_for
 from bot.core.render import Block, Bold, Inline, Line, Link, bullets, para
-from bot.core.understand import CLARIFY, Decision, applicable, expired, tips_apply
+from bot.core.understand import CLARIFY, Decision
 from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Range, Tool
 
 

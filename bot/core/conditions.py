@@ -1,0 +1,159 @@
+"""The guide's conditions as functions of the knowledge and the question's entities.
+
+Which options a count, a sensitive topic or a date still allow; which need a tool is
+about; which tip a device calls for; which single tool a count settles (2-3 -> mobile).
+Pure: no matching here, only what the knowledge says.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.core.entities import Entities
+from bot.core.index import APP_PREFIX, index_for
+from bot.knowledge.model import Category, Knowledge, Need, Option
+
+
+def expired(valid_until: date | None, today: date) -> bool:
+    return valid_until is not None and today > valid_until
+
+
+def applicable(option: Option, entities: Entities, knowledge: Knowledge, today: date) -> bool:
+    """Whether the guide's conditions let this option be offered for this question."""
+    n = entities.participants
+    if option.participants is not None and n is not None and not option.participants.contains(n):
+        return False
+    if option.tool is None:
+        return True
+    tool = knowledge.tools[option.tool]
+    if expired(tool.valid_until, today):
+        return False
+    return not (entities.sensitive and not tool.sensitive_ok)
+
+
+def main_need(subject: str, knowledge: Knowledge, preferred: str | None = None) -> str | None:
+    kind, _, ident = subject.partition(":")
+    if kind == "need":
+        return ident
+    if kind == "tip":
+        return knowledge.tips[ident].need
+    if kind == "tool":
+        placed = [n for n in knowledge.needs.values() for o in n.options if o.tool == ident]
+        if preferred and any(n.id == preferred for n in placed):
+            return preferred
+        # The need where the guide places it best: recommended before advised, and so on.
+        ranks = [
+            (min(list(Category).index(o.category) for o in n.options if o.tool == ident), i)
+            for i, n in enumerate(placed)
+        ]
+        return placed[min(ranks)[1]].id if placed else None
+    if subject.startswith(APP_PREFIX):
+        app = knowledge.outside_apps[subject.removeprefix(APP_PREFIX)]
+        return app.needs[0] if app.needs else None
+    return None
+
+
+def condition_choice(need: Need, entities: Entities, knowledge: Knowledge, today: date) -> str:
+    """A count that the guide's ranges settle picks the one tool for it (2-3 -> mobile)."""
+    if entities.participants is None:
+        return need.subject
+    ranged = [
+        o
+        for o in need.options
+        if o.category == Category.RECOMMANDE
+        and o.tool is not None
+        and o.participants is not None
+        and applicable(o, entities, knowledge, today)
+    ]
+    return f"tool:{ranged[0].tool}" if len(ranged) == 1 else need.subject
+
+
+def ranged_recommendation(subject: str, knowledge: Knowledge) -> bool:
+    """Whether the guide recommends this tool for a participant range (mobile: 2-3)."""
+    ident = subject.removeprefix("tool:")
+    return any(
+        o.tool == ident and o.participants is not None and o.category == Category.RECOMMANDE
+        for n in knowledge.needs.values()
+        for o in n.options
+    )
+
+
+def tips_apply(entities: Entities, knowledge: Knowledge) -> bool:
+    """Whether the count (if any) is one the guide gives the tips' tool for (mobile: 2-3)."""
+    n = entities.participants
+    return n is None or any(
+        o.participants is None or o.participants.contains(n)
+        for need in knowledge.needs.values()
+        for o in need.options
+        if o.tool is not None and knowledge.tools[o.tool].tips
+    )
+
+
+def has_tips(subject: str, knowledge: Knowledge) -> bool:
+    """Tips, and the needs and tools the guide gives tips for (calls on a mobile)."""
+    kind, _, ident = subject.partition(":")
+    if kind == "tip":
+        return True
+    if kind == "need":
+        return bool(knowledge.needs[ident].tips)
+    return kind == "tool" and bool(knowledge.tools[ident].tips)
+
+
+def unconditional(tool_subject: str, need: str, entities: Entities, knowledge: Knowledge) -> bool:
+    """The tool is offered for this need whatever the count, or for the count given."""
+    ident = tool_subject.removeprefix("tool:")
+    return any(
+        o.tool == ident
+        and (
+            o.participants is None
+            or (
+                entities.participants is not None and o.participants.contains(entities.participants)
+            )
+        )
+        for o in knowledge.needs[need].options
+    )
+
+
+def placed(tool_subject: str, need: str, knowledge: Knowledge) -> bool:
+    ident = tool_subject.removeprefix("tool:")
+    return need in knowledge.needs and any(o.tool == ident for o in knowledge.needs[need].options)
+
+
+def tip_for(device: str, need: str | None, knowledge: Knowledge) -> str | None:
+    for tip in knowledge.tips.values():
+        if tip.device == device and (need is None or tip.need == need):
+            return tip.subject
+    return None
+
+
+def resolve(
+    subject: str, entities: Entities, knowledge: Knowledge, today: date, need_hint: str | None
+) -> tuple[str, str | None]:
+    """Apply device and participant conditions to a matched subject."""
+    need = main_need(subject, knowledge, need_hint)
+    kind = subject.partition(":")[0]
+    few = tips_apply(entities, knowledge)
+    if entities.device and has_tips(subject, knowledge) and few:
+        tip = tip_for(entities.device, need, knowledge)
+        if tip:
+            return tip, need
+    if kind == "tip" and entities.participants is not None and not few and need:
+        return condition_choice(knowledge.needs[need], entities, knowledge, today), need
+    counted = entities.participants is not None and ranged_recommendation(subject, knowledge)
+    if (kind == "need" or counted) and need and need in knowledge.needs:
+        return condition_choice(knowledge.needs[need], entities, knowledge, today), need
+    return subject, need
+
+
+def caveat_subject(need_subject: str, asked: frozenset[str], knowledge: Knowledge) -> str | None:
+    """A question on a condition of one tool of the need ("navigateur", "vpn" for the
+    webconf) is about that tool: its reply puts the condition first."""
+    index = index_for(knowledge)
+    need = knowledge.needs[need_subject.removeprefix("need:")]
+    hit = {
+        f"tool:{o.tool}"
+        for o in need.options
+        if o.tool is not None
+        and any(topic <= asked for topic in index.topics.get(f"tool:{o.tool}", ()))
+    }
+    return hit.pop() if len(hit) == 1 else None
