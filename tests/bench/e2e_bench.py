@@ -30,7 +30,7 @@ from tests.integration.agents import (
     Agent,
     collect_replies,
     create_dm,
-    relation,
+    in_reply_to,
     send_text,
     wait_for_join,
 )
@@ -44,10 +44,6 @@ PER_AGENT = int(os.environ.get("BENCH_PER_AGENT", "20"))
 WARMUP = 5
 REPLY_TIMEOUT = 20.0
 THROUGHPUT_TIMEOUT = 150.0
-
-
-def in_reply_to(event: object) -> str | None:
-    return relation(event).get("m.in_reply_to", {}).get("event_id")  # type: ignore[arg-type]
 
 
 def percentile(samples: list[float], q: float) -> float:

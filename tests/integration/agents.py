@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -446,3 +447,20 @@ def relation(event: Event) -> dict[str, Any]:
     content = event.source.get("content", {})
     relates_to: dict[str, Any] = content.get("m.relates_to") or {}
     return relates_to
+
+
+def in_reply_to(event: Event) -> str | None:
+    """The event id a message replies to, if any."""
+    reply: dict[str, Any] = relation(event).get("m.in_reply_to") or {}
+    return reply.get("event_id")
+
+
+def replies_to(event_id: str) -> Callable[[Event], bool]:
+    """A `collect_replies` predicate: the replies to that question."""
+    return lambda event: in_reply_to(event) == event_id
+
+
+async def answered_counts(agent: Agent, room_id: str) -> Counter[str | None]:
+    """How many replies each question got, from what the agent has received so far."""
+    replies = await collect_replies(agent, room_id, count=None, timeout=0)
+    return Counter(in_reply_to(reply) for reply in replies)

@@ -16,9 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from .agents import Agent, create_dm, wait_for_join
 from .homeserver import Account, Homeserver
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,12 +166,14 @@ class BotProcess:
         return await asyncio.to_thread(process.wait, timeout)
 
 
+async def dm_with_bot(agent: Agent, bot: BotProcess) -> str:
+    """An encrypted direct chat between the agent and the bot, once the bot has joined."""
+    room_id = await create_dm(agent, bot.user_id)
+    await wait_for_join(agent, room_id, bot.user_id)
+    return room_id
+
+
 # -- fixtures (import them into a test module to use them) ------------------------------
-
-import uuid  # noqa: E402
-from collections.abc import AsyncIterator, Awaitable, Callable  # noqa: E402
-
-import pytest  # noqa: E402
 
 BotFactory = Callable[..., Awaitable[BotProcess]]
 

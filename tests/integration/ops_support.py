@@ -7,22 +7,22 @@ import asyncio
 import re
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from nio import Event, RoomSendResponse
+from nio import RoomSendResponse
 
-from .agents import Agent, collect_replies, create_dm, relation, send_text, wait_for_join
+from .agents import (
+    Agent,
+    collect_replies,
+    replies_to,
+    send_text,
+)
 from .botproc import REPO_ROOT, BotProcess
 from .homeserver import free_port
 
 KNOWLEDGE = REPO_ROOT / "knowledge"
-
-
-def replies_to(event_id: str) -> Callable[[Event], bool]:
-    return lambda e: relation(e).get("m.in_reply_to", {}).get("event_id") == event_id
 
 
 def copy_knowledge(directory: Path) -> Path:
@@ -76,12 +76,6 @@ def metric(text: str, name: str, **labels: str) -> float:
     pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)"
     found = re.search(r"^" + pattern + r"$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
-
-
-async def dm_with_bot(agent: Agent, bot: BotProcess) -> str:
-    room_id = await create_dm(agent, bot.user_id)
-    await wait_for_join(agent, room_id, bot.user_id)
-    return room_id
 
 
 async def ask(agent: Agent, room_id: str, text: str, timeout: float = 20) -> tuple[str, str]:  # noqa: ASYNC109

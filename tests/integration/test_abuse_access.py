@@ -6,11 +6,10 @@ import asyncio
 import json
 from pathlib import Path
 
-from .agents import collect_replies, create_dm, create_group_room, join_room, send_text
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .agents import collect_replies, create_dm, create_group_room, join_room, replies_to, send_text
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-from .ops_support import ask, dm_with_bot
-from .test_bot_resilience import replies_to
+from .ops_support import ask
 
 REFUSED = "réservée aux administrateurs"
 ADMIN_COMMANDS = ("recharger", "reload", "stats", "non-répondues 5", "version")

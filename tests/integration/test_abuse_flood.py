@@ -14,24 +14,21 @@ import pytest
 
 from .agents import (
     Agent,
+    answered_counts,
     collect_replies,
     create_group_room,
+    in_reply_to,
     join_room,
-    relation,
+    replies_to,
     send_text,
     wait_for_join,
 )
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
 from .homeserver import Homeserver
-from .test_bot_resilience import answered_counts, dm_with_bot, replies_to
 
 FLOOD = 30
 NOTICE = "beaucoup de questions"
-
-
-def in_reply_to(event: object) -> str | None:
-    return relation(event).get("m.in_reply_to", {}).get("event_id")  # type: ignore[arg-type]
 
 
 @pytest.mark.timeout(120)

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from .agents import collect_replies, send_text
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .agents import collect_replies, replies_to, send_text
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-from .test_bot_resilience import dm_with_bot, replies_to
 
 MAX_BODY = 6000
 ALLOWED_TAGS = {"p", "br", "b", "strong", "i", "em", "a", "ul", "ol", "li", "code"}

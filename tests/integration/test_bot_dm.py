@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from .agents import collect_replies, create_dm, relation, send_text, wait_for_join
+from .agents import collect_replies, create_dm, relation, replies_to, send_text, wait_for_join
 from .botproc import BotFactory, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-
-
-def replies_to(event_id: str):  # type: ignore[no-untyped-def]
-    return lambda e: relation(e).get("m.in_reply_to", {}).get("event_id") == event_id
 
 
 async def test_encrypted_dm_question_gets_an_html_notice_in_reply(

@@ -3,26 +3,14 @@ test_faults_homeserver.py)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
-from .agents import Agent, collect_replies, create_dm, relation, send_text, wait_for_join
-from .botproc import BotFactory, BotProcess, start_bot_fixture  # noqa: F401
+from .agents import (
+    answered_counts,
+    collect_replies,
+    replies_to,
+    send_text,
+)
+from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-
-
-def replies_to(event_id: str):  # type: ignore[no-untyped-def]
-    return lambda e: relation(e).get("m.in_reply_to", {}).get("event_id") == event_id
-
-
-async def dm_with_bot(agent: Agent, bot: BotProcess) -> str:
-    room_id = await create_dm(agent, bot.user_id)
-    await wait_for_join(agent, room_id, bot.user_id)
-    return room_id
-
-
-async def answered_counts(agent: Agent, room_id: str) -> Counter[str]:
-    replies = await collect_replies(agent, room_id, count=None, timeout=0)
-    return Counter(relation(r).get("m.in_reply_to", {}).get("event_id") for r in replies)
 
 
 async def test_questions_sent_while_stopped_are_answered_once_after_restart(

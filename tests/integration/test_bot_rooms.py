@@ -9,21 +9,15 @@ from .agents import (
     collect_replies,
     create_dm,
     create_group_room,
+    in_reply_to,
     join_room,
     relation,
+    replies_to,
     send_text,
     wait_for_join,
 )
 from .botproc import BOT_DISPLAY_NAME, BotFactory, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-
-
-def replies_to(event_id: str):  # type: ignore[no-untyped-def]
-    return lambda e: relation(e).get("m.in_reply_to", {}).get("event_id") == event_id
-
-
-def in_reply_to(event: object) -> str | None:
-    return relation(event).get("m.in_reply_to", {}).get("event_id")  # type: ignore[arg-type]
 
 
 async def group_with_bot(owner: Agent, other: Agent, bot_id: str) -> str:

@@ -11,10 +11,9 @@ import time
 
 import pytest
 
-from .agents import collect_replies, send_text
-from .botproc import BotFactory, BotProcess, start_bot_fixture  # noqa: F401
+from .agents import answered_counts, collect_replies, replies_to, send_text
+from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory, HomeserverFactory
-from .test_bot_resilience import answered_counts, dm_with_bot, replies_to
 
 DOWNTIME_S = 4.0  # longer than the test config's sync.backoff_max (2 s)
 RECOVERY_BOUND_S = 10.0  # server healthy -> the questions asked then are answered

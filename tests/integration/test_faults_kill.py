@@ -12,19 +12,14 @@ import asyncio
 
 import pytest
 
-from .agents import Agent, collect_replies, relation, send_text
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .agents import Agent, answered_counts, collect_replies, in_reply_to, send_text
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
 from .homeserver import Homeserver
-from .test_bot_resilience import answered_counts, dm_with_bot
 
 AGENTS = 3
 QUESTIONS = 8
 WHILE_DEAD = 2
-
-
-def in_reply_to(event: object) -> str | None:
-    return relation(event).get("m.in_reply_to", {}).get("event_id")  # type: ignore[arg-type]
 
 
 @pytest.mark.timeout(120)

@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .agents import Agent, collect_replies, relation, send_text
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .agents import Agent, answered_counts, collect_replies, relation, send_text
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
 from .homeserver import Homeserver
 from .proxy import RecordingProxy
-from .test_bot_resilience import answered_counts, dm_with_bot
 
 AGENTS = 2
 QUESTIONS = 6

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from .agents import collect_replies, send_text
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .agents import answered_counts, collect_replies, replies_to, send_text
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-from .test_bot_resilience import answered_counts, dm_with_bot, replies_to
 
 
 def _mount(args: list[str]) -> subprocess.CompletedProcess[str]:

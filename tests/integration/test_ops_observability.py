@@ -6,18 +6,23 @@ import asyncio
 
 from nio import RoomRedactResponse
 
-from .agents import collect_replies, create_group_room, join_room, send_text, wait_for_join
-from .botproc import BotFactory, start_bot_fixture  # noqa: F401
+from .agents import (
+    collect_replies,
+    create_group_room,
+    join_room,
+    replies_to,
+    send_text,
+    wait_for_join,
+)
+from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory, HomeserverFactory
 from .ops_support import (
     ask,
     base_url,
-    dm_with_bot,
     health_settings,
     http_get,
     metric,
     react,
-    replies_to,
     wait_for_status,
 )
 

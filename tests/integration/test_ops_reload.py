@@ -9,9 +9,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from .agents import Agent
-from .botproc import BotFactory, BotProcess, start_bot_fixture  # noqa: F401
+from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
-from .ops_support import ask, copy_knowledge, dm_with_bot, edit
+from .ops_support import ask, copy_knowledge, edit
 
 NEW_PHRASING = "bidulophone"  # a word no knowledge file knows
 OUT_OF_SCOPE = "Je ne peux pas vous aider sur ce sujet"
