@@ -270,26 +270,25 @@ def run(config_path: Path) -> int:
     try:
         asyncio.run(_serve(config, KnowledgeHolder(knowledge)))
     except StartupError as exc:
-        log.error("%s", exc)
-        print(f"tchap-bot: {exc}", file=sys.stderr)
-        return EXIT_INVALID_SETUP
+        return _stopped(str(exc), EXIT_INVALID_SETUP)
     except StateWriteError as exc:
-        log.error("%s", exc)
-        print(f"tchap-bot: {exc}", file=sys.stderr)
-        return EXIT_RESTARTABLE
+        return _stopped(str(exc), EXIT_RESTARTABLE)
     except sqlite3.Error as exc:  # the state database cannot even be opened
-        log.error("state database unusable in %s: %s", config.data_dir, exc)
-        print(f"tchap-bot: data directory {config.data_dir} unusable: {exc}", file=sys.stderr)
-        return EXIT_INVALID_SETUP
+        return _stopped(f"data directory {config.data_dir} unusable: {exc}", EXIT_INVALID_SETUP)
     except FatalAuthError as exc:
-        log.error("cannot log in: %s", exc)
-        print(f"tchap-bot: cannot log in as {config.matrix.user_id}: {exc}", file=sys.stderr)
-        return EXIT_CREDENTIALS_REFUSED
+        message = f"cannot log in as {config.matrix.user_id}: {exc}"
+        return _stopped(message, EXIT_CREDENTIALS_REFUSED)
     except Exception as exc:  # a bug: not exit 1, which means "credentials refused"
         log.exception("stopped by an unexpected error")
-        print(f"tchap-bot: stopped by an unexpected error: {exc!r}", file=sys.stderr)
-        return EXIT_RESTARTABLE
+        return _stopped(f"stopped by an unexpected error: {exc!r}", EXIT_RESTARTABLE)
     return EXIT_STOPPED
+
+
+def _stopped(message: str, code: int) -> int:
+    """Say why the bot stops, in the log and on stderr (systemd shows both)."""
+    log.error("%s", message)
+    print(f"tchap-bot: {message}", file=sys.stderr)
+    return code
 
 
 async def _serve(config: Config, holder: KnowledgeHolder) -> None:
