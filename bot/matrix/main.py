@@ -1,7 +1,8 @@
 """``tchap-bot run``: wiring, start-up, and an orderly stop on SIGTERM or SIGINT.
 
-Start: config (all errors at once) -> knowledge -> data directory -> login and crypto
-store -> operations (health server, reload triggers, store) -> first sync -> serve.
+Start: config (all errors at once) -> knowledge -> data directory (locked) -> login and
+crypto store -> device keys and cross-signing (``identity``) -> operations (health server,
+reload triggers, store) -> first sync -> serve.
 Stop: no new sync, the replies in flight are sent (within ``DRAIN_TIMEOUT``), the sync
 position is saved, the operations stop, the client is closed.
 
@@ -30,10 +31,12 @@ from nio import AsyncClient, ProfileGetDisplayNameResponse
 from bot.config import Config, ConfigError, load_config
 from bot.core import Context, answer
 from bot.knowledge.holder import KnowledgeHolder
-from bot.matrix import crypto, session
+from bot.matrix import crypto, datadir, session
 from bot.matrix.callbacks import Answer, Question, Responder, Router
 from bot.matrix.conversations import Conversations
 from bot.matrix.errors import FatalAuthError, StateWriteError
+from bot.matrix.identity import Identity, IdentityState
+from bot.matrix.identity_keys import IdentityFileError
 from bot.matrix.observer import Observer
 from bot.matrix.ops import OpsObserver, ops_responder
 from bot.matrix.sender import Sender
@@ -44,6 +47,7 @@ from bot.ops.runtime import OpsRuntime
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0  # seconds given to replies in flight at shutdown
+IDENTITY_RETRY = 60.0  # seconds between two cross-signing checks that could not be made
 
 EXIT_STOPPED = 0
 EXIT_CREDENTIALS_REFUSED = 1  # the operator must act (token, password, account)
@@ -99,6 +103,7 @@ class Bot:
             proxy=config.matrix.proxy,
         )
         self.crypto_lock = asyncio.Lock()
+        self.identity = Identity(self.client, config.data_dir, config.secrets.pickle_key)
         self.state = StateStore(config.data_dir / "state.db", on_write_error=self._state_failed)
         self._state_error: sqlite3.Error | None = None
         self.checkpoint = Checkpoint(self.state.save_sync_token)
@@ -149,6 +154,7 @@ class Bot:
                 return  # stopped while the homeserver was unreachable
             await self._fetch_display_name()
             self.ops.status.logged_in = True
+            await self._check_identity()
             try:
                 await self.ops.start()
             except OSError as exc:
@@ -160,6 +166,7 @@ class Bot:
             tasks = [
                 asyncio.create_task(self.sender.run(), name="sender"),
                 asyncio.create_task(self.router.undecryptable.run(), name="undecryptable"),
+                asyncio.create_task(self._identity_retries(), name="identity"),
             ]
             sync_task = asyncio.create_task(self.supervisor.run(), name="sync")
             stop_task = asyncio.create_task(self._stop.wait())
@@ -215,20 +222,34 @@ class Bot:
         login.result()  # FatalAuthError: credentials refused
         return True
 
+    async def _check_identity(self) -> None:
+        """This device's keys on the homeserver, then its cross-signing (``identity``):
+        before the first sync, so that the first reply is already from a signed device."""
+        async with self.crypto_lock:
+            try:
+                if self.client.should_upload_keys:
+                    await self.client.keys_upload()
+            except (OSError, TimeoutError) as exc:  # ensure() reports what is missing
+                log.warning("uploading the device keys failed: %r", exc)
+            try:
+                status = await self.identity.ensure()
+            except IdentityFileError as exc:
+                raise StartupError(f"cross-signing identity: {exc}") from None
+        self.ops.status.record_identity(status.signed, status.detail)
+
+    async def _identity_retries(self) -> None:
+        """A check the homeserver could not answer is made again, until it can."""
+        while self.identity.status is not None and (
+            self.identity.status.state is IdentityState.FAILED
+        ):
+            await asyncio.sleep(IDENTITY_RETRY)
+            await self._check_identity()
+
     async def _fetch_display_name(self) -> None:
         with contextlib.suppress(Exception):
             response = await self.client.get_displayname(self.config.matrix.user_id)
             if isinstance(response, ProfileGetDisplayNameResponse):
                 self.router.display_name = response.displayname
-
-
-def prepare_data_dir(config: Config) -> None:
-    """Create the data directory (mode 700) and prove it writable; OSError otherwise."""
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    crypto.store_dir(config).mkdir(mode=0o700, exist_ok=True)
-    probe = config.data_dir / ".write-test"
-    probe.write_text("ok")
-    probe.unlink()
 
 
 def setup_logging(level: str) -> None:
@@ -262,8 +283,12 @@ def run(config_path: Path) -> int:
     except KnowledgeError as exc:
         print(f"tchap-bot: invalid knowledge in {config.knowledge_dir}: {exc}", file=sys.stderr)
         return EXIT_INVALID_SETUP
+    lock = datadir.DataDirLock(config.data_dir)
     try:
-        prepare_data_dir(config)
+        datadir.prepare(config)
+        lock.acquire()
+    except datadir.DataDirBusy as exc:
+        return _stopped(str(exc), EXIT_INVALID_SETUP)
     except OSError as exc:
         print(f"tchap-bot: data directory {config.data_dir} unusable: {exc}", file=sys.stderr)
         return EXIT_INVALID_SETUP
@@ -281,6 +306,8 @@ def run(config_path: Path) -> int:
     except Exception as exc:  # a bug: not exit 1, which means "credentials refused"
         log.exception("stopped by an unexpected error")
         return _stopped(f"stopped by an unexpected error: {exc!r}", EXIT_RESTARTABLE)
+    finally:
+        lock.release()
     return EXIT_STOPPED
 
 

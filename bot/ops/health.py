@@ -6,7 +6,8 @@ once the knowledge is loaded); :class:`HealthServer` only reads it.
 - ``/healthz``: 200 while the last successful sync is younger than ``max_sync_age``;
   before the first sync, 200 during ``startup_grace`` then 503. A stuck sync loop thus
   fails the probe and the supervisor restarts the bot.
-- ``/readyz``: 200 once logged in, first sync done and knowledge loaded.
+- ``/readyz``: 200 once logged in, first sync done, knowledge loaded and the bot's device
+  cross-signed (503 with the reason while it is not: agents' clients would not read it).
 - ``/metrics``: Prometheus text format.
 
 Bound to 127.0.0.1 by default: nothing here is for the outside world.
@@ -40,6 +41,11 @@ class BotStatus:
     first_sync_done: bool = False
     knowledge_loaded: bool = False
     last_sync_ok: float | None = None
+    device_signed: bool = False  # cross-signed by the bot's identity (bot.matrix.identity)
+    identity_problem: str | None = None  # why it is not, once checked
+
+    def record_identity(self, signed: bool, problem: str | None) -> None:
+        self.device_signed, self.identity_problem = signed, None if signed else problem
 
     def __post_init__(self) -> None:
         if not self.started_at:
@@ -94,11 +100,21 @@ def ready_verdict(status: BotStatus) -> Verdict:
             (status.logged_in, "connexion"),
             (status.first_sync_done, "première synchronisation"),
             (status.knowledge_loaded, "connaissances"),
+            (status.device_signed or status.identity_problem, "signature de l'appareil"),
         )
         if not done
     ]
     if missing:
         return Verdict(False, "en attente : " + ", ".join(missing))
+    if not status.device_signed:
+        # Answering, but most agents cannot read it: not ready for them (issue of trust,
+        # not of liveness: /healthz stays 200 so that no restart loop follows).
+        return Verdict(
+            False,
+            f"appareil du bot non signé par son identité ({status.identity_problem}) : les "
+            "clients qui excluent les appareils non sécurisés (Tchap, Element) ne lisent pas "
+            "ses messages ; voir « tchap-bot identity status »",
+        )
     return Verdict(True, "prêt")
 
 

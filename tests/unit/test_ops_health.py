@@ -80,12 +80,29 @@ async def test_readyz_waits_for_login_first_sync_and_knowledge(
 ) -> None:
     code, _, body = await get(server, "/readyz")
     assert code == 503
-    assert body == "en attente : connexion, première synchronisation, connaissances\n"
+    assert body == (
+        "en attente : connexion, première synchronisation, connaissances, "
+        "signature de l'appareil\n"
+    )
     status.logged_in = True
     status.knowledge_loaded = True
+    status.record_identity(True, None)
     assert (await get(server, "/readyz"))[2] == "en attente : première synchronisation\n"
     status.record_sync_ok()
     assert await get(server, "/readyz") == (200, "text/plain; charset=utf-8", "prêt\n")
+
+
+async def test_readyz_says_why_a_device_that_is_not_cross_signed_is_not_ready(
+    server: HealthServer, status: BotStatus
+) -> None:
+    status.logged_in = status.knowledge_loaded = True
+    status.record_sync_ok()
+    status.record_identity(False, "clé maîtresse du compte non détenue")
+    code, _, body = await get(server, "/readyz")
+    assert code == 503
+    assert "non signé" in body and "clé maîtresse du compte non détenue" in body
+    assert "tchap-bot identity status" in body
+    assert (await get(server, "/healthz"))[0] == 200  # alive: no restart loop for this
 
 
 async def test_metrics_shows_counts_after_recording(server: HealthServer) -> None:

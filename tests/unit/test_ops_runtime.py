@@ -47,6 +47,7 @@ async def test_runtime_wires_metrics_store_health_and_admin(tmp_path: Path) -> N
     await ops.start(sighup=False)
     try:
         ops.status.logged_in = True
+        ops.status.record_identity(True, None)
         ops.record_sync_ok()
         respond = ops_responder(core_responder(ops.holder), ops, "!outils")
         observer = OpsObserver(ops)

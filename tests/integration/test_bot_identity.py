@@ -1,0 +1,187 @@
+"""The bot's cross-signing identity on a real Synapse: made once, kept across restarts,
+used to sign a new device, never silently replaced.
+
+The chain is checked here with signedjson directly, from what `/keys/query` serves to any
+other user, independently of the bot's own code. The Element-family client's view of the
+same (no shield, exclude-insecure-devices mode) is in test_js_agent_bot.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Any
+
+from signedjson.key import decode_verify_key_bytes, generate_signing_key, get_verify_key
+from signedjson.key import encode_verify_key_base64 as b64
+from signedjson.sign import verify_signed_json
+from unpaddedbase64 import decode_base64
+
+from .agents import collect_replies, replies_to, send_text
+from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
+from .conftest import AgentFactory
+from .homeserver import Homeserver
+from .ops_support import base_url, health_settings, http_get
+
+IDENTITY_FILE = "cross-signing.json"
+
+
+def _key(public: str) -> Any:
+    return decode_verify_key_bytes(f"ed25519:{public}", decode_base64(public))
+
+
+def _only(obj: dict[str, Any]) -> str:
+    [public] = obj["keys"].values()
+    return str(public)
+
+
+async def cross_signing_seen_by(server: Homeserver, viewer_token: str, user_id: str) -> dict:
+    """What another user's client gets from /keys/query, with the chain verified:
+    {"master": public key, "signed_devices": [...], "unsigned_devices": [...]}."""
+    body = await asyncio.to_thread(
+        server.request,
+        "POST",
+        "/_matrix/client/v3/keys/query",
+        {"device_keys": {user_id: []}},
+        access_token=viewer_token,
+    )
+    master_obj = body.get("master_keys", {}).get(user_id)
+    if master_obj is None:
+        return {
+            "master": None,
+            "signed_devices": [],
+            "unsigned_devices": sorted(body["device_keys"][user_id]),
+        }
+    master = _only(master_obj)
+    ssk_obj = body.get("self_signing_keys", {}).get(user_id)
+    if ssk_obj is not None:
+        verify_signed_json(dict(ssk_obj), user_id, _key(master))  # raises if not signed by it
+    signed, unsigned = [], []
+    for device_id, keys in body["device_keys"][user_id].items():
+        try:
+            assert ssk_obj is not None
+            verify_signed_json(dict(keys), user_id, _key(_only(ssk_obj)))
+            signed.append(device_id)
+        except Exception:
+            unsigned.append(device_id)
+    return {
+        "master": master,
+        "signed_devices": sorted(signed),
+        "unsigned_devices": sorted(unsigned),
+    }
+
+
+async def login_new_device(server: Homeserver, bot: BotProcess) -> tuple[str, str]:
+    """A fresh access token and device for the bot's account, as an operator would get."""
+    body = await asyncio.to_thread(
+        server.request,
+        "POST",
+        "/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": bot.account.localpart},
+            "password": bot.account.password,
+        },
+    )
+    return str(body["access_token"]), str(body["device_id"])
+
+
+async def test_the_bot_cross_signs_its_device_once_and_a_restart_uploads_nothing(
+    homeserver: Homeserver, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    agent = await make_agent("agent")
+    bot = await start_bot()
+    seen = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    assert seen["master"] is not None
+    assert seen["signed_devices"] == [bot.account.device_id]
+    assert "cross-signing: new identity" in bot.log()
+    assert (bot.directory / "data" / IDENTITY_FILE).stat().st_mode & 0o777 == 0o600
+    identity_text = (bot.directory / "data" / IDENTITY_FILE).read_text()
+    assert bot.env["TCHAP_BOT_PICKLE_KEY"] not in identity_text  # sealed, not the key itself
+
+    await bot.astop()
+    await bot.astart()
+    restarted = bot.log_since_start()
+    assert f"signed by master key {seen['master']}" in restarted
+    assert "uploaded" not in restarted.split("cross-signing:")[1].splitlines()[0]
+    assert await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id) == seen
+
+    # And it answers, encrypted, as before.
+    room_id = await dm_with_bot(agent, bot)
+    question = await send_text(agent, room_id, "visio à 12 ?")
+    await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
+
+
+async def test_a_new_device_is_signed_with_the_kept_identity_without_a_password(
+    homeserver: Homeserver, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    agent = await make_agent("agent")
+    bot = await start_bot()
+    before = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    await bot.astop()
+
+    # The crypto store is lost; the identity file is kept; the operator logs in again.
+    data = bot.directory / "data"
+    shutil.rmtree(data / "crypto")
+    (data / "session.json").unlink()
+    token, device_id = await login_new_device(homeserver, bot)
+    bot.env["TCHAP_BOT_ACCESS_TOKEN"] = token
+    bot.env.pop("TCHAP_BOT_PASSWORD", None)
+    await bot.astart()
+
+    after = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    assert after["master"] == before["master"]  # same identity: agents see no change
+    assert device_id in after["signed_devices"]
+    assert "uploaded: signatures" in bot.log_since_start()
+
+    room_id = await dm_with_bot(agent, bot)
+    question = await send_text(agent, room_id, "zoom c'est autorisé ?")
+    await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
+
+
+async def test_a_master_key_the_bot_does_not_hold_is_reported_not_replaced(
+    homeserver: Homeserver, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    agent = await make_agent("agent")
+    bot = await start_bot(start=False, ops={"health": health_settings()})
+    # Another client of the bot's account set up cross-signing first.
+    foreign = generate_signing_key("x")
+    public = b64(get_verify_key(foreign))
+    await asyncio.to_thread(
+        homeserver.request,
+        "POST",
+        "/_matrix/client/v3/keys/device_signing/upload",
+        {
+            "master_key": {
+                "user_id": bot.user_id,
+                "usage": ["master"],
+                "keys": {f"ed25519:{public}": public},
+            }
+        },
+        access_token=bot.account.access_token,
+    )
+    await bot.astart()
+    log = bot.log_since_start()
+    assert "is NOT signed" in log and "identity reset" in log
+    assert not (bot.directory / "data" / IDENTITY_FILE).exists()
+    status, reason = await http_get(base_url(bot) + "/readyz")
+    assert status == 503 and "non signé" in reason
+    seen = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    assert seen["master"] == public  # not replaced
+
+    # It still answers (agents in legacy mode can read it).
+    room_id = await dm_with_bot(agent, bot)
+    question = await send_text(agent, room_id, "visio à 12 ?")
+    await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
+
+
+async def test_a_second_process_on_the_same_data_directory_exits_at_once(
+    start_bot: BotFactory,
+) -> None:
+    bot = await start_bot()
+    twin = BotProcess(bot.homeserver, bot.account, bot.directory)
+    twin.env = bot.env  # same pickle key, same data directory
+    twin._process = await asyncio.to_thread(twin._spawn)
+    code = await twin.await_exit(timeout=30)
+    assert code == 2
+    assert f"in use by another tchap-bot process (PID {bot.pid})" in twin.log()
