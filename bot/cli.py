@@ -1,4 +1,5 @@
-"""Command line: ask, chat, eval, check, run. The answering path never imports matrix-nio."""
+"""Command line: ask, chat, eval, check, run, identity. The answering path never imports
+matrix-nio."""
 
 from __future__ import annotations
 
@@ -159,6 +160,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(Path(args.config))
 
 
+def cmd_identity(args: argparse.Namespace) -> int:
+    from bot.matrix.identity_cli import main as identity_main
+
+    return identity_main(Path(args.config), args.action, prune=args.prune, yes=args.yes)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tchap-bot", description=__doc__)
     top.add_argument("--version", action="version", version=f"tchap-bot {__version__}")
@@ -201,6 +208,17 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot on a Matrix homeserver")
     run.add_argument("--config", required=True, metavar="FILE")
     run.set_defaults(func=cmd_run)
+
+    ident = sub.add_parser(
+        "identity", help="the bot's cross-signing identity: status, or reset (bot stopped)"
+    )
+    ident.add_argument("action", choices=("status", "reset"))
+    ident.add_argument("--config", required=True, metavar="FILE")
+    ident.add_argument(
+        "--prune", action="store_true", help="status: delete the account's old unsigned devices"
+    )
+    ident.add_argument("--yes", action="store_true", help="reset: do not ask for confirmation")
+    ident.set_defaults(func=cmd_identity)
     return top
 
 

@@ -24,6 +24,8 @@ PASSWORD = "m.login.password"
 OAUTH_STAGES = ("m.oauth", "org.matrix.cross_signing_reset")
 
 Request = Callable[[dict[str, Any] | None], Awaitable[ApiResult]]
+# The account's password, asked for only when the homeserver offers that flow.
+Password = Callable[[], str | None]
 # Shows the approval URL to the operator and returns once they say it is done.
 Approve = Callable[[str], Awaitable[None]]
 
@@ -52,7 +54,7 @@ async def authenticated(
     request: Request,
     *,
     user_id: str,
-    password: str | None,
+    password: Password,
     approve: Approve | None,
 ) -> ApiResult:
     """``request(None)``; if the homeserver asks for UIA, complete one single-stage flow
@@ -63,7 +65,8 @@ async def authenticated(
     session = first.body.get("session")
     flows = _stages(first.body)
     if [PASSWORD] in flows:
-        if password is None:
+        secret = password()
+        if secret is None:
             raise UiaError(
                 "the homeserver asks for the account's password (m.login.password); "
                 "set TCHAP_BOT_PASSWORD or secrets.password_file, or type it when asked"
@@ -71,7 +74,7 @@ async def authenticated(
         auth = {
             "type": PASSWORD,
             "identifier": {"type": "m.id.user", "user": user_id},
-            "password": password,
+            "password": secret,
             "session": session,
         }
         return await request(auth)

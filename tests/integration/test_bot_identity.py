@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 from typing import Any
 
 from signedjson.key import decode_verify_key_bytes, generate_signing_key, get_verify_key
@@ -185,3 +186,57 @@ async def test_a_second_process_on_the_same_data_directory_exits_at_once(
     code = await twin.await_exit(timeout=30)
     assert code == 2
     assert f"in use by another tchap-bot process (PID {bot.pid})" in twin.log()
+
+
+async def identity_command(bot: BotProcess, *args: str, **env: str) -> tuple[int, str]:
+    """`tchap-bot identity ...` on the bot's config, as an operator runs it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "identity",
+        *args,
+        "--config",
+        str(bot.config_path),
+        env={**bot.env, **env},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return int(process.returncode or 0), out.decode()
+
+
+async def test_identity_status_reset_and_prune_from_the_command_line(
+    homeserver: Homeserver, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    agent = await make_agent("agent")
+    bot = await start_bot()
+    old = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    await login_new_device(homeserver, bot)  # an old device left behind, never signed
+
+    code, out = await identity_command(bot, "status")
+    assert code == 0, out
+    assert f"This device: {bot.account.device_id} (signed)" in out
+    assert "held by the bot" in out and old["master"][:4] in out
+    assert out.count("unsigned") == 1
+
+    code, out = await identity_command(bot, "reset", "--yes")
+    assert code == 2 and "in use by another tchap-bot process" in out  # never under the bot
+    await bot.astop()
+
+    password = {"TCHAP_BOT_PASSWORD": bot.account.password}
+    code, out = await identity_command(bot, "reset")
+    assert code == 2 and "--yes" in out  # no terminal to confirm
+    code, out = await identity_command(bot, "reset", "--yes", **password)
+    assert code == 0, out
+    assert "identity changed" in out  # what agents will see, said first
+    await bot.astart()
+    new = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    assert new["master"] not in (None, old["master"])
+    assert bot.account.device_id in new["signed_devices"]
+
+    code, out = await identity_command(bot, "status", "--prune", **password)
+    assert code == 0 and "Deleted." in out, out
+    after = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    assert after["unsigned_devices"] == [] and after["signed_devices"] == [bot.account.device_id]

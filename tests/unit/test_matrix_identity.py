@@ -161,7 +161,9 @@ class Homeserver:
 
 async def test_password_flow_retries_with_the_session_and_the_password() -> None:
     server = Homeserver(PASSWORD_FLOW)
-    result = await authenticated(server.request, user_id=USER, password="secret", approve=None)
+    result = await authenticated(
+        server.request, user_id=USER, password=lambda: "secret", approve=None
+    )
     assert result.ok
     assert server.auths == [
         None,
@@ -181,7 +183,9 @@ async def test_oauth_approval_shows_the_url_then_retries_with_the_session_only()
     async def approve(url: str) -> None:
         shown.append(url)
 
-    result = await authenticated(server.request, user_id=USER, password="pw", approve=approve)
+    result = await authenticated(
+        server.request, user_id=USER, password=lambda: "pw", approve=approve
+    )
     assert result.ok
     assert shown == [OAUTH_FLOW.body["params"]["org.matrix.cross_signing_reset"]["url"]]
     assert server.auths == [None, {"session": "s2"}]
@@ -190,24 +194,28 @@ async def test_oauth_approval_shows_the_url_then_retries_with_the_session_only()
 async def test_oauth_without_a_terminal_names_the_url() -> None:
     with pytest.raises(UiaError, match=r"https://auth\.tchap\.gouv\.fr/account/"):
         await authenticated(
-            Homeserver(OAUTH_FLOW).request, user_id=USER, password=None, approve=None
+            Homeserver(OAUTH_FLOW).request, user_id=USER, password=lambda: None, approve=None
         )
 
 
 async def test_a_password_flow_without_a_password_and_unknown_stages_are_explained() -> None:
     with pytest.raises(UiaError, match="TCHAP_BOT_PASSWORD"):
         await authenticated(
-            Homeserver(PASSWORD_FLOW).request, user_id=USER, password=None, approve=None
+            Homeserver(PASSWORD_FLOW).request, user_id=USER, password=lambda: None, approve=None
         )
     captcha = ApiResult(401, {"session": "s", "flows": [{"stages": ["m.login.recaptcha"]}]})
     with pytest.raises(UiaError, match=r"m\.login\.recaptcha"):
-        await authenticated(Homeserver(captcha).request, user_id=USER, password="pw", approve=None)
+        await authenticated(
+            Homeserver(captcha).request, user_id=USER, password=lambda: "pw", approve=None
+        )
 
 
 async def test_a_request_that_needs_no_auth_is_sent_once() -> None:
     server = Homeserver(ApiResult(200, {}))
-    assert (await authenticated(server.request, user_id=USER, password="pw", approve=None)).ok
+    assert (
+        await authenticated(server.request, user_id=USER, password=lambda: "pw", approve=None)
+    ).ok
     assert server.auths == [None]
     refused = Homeserver(ApiResult(401, {"errcode": "M_UNKNOWN_TOKEN"}))  # not a UIA challenge
-    result = await authenticated(refused.request, user_id=USER, password="pw", approve=None)
+    result = await authenticated(refused.request, user_id=USER, password=lambda: "pw", approve=None)
     assert result.errcode == "M_UNKNOWN_TOKEN" and refused.auths == [None]
