@@ -55,6 +55,12 @@ class TrustPolicy(StrEnum):
     VERIFIED_ONLY = "verified_only"
 
 
+class AdminTrust(StrEnum):
+    # Admin commands only from devices the admin's own identity signed (bot.matrix.device_trust).
+    CROSS_SIGNED = "cross_signed"
+    ANY = "any"  # from any device of an admin
+
+
 @dataclass(frozen=True)
 class Secrets:
     access_token: str | None
@@ -79,6 +85,7 @@ class MatrixConfig:
 class EncryptionConfig:
     trust: TrustPolicy
     undecryptable_notice_after: float  # seconds to wait for a room key before the notice
+    admin_trust: AdminTrust = AdminTrust.CROSS_SIGNED
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,8 @@ class BehaviourConfig:
     # Replies to one agent waiting to be sent beyond which its new questions get one short
     # notice instead of an answer (one agent flooding must not delay the others).
     max_queued_per_agent: int = 10
+    # An answer sent this long after its question notifies the agent (bot.matrix.replies).
+    notify_after: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -338,6 +347,14 @@ def parse_config(
         )
         trust = TrustPolicy.ACCEPT_UNVERIFIED
     undecryptable = r.duration("encryption", e, "undecryptable_notice_after", 60.0)
+    admin_trust_raw = r.string("encryption", e, "admin_trust", AdminTrust.CROSS_SIGNED.value)
+    try:
+        admin_trust = AdminTrust(admin_trust_raw or AdminTrust.CROSS_SIGNED.value)
+    except ValueError:
+        r.errors.append(
+            "encryption.admin_trust: must be one of " + ", ".join(p.value for p in AdminTrust)
+        )
+        admin_trust = AdminTrust.CROSS_SIGNED
 
     i = r.section("invites")
     allowed_servers = r.patterns("invites", i, "allowed_servers", ())
@@ -354,6 +371,7 @@ def parse_config(
     leave_alone = r.boolean("behaviour", b, "leave_when_alone", True)
     ignored = r.patterns("behaviour", b, "ignored_users", ())
     max_queued = r.integer("behaviour", b, "max_queued_per_agent", 10, minimum=1)
+    notify_after = r.duration("behaviour", b, "notify_after", 30.0)
 
     y = r.section("sync")
     sync_timeout = r.duration("sync", y, "timeout", 30.0)
@@ -395,7 +413,9 @@ def parse_config(
             verify_tls=verify_tls,
             request_timeout=request_timeout,
         ),
-        encryption=EncryptionConfig(trust=trust, undecryptable_notice_after=undecryptable),
+        encryption=EncryptionConfig(
+            trust=trust, undecryptable_notice_after=undecryptable, admin_trust=admin_trust
+        ),
         invites=InviteConfig(
             allowed_servers=allowed_servers,
             allowed_users=allowed_users,
@@ -409,6 +429,7 @@ def parse_config(
             leave_when_alone=leave_alone,
             ignored_users=ignored,
             max_queued_per_agent=max_queued,
+            notify_after=notify_after,
         ),
         sync=SyncConfig(
             timeout=sync_timeout,

@@ -40,9 +40,17 @@ from bot.config import Config
 from bot.core import Context, Reply
 from bot.matrix.backoff import Backoff
 from bot.matrix.conversations import Conversations
-from bot.matrix.crypto import UndecryptableMessages
+from bot.matrix.crypto import UndecryptableMessages, Withheld
 from bot.matrix.errors import http_status
-from bot.matrix.filters import Decision, Incoming, Policy, RoomFacts, decide, is_direct
+from bot.matrix.filters import (
+    Decision,
+    Incoming,
+    Policy,
+    RoomFacts,
+    decide,
+    event_age_ms,
+    is_direct,
+)
 from bot.matrix.invites import invite_allowed
 from bot.matrix.mentions import name_variants
 from bot.matrix.observer import NullObserver, Observer
@@ -73,6 +81,8 @@ class Question:
     text: str
     direct: bool
     via: str = ""  # how it was addressed: "direct", "prefix" or "mention"
+    asked_at: float | None = None  # time.monotonic() when it was sent, by the server's age
+    sender_key: str | None = None  # Curve25519 key of the sending device, when encrypted
 
 
 Answer = tuple[Reply, Context]
@@ -129,6 +139,8 @@ class Router:
         self._pending: set[str] = set()  # event ids with a reply queued, not yet sent
         self._invites_seen: set[str] = set()
         self._flooding: set[str] = set()  # agents told they are over the per-agent cap
+        self._held_asked_at: dict[str, float] = {}  # undecryptable event id -> asked_at
+        self._skipped_old = 0  # in the sync being handled, logged once at its end
         self._tasks: set[asyncio.Task[Any]] = set()
         self.display_name: str | None = None
         self.undecryptable = UndecryptableMessages(
@@ -152,6 +164,10 @@ class Router:
     ) -> None:
         """Handle a sync response. ``initial``: the first sync ever (no saved position):
         everything in it is history. ``since``: the token the sync was made from."""
+        for event in response.to_device_events:
+            notice = Withheld.parse(event)
+            if notice is not None:
+                self.undecryptable.withheld(notice)
         for room_id, invite in response.rooms.invite.items():
             await guarded(f"invitation to {room_id}", self._on_invite(room_id, invite))
         for room_id, info in response.rooms.join.items():
@@ -162,6 +178,14 @@ class Router:
             self._state.forget_room(room_id)
             self._conversations.forget_room(room_id)
             self._invites_seen.discard(room_id)
+        if self._skipped_old:
+            log.info(
+                "%d message(s) not answered: sent more than behaviour.catch_up_max_age "
+                "(%.0f s) ago, by the homeserver's clock",
+                self._skipped_old,
+                self._policy.max_age_ms / 1000,
+            )
+            self._skipped_old = 0
         self.undecryptable.poke()  # its task retries: keys may have come with this sync
         self._observer.set_rooms_joined(len(self._client.rooms))
 
@@ -244,7 +268,12 @@ class Router:
     def _seen(self, event_id: str) -> bool:
         return event_id in self._pending or self._state.is_answered(event_id)
 
-    def _on_message(self, room: MatrixRoom, event: RoomMessage, batch: int) -> None:
+    def _asked_at(self, source: dict[str, Any]) -> float:
+        return time.monotonic() - event_age_ms(source, self._now_ms()) / 1000
+
+    def _on_message(
+        self, room: MatrixRoom, event: RoomMessage, batch: int, asked_at: float | None = None
+    ) -> None:
         content = event.source.get("content")
         if not isinstance(content, dict) or self._seen(event.event_id):
             return
@@ -256,11 +285,14 @@ class Router:
             msgtype=str(content.get("msgtype", "")),
             body=body if isinstance(body, str) else "",
             content=content,
+            age_ms=event_age_ms(event.source, self._now_ms()),
         )
         facts = self._facts(room)
         decision = decide(msg, facts, self._policy, self._now_ms())
         if not decision.answer:
             log.debug("not answering %s: %s", event.event_id, decision.reason)
+            if decision.reason == "too_old":
+                self._skipped_old += 1
             return
         if self._over_cap(room.room_id, event.event_id, event.sender, batch):
             return
@@ -271,6 +303,8 @@ class Router:
             decision.question,
             is_direct(facts),
             decision.reason,
+            asked_at if asked_at is not None else self._asked_at(event.source),
+            getattr(event, "sender_key", None) if getattr(event, "decrypted", False) else None,
         )
         arrived = time.monotonic()
         context = self._conversations.get(room.room_id, event.sender)
@@ -325,6 +359,7 @@ class Router:
             subject=None,
             arrived=arrived,
             asker=question.sender,
+            asked_at=question.asked_at,
         )
 
     def _deliver(
@@ -347,6 +382,7 @@ class Router:
             subject=reply.subject,
             arrived=arrived,
             asker=question.sender,
+            asked_at=question.asked_at,
         )
 
     def _over_cap(self, room_id: str, event_id: str, sender: str, batch: int) -> bool:
@@ -382,8 +418,10 @@ class Router:
         subject: str | None,
         arrived: float,
         asker: str = "",
+        asked_at: float | None = None,
     ) -> None:
-        """``arrived``: ``time.monotonic()`` when the question came in, for the latency."""
+        """``arrived``: ``time.monotonic()`` when the question came in, for the latency;
+        ``asked_at``: when it was sent, from which ``behaviour.notify_after`` counts."""
         self._pending.add(event_id)
         self._checkpoint.hold(batch)
 
@@ -407,6 +445,9 @@ class Router:
                 on_sent=sent,
                 on_dropped=dropped,
                 agent=asker,
+                notify_at=None
+                if asked_at is None
+                else asked_at + self._config.behaviour.notify_after,
             )
         )
 
@@ -418,24 +459,29 @@ class Router:
         if (
             event.sender == self._own
             or ts < facts.since_ts
-            or ts < self._now_ms() - self._policy.max_age_ms
+            or event_age_ms(event.source, self._now_ms()) > self._policy.max_age_ms
             or self._seen(event.event_id)
             or event.event_id in self.undecryptable
         ):
             return
         self._observer.record_undecryptable()
         self._checkpoint.hold(batch)
+        self._held_asked_at[event.event_id] = self._asked_at(event.source)
         self.undecryptable.hold(room.room_id, event, batch)
 
     async def _on_decrypted(self, room_id: str, event: Event, batch: int) -> None:
+        asked_at = self._held_asked_at.pop(getattr(event, "event_id", ""), None)
         try:
             room = self._client.rooms.get(room_id)
             if room is not None and isinstance(event, RoomMessage):
-                self._on_message(room, event, batch)
+                self._on_message(room, event, batch, asked_at)
         finally:
             self._checkpoint.release(batch)
 
-    async def _on_gave_up(self, room_id: str, event: MegolmEvent, batch: int) -> None:
+    async def _on_gave_up(
+        self, room_id: str, event: MegolmEvent, batch: int, withheld: str | None
+    ) -> None:
+        asked_at = self._held_asked_at.pop(event.event_id, None)
         room = self._client.rooms.get(room_id)
         if room is None or not is_direct(self._facts(room)):
             self._checkpoint.release(batch)  # in a group room it may not have been for us
@@ -443,10 +489,11 @@ class Router:
         self._queue_reply(
             room_id,
             event.event_id,
-            undecryptable_notice(event.event_id, event.sender),
+            undecryptable_notice(event.event_id, event.sender, withheld),
             batch,
             subject=None,
             arrived=time.monotonic(),
+            asked_at=asked_at,
         )
         self._checkpoint.release(batch)
 
@@ -511,7 +558,7 @@ class Router:
             return
         ts = int(event.server_timestamp or 0)
         self._state.set_room_since(room.room_id, ts)
-        too_old = ts < self._now_ms() - self._policy.max_age_ms
+        too_old = event_age_ms(event.source, self._now_ms()) > self._policy.max_age_ms
         if not self._config.behaviour.greet_on_join or too_old or self._state.greeted(room.room_id):
             return
         self._state.mark_greeted(room.room_id)

@@ -12,6 +12,12 @@ never waits on those requests; answers once the key arrives; after
 cannot know the message was for it), posts one short notice. One task owns the retries
 (``run``): every ``RETRY_PERIOD``, and at once when a sync may have brought keys
 (``poke``).
+
+A sender's client may say it will not send the key (``m.room_key.withheld``: the bot's
+device is not trusted, blocked, joined too late, or no encrypted channel could be made).
+That settles the message at once: no point waiting, and the notice can say what the
+agent can do. nio does not know this event (an ``UnknownToDeviceEvent``); it is read here,
+and kept a while, since it may come before the message it is about.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +39,7 @@ from nio import (
     Event,
     LocalProtocolError,
     MegolmEvent,
+    UnknownToDeviceEvent,
 )
 from nio.store import DefaultStore
 
@@ -40,6 +48,8 @@ from bot.config import Config
 log = logging.getLogger(__name__)
 
 RETRY_PERIOD = 1.0  # seconds between two checks of the held messages
+WITHHELD_TYPES = ("m.room_key.withheld", "org.matrix.room_key.withheld")
+WITHHELD_KEPT = 1000  # withheld notices remembered for messages not seen yet
 
 
 def client_config(config: Config) -> AsyncClientConfig:
@@ -71,6 +81,52 @@ def blacklist_unverified(client: AsyncClient, room_id: str) -> None:
                 client.blacklist_device(device)
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """A sender's client refusing to send the bot a room key (Matrix spec,
+    ``m.room_key.withheld``). ``m.no_olm`` is about a device, not a session: no
+    ``session_id`` then."""
+
+    sender: str
+    code: str
+    reason: str
+    room_id: str | None
+    session_id: str | None
+    sender_key: str | None
+
+    @classmethod
+    def parse(cls, event: object) -> Withheld | None:
+        if not isinstance(event, UnknownToDeviceEvent) or event.type not in WITHHELD_TYPES:
+            return None
+        content = event.source.get("content")
+        if not isinstance(content, dict) or not isinstance(content.get("code"), str):
+            return None
+
+        def text(key: str) -> str | None:
+            value = content.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            str(event.sender),
+            content["code"],
+            (text("reason") or "")[:200],
+            text("room_id"),
+            text("session_id"),
+            text("sender_key"),
+        )
+
+    def settles(self, event: MegolmEvent, room_id: str) -> bool:
+        """Whether this notice is about ``event``: the same sender and session (or, for a
+        device-wide code, the sender's device)."""
+        if self.sender != event.sender or (self.room_id and self.room_id != room_id):
+            return False
+        if self.sender_key and event.sender_key and self.sender_key != event.sender_key:
+            return False
+        if self.session_id is None:
+            return self.code == "m.no_olm"
+        return bool(self.session_id == event.session_id)
+
+
 @dataclass
 class _Held:
     room_id: str
@@ -80,7 +136,8 @@ class _Held:
 
 
 Decrypted = Callable[[str, Event, int], Awaitable[None]]
-GaveUp = Callable[[str, MegolmEvent, int], Awaitable[None]]
+# (room, message, batch, the withheld code if the sender refused the key, else None)
+GaveUp = Callable[[str, MegolmEvent, int, str | None], Awaitable[None]]
 
 
 class UndecryptableMessages:
@@ -101,6 +158,7 @@ class UndecryptableMessages:
         self._on_gave_up = on_gave_up
         self._clock = clock
         self._held: dict[str, _Held] = {}
+        self._withheld: OrderedDict[tuple[str, str | None, str | None], Withheld] = OrderedDict()
         self._changed = asyncio.Event()  # something to hold: the retry loop wakes up
         self._wake = asyncio.Event()  # a sync came: retry now rather than at the period
         self._requests: set[asyncio.Task[Any]] = set()
@@ -118,10 +176,34 @@ class UndecryptableMessages:
         event.room_id = room_id
         self._held[event.event_id] = _Held(room_id, event, batch, self._clock() + self._delay)
         self._changed.set()
+        if self._withheld:
+            self._wake.set()  # its key may already be known to be withheld
         log.info(
             "message %s in %s cannot be decrypted yet; requesting its key", event.event_id, room_id
         )
         self._spawn(self._request_key(event))
+
+    def withheld(self, notice: Withheld) -> None:
+        """Remember a refused key; the retry task settles the messages it is about."""
+        key = (notice.sender, notice.session_id, notice.sender_key)
+        self._withheld[key] = notice
+        self._withheld.move_to_end(key)
+        while len(self._withheld) > WITHHELD_KEPT:
+            self._withheld.popitem(last=False)
+        log.info(
+            "%s withholds a room key from the bot: %s (%s)",
+            notice.sender,
+            notice.code,
+            notice.reason or "no reason given",
+        )
+        if self._held:
+            self._wake.set()
+
+    def _withheld_code(self, held: _Held) -> str | None:
+        for notice in reversed(self._withheld.values()):
+            if notice.settles(held.event, held.room_id):
+                return notice.code
+        return None
 
     def poke(self) -> None:
         """A sync was handled (it may have brought room keys): retry without waiting."""
@@ -163,10 +245,15 @@ class UndecryptableMessages:
             try:
                 decrypted = self._client.decrypt_event(held.event)
             except EncryptionError:
-                if now >= held.deadline:
+                code = self._withheld_code(held)
+                if code is not None:
+                    del self._held[event_id]
+                    log.warning("no room key for %s: withheld by its sender (%s)", event_id, code)
+                    await self._on_gave_up(held.room_id, held.event, held.batch, code)
+                elif now >= held.deadline:
                     del self._held[event_id]
                     log.warning("no room key for %s after %.0f s", event_id, self._delay)
-                    await self._on_gave_up(held.room_id, held.event, held.batch)
+                    await self._on_gave_up(held.room_id, held.event, held.batch, None)
                 continue
             del self._held[event_id]
             log.info("message %s decrypted after its key arrived", event_id)

@@ -30,6 +30,7 @@ class Incoming:
     msgtype: str
     body: str
     content: Mapping[str, Any]
+    age_ms: int | None = None  # event_age_ms: by the homeserver's clock when it tells
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,18 @@ class Decision:
     reason: str  # why: "direct", "mention", "prefix", or why not
     question: str = ""
     thread_root: str | None = None
+
+
+def event_age_ms(source: Mapping[str, Any], now_ms: int) -> int:
+    """How long ago the event was sent: the homeserver's ``unsigned.age`` (its own clock,
+    so a skewed local clock does not matter), else the local clock against
+    ``origin_server_ts``."""
+    unsigned = source.get("unsigned")
+    age = unsigned.get("age") if isinstance(unsigned, Mapping) else None
+    if isinstance(age, int) and not isinstance(age, bool):
+        return max(0, age)
+    ts = source.get("origin_server_ts")
+    return max(0, now_ms - ts) if isinstance(ts, int) else 0
 
 
 def is_direct(room: RoomFacts) -> bool:
@@ -98,7 +111,8 @@ def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decis
         return Decision(False, "edit")
     if msg.ts < room.since_ts:
         return Decision(False, "history")
-    if msg.ts < now_ms - policy.max_age_ms:
+    age = msg.age_ms if msg.age_ms is not None else now_ms - msg.ts
+    if age > policy.max_age_ms:
         return Decision(False, "too_old")
 
     text = strip_reply_fallback(msg.body)[:MAX_QUESTION_CHARS].strip()

@@ -31,7 +31,7 @@ from nio import AsyncClient, ProfileGetDisplayNameResponse
 from bot.config import Config, ConfigError, load_config
 from bot.core import Context, answer
 from bot.knowledge.holder import KnowledgeHolder
-from bot.matrix import crypto, datadir, session
+from bot.matrix import crypto, datadir, device_trust, session
 from bot.matrix.callbacks import Answer, Question, Responder, Router
 from bot.matrix.conversations import Conversations
 from bot.matrix.errors import FatalAuthError, StateWriteError
@@ -118,7 +118,8 @@ class Bot:
             checkpoint=self.checkpoint,
             sender=self.sender,
             conversations=self.conversations,
-            respond=respond or ops_responder(core_responder(holder), self.ops, prefix),
+            respond=respond
+            or ops_responder(core_responder(holder), self.ops, prefix, self._admin_trust),
             greeting=lambda: answer("aide", holder.current)[0],
             observer=self.observer,
             fault_trigger=os.environ.get(FAULT_TRIGGER_ENV) or None,
@@ -133,6 +134,14 @@ class Bot:
             observer=self.observer,
         )
         self._stop = asyncio.Event()
+
+    async def _admin_trust(self, question: Question) -> str | None:
+        return await device_trust.refusal(
+            self.client,
+            self.config.encryption.admin_trust,
+            question.sender,
+            question.sender_key,
+        )
 
     def _state_failed(self, exc: sqlite3.Error) -> None:
         """The state database cannot be written: stop at once rather than answer questions

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -47,8 +48,15 @@ def unanswered_reason(reply: Reply) -> str | None:
     return None
 
 
-def ops_responder(core: CoreResponder, ops: OpsRuntime, prefix: str) -> Responder:
-    """The core, with admin commands in direct chats and unanswered questions recorded."""
+# Whether an admin's command may run, from its question; None: yes, else why not (French).
+TrustCheck = Callable[[Question], Awaitable[str | None]]
+
+
+def ops_responder(
+    core: CoreResponder, ops: OpsRuntime, prefix: str, trust: TrustCheck | None = None
+) -> Responder:
+    """The core, with admin commands in direct chats and unanswered questions recorded.
+    ``trust`` vets an admin's device before a command runs (``bot.matrix.device_trust``)."""
 
     def answered(question: Question, result: Answer) -> Answer:
         reason = unanswered_reason(result[0])
@@ -60,7 +68,15 @@ def ops_responder(core: CoreResponder, ops: OpsRuntime, prefix: str) -> Responde
         return result
 
     async def admin(question: Question, context: Context | None) -> Answer:
-        reply = await ops.admin.handle(question.sender, f"{prefix} {question.text}")
+        command = f"{prefix} {question.text}"
+        parsed = parse_command(command, prefix)
+        if trust is not None and ops.admin.is_admin(question.sender) and parsed is not None:
+            refused = None if parsed.name == "aide" else await trust(question)
+            if refused is not None:
+                log.info("admin command %r from %s refused: device", parsed.name, question.sender)
+                text = html.escape(refused)
+                return Reply(ADMIN_SUBJECT, (), refused, f"<p>{text}</p>"), context or Context()
+        reply = await ops.admin.handle(question.sender, command)
         if reply is None:  # "aide" from an agent: the core's help menu
             return answered(question, core(question, context))
         return Reply(ADMIN_SUBJECT, (), reply.text, reply.html), context or Context()

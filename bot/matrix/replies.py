@@ -1,8 +1,14 @@
 """Message contents the bot sends: answers, the greeting, the undecryptable notice.
 
-Always ``m.notice`` (bots speak in notices: other bots do not answer them), with the
-HTML the core rendered as ``formatted_body``, a reply relation to the question and,
-when the question was in a thread, the same thread.
+``m.notice`` (bots speak in notices: other bots do not answer them), with the HTML the
+core rendered as ``formatted_body``, a reply relation to the question and, when the
+question was in a thread, the same thread.
+
+A late answer (after a restart, a long queue, or a room key that came late) is sent as
+``m.text`` instead (``notifying``): Element's default push rule ``.m.rule.suppress_notices``
+comes before the mention rules, so a notice never notifies, and an agent who asked a
+while ago and moved on would never learn that the answer came. ``m.mentions`` names the
+agent, so in a group room only they are notified.
 """
 
 from __future__ import annotations
@@ -18,6 +24,31 @@ UNDECRYPTABLE_TEXT = (
     "Je n'ai pas pu déchiffrer votre message. Pouvez-vous le renvoyer ? "
     "Si cela se reproduit, fermez puis rouvrez Tchap avant de réessayer."
 )
+
+# What the agent can do, by the code of a withheld key (Matrix spec, m.room_key.withheld).
+WITHHELD_TEXTS = {
+    "m.unverified": (
+        "Je n'ai pas pu lire votre message : votre application ne m'a pas transmis sa clé, "
+        "car elle ne reconnaît pas encore mon appareil comme vérifié. Renvoyez-le dans une "
+        "minute ; si cela se reproduit, signalez-le à l'équipe qui administre ce service."
+    ),
+    "m.blacklisted": (
+        "Je n'ai pas pu lire votre message : votre application a bloqué mon appareil. "
+        "Débloquez-le dans les paramètres de sécurité de cette conversation, puis renvoyez "
+        "votre message."
+    ),
+    "m.unauthorised": (
+        "Je n'ai pas pu lire votre message : votre application ne m'autorise pas à lire les "
+        "messages envoyés avant mon arrivée dans la conversation. Renvoyez-le maintenant."
+    ),
+    "m.unavailable": (
+        "Je n'ai pas pu lire votre message : sa clé n'est plus disponible. Renvoyez-le."
+    ),
+    "m.no_olm": (
+        "Je n'ai pas pu lire votre message : votre application n'a pas pu ouvrir de canal "
+        "chiffré avec moi. Renvoyez-le ; si cela se reproduit, fermez puis rouvrez Tchap."
+    ),
+}
 
 ERROR_TEXT = (
     "Désolé, une erreur est survenue en préparant la réponse. "
@@ -53,13 +84,22 @@ def reply_content(
     return _relate(_notice(reply.text, reply.html), question_id, sender, thread_root)
 
 
+def notifying(content: dict[str, Any]) -> dict[str, Any]:
+    """The same reply, as a message that notifies the agent it mentions (see above)."""
+    return {**content, "msgtype": "m.text"}
+
+
 def greeting_content(reply: Reply) -> dict[str, Any]:
     return _notice(reply.text, reply.html)
 
 
-def undecryptable_notice(question_id: str, sender: str) -> dict[str, Any]:
-    """To the sender of a message whose room key never came (see ``bot.matrix.crypto``)."""
-    content = _notice(UNDECRYPTABLE_TEXT, f"<p>{html.escape(UNDECRYPTABLE_TEXT)}</p>")
+def undecryptable_notice(
+    question_id: str, sender: str, withheld: str | None = None
+) -> dict[str, Any]:
+    """To the sender of a message whose room key never came, or was withheld with the code
+    ``withheld`` (see ``bot.matrix.crypto``)."""
+    text = WITHHELD_TEXTS.get(withheld or "", UNDECRYPTABLE_TEXT)
+    content = _notice(text, f"<p>{html.escape(text)}</p>")
     return _relate(content, question_id, sender, None)
 
 

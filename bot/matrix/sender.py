@@ -23,7 +23,7 @@ import random
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import ClientError
@@ -37,6 +37,7 @@ from nio import (
 
 from bot.config import TrustPolicy
 from bot.matrix.crypto import blacklist_unverified
+from bot.matrix.replies import notifying
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ class Outgoing:
     on_sent: Callable[[str], None] | None = None  # with the event id of the sent message
     on_dropped: Callable[[], None] | None = None  # given up (room left, forbidden...)
     agent: str = ""  # whose question this answers ("": the room's, e.g. a greeting)
-    enqueued_at: float = field(default_factory=time.monotonic)
+    # From this time.monotonic() on, the reply is late: sent so that it notifies the agent
+    # (bot.matrix.replies.notifying). None: never.
+    notify_at: float | None = None
 
 
 def _notify(what: str, callback: Callable[..., None] | None, *args: str) -> None:
@@ -208,10 +211,11 @@ class Sender:
             try:
                 async with self._crypto_lock:
                     self._last_send = self._clock()
+                    late = item.notify_at is not None and self._last_send >= item.notify_at
                     response = await self._client.room_send(
                         item.room_id,
                         item.event_type,
-                        item.content,
+                        notifying(item.content) if late else item.content,
                         tx_id=item.txn_id,
                         ignore_unverified_devices=self._trust is TrustPolicy.ACCEPT_UNVERIFIED,
                     )

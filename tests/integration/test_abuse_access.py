@@ -9,6 +9,7 @@ from pathlib import Path
 from .agents import collect_replies, create_dm, create_group_room, join_room, replies_to, send_text
 from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
+from .cross_signing import cross_sign
 from .ops_support import ask
 
 REFUSED = "réservée aux administrateurs"
@@ -24,8 +25,12 @@ async def test_admin_commands_are_refused_to_agents(
     for command in ADMIN_COMMANDS:
         body, _ = await ask(agent, agent_room, f"!outils {command}")
         assert REFUSED in body, (command, body)
+    # An admin's device that the admin's own identity has not signed: refused, with why.
     body, _ = await ask(admin, admin_room, "!outils version")
-    assert REFUSED not in body
+    assert "session que vous n'avez pas vérifiée" in body and "tchap-bot" not in body
+    await cross_sign(admin, bot.homeserver)
+    body, _ = await ask(admin, admin_room, "!outils version")
+    assert REFUSED not in body and "tchap-bot" in body
     assert bot.log().count("refused: sender is not an admin") == len(ADMIN_COMMANDS)
 
 

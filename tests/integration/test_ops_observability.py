@@ -16,6 +16,7 @@ from .agents import (
 )
 from .botproc import BotFactory, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory, HomeserverFactory
+from .cross_signing import cross_sign
 from .ops_support import (
     ask,
     base_url,
@@ -39,6 +40,7 @@ async def test_metrics_stats_and_feedback_after_traffic(
         behaviour={"greet_on_join": False},
         ops={"admins": [admin.user_id], "health": health_settings()},
     )
+    await cross_sign(admin, bot.homeserver)  # admin commands need a verified device
     url = base_url(bot)
     assert (await http_get(url + "/readyz")) == (200, "prêt\n")
     admin_room, agent_room = await asyncio.gather(dm_with_bot(admin, bot), dm_with_bot(agent, bot))

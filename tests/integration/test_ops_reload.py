@@ -11,6 +11,7 @@ from pathlib import Path
 from .agents import Agent
 from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
+from .cross_signing import cross_sign
 from .ops_support import ask, copy_knowledge, edit
 
 NEW_PHRASING = "bidulophone"  # a word no knowledge file knows
@@ -28,6 +29,7 @@ async def start(
         behaviour={"greet_on_join": False},
         ops={"admins": [admin.user_id], "health": {"port": 0}},
     )
+    await cross_sign(admin, bot.homeserver)  # admin commands need a verified device
     admin_room, agent_room = await asyncio.gather(dm_with_bot(admin, bot), dm_with_bot(agent, bot))
     return knowledge, bot, (admin, admin_room), (agent, agent_room)
 

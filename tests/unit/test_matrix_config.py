@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from bot.config import ConfigError, TrustPolicy, load_config, parse_config, parse_duration
+from bot.config import (
+    AdminTrust,
+    ConfigError,
+    TrustPolicy,
+    load_config,
+    parse_config,
+    parse_duration,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "0123456789abcdef0123456789abcdef"
@@ -51,6 +58,8 @@ def test_minimal_config_gets_defaults() -> None:
     assert config.data_dir == Path("/etc/tchap-bot/data")
     assert config.secrets.access_token == "syt_token"
     assert config.encryption.trust is TrustPolicy.ACCEPT_UNVERIFIED
+    assert config.encryption.admin_trust is AdminTrust.CROSS_SIGNED
+    assert config.behaviour.notify_after == 30.0
     assert config.behaviour.command_prefix == "!outils"
     assert config.invites.denied_servers == ("e.tchap.gouv.fr",)
     assert config.sync.timeline_limit == 100
@@ -67,7 +76,7 @@ def test_every_error_is_listed_with_its_key_path() -> None:
             "matrix": {"homeserver": "ftp://x", "user_id": "bot", "surprise": 1},
             "behaviour": {"context_idle": "soon", "command_prefix": "! outils"},
             "sync": {"timeline_limit": 0},
-            "encryption": {"trust": "everyone"},
+            "encryption": {"trust": "everyone", "admin_trust": "whoever"},
         },
         env={},
     )
@@ -80,6 +89,7 @@ def test_every_error_is_listed_with_its_key_path() -> None:
         "behaviour.command_prefix",
         "sync.timeline_limit",
         "encryption.trust",
+        "encryption.admin_trust: must be one of cross_signed, any",
         "data_dir: required",
         "secrets: neither an access token nor a password",
         "secrets.pickle_key: required",

@@ -158,3 +158,31 @@ def test_admin_replies_are_neither_counted_nor_voted_on(ops: OpsRuntime) -> None
     observer.reaction("!r", AGENT, "$a0", "👍", "$r0")
     observer.reaction("!r", AGENT, "$a2", "👍", "$r2")
     assert ops.store.feedback_summary()["need:email"] == Feedback(1, 0)
+
+
+async def test_an_admin_command_from_a_device_the_trust_check_refuses_does_not_run(
+    ops: OpsRuntime, holder: KnowledgeHolder
+) -> None:
+    checked: list[str] = []
+
+    async def trust(q: Question) -> str | None:
+        checked.append(q.text)
+        return "Commande refusée : session non vérifiée."
+
+    respond = ops_responder(core_responder(holder), ops, "!outils", trust)
+    for text in ("recharger", "stats", "version"):
+        result = respond(question(text, ADMIN), None)
+        assert inspect.isawaitable(result)
+        answered, _ = await result
+        assert answered.subject == ADMIN_SUBJECT
+        assert answered.text == "Commande refusée : session non vérifiée."
+    assert ops.metrics.snapshot().reloads == {"ok": 0, "error": 0}  # nothing was reloaded
+    # Help lists commands and changes nothing: not checked. Agents are not checked either
+    # (they are refused as non-admins, whatever their device).
+    help_result = respond(question("aide", ADMIN), None)
+    assert inspect.isawaitable(help_result)
+    assert "Commandes d'administration" in (await help_result)[0].text
+    agent_result = respond(question("stats", AGENT), None)
+    assert inspect.isawaitable(agent_result)
+    assert "réservée aux administrateurs" in (await agent_result)[0].text
+    assert checked == ["recharger", "stats", "version"]

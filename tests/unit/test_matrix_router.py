@@ -86,10 +86,12 @@ def sync(
     token: str = "s1",
     limited: bool = False,
     invite: dict[str, Any] | None = None,
+    to_device: tuple[dict[str, Any], ...] = (),
 ) -> SyncResponse:
     response = SyncResponse.from_dict(
         {
             "next_batch": token,
+            "to_device": {"events": list(to_device)},
             "rooms": {
                 "join": {
                     room_id: {
@@ -179,6 +181,19 @@ async def test_dm_question_is_answered_once_and_position_saved_after_sending(h: 
     await h.feed(sync(DM, message("$q1", "visio ?"), token="s2"))
     assert h.sender.items == []
     assert h.saved == ["s1", "s2"]
+
+
+async def test_an_answer_notifies_from_notify_after_counted_from_the_servers_age(
+    h: Harness,
+) -> None:
+    """The question's age is the homeserver's (unsigned.age), not the local clock's."""
+    old = {**message("$old", "visio ?", age_ms=0), "unsigned": {"age": 45_000}}
+    fresh = {**message("$new", "audio ?", age_ms=3_600_000), "unsigned": {"age": 1_000}}
+    before = time.monotonic()
+    await h.feed(sync(DM, old, fresh))
+    late, on_time = h.sender.items
+    assert late.notify_at is not None and late.notify_at <= before  # 45 s > 30 s: late now
+    assert on_time.notify_at is not None and on_time.notify_at >= before + 28
 
 
 async def test_group_room_needs_a_mention_or_the_prefix(h: Harness) -> None:
@@ -405,6 +420,71 @@ async def test_undecryptable_message_gets_one_notice_after_the_delay(tmp_path: P
     assert notice.content["m.mentions"] == {"user_ids": [AGENT]}
     await h.router.undecryptable.retry()
     assert len(h.sender.items) == 1  # only one notice
+
+
+def withheld(session_id: str | None, code: str = "m.unverified") -> dict[str, Any]:
+    """As a Rust-crypto client in "exclude insecure devices" mode sends it."""
+    content = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "code": code,
+        "reason": "The sender has disabled encrypting to unverified devices.",
+        "room_id": DM,
+        "sender_key": "KEY",
+    }
+    if session_id is not None:
+        content["session_id"] = session_id
+    return {"type": "m.room_key.withheld", "sender": AGENT, "content": content}
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["withheld-first", "message-first"])
+async def test_a_withheld_key_settles_the_message_at_once_with_what_to_do(
+    tmp_path: Path, before: bool
+) -> None:
+    h = Harness(tmp_path)  # the delay is the configured one: far away
+
+    def decrypt_event(event: Any) -> Any:
+        raise EncryptionError("no session")
+
+    async def ignore(*args: Any) -> None:
+        pass
+
+    h.client.decrypt_event = decrypt_event  # type: ignore[method-assign]
+    h.client.request_room_key = ignore  # type: ignore[method-assign]
+    h.client.to_device = ignore  # type: ignore[method-assign]
+    notice = withheld("session-$enc")
+    if before:
+        await h.feed(sync(DM, message("$x", "bonjour"), to_device=(notice,)))
+        await h.feed(sync(DM, megolm("$enc"), token="s2"))
+    else:
+        await h.feed(sync(DM, megolm("$enc")))
+        await h.feed(sync(DM, token="s2", to_device=(notice,)))
+    h.sender.items.clear()
+    await h.router.undecryptable.retry()
+    [reply] = h.sender.items
+    assert "ne reconnaît pas encore mon appareil comme vérifié" in reply.content["body"]
+    assert reply.content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$enc"}}
+    assert len(h.router.undecryptable) == 0
+
+
+async def test_a_withheld_key_of_another_session_or_sender_settles_nothing(h: Harness) -> None:
+    def decrypt_event(event: Any) -> Any:
+        raise EncryptionError("no session")
+
+    async def ignore(*args: Any) -> None:
+        pass
+
+    h.client.decrypt_event = decrypt_event  # type: ignore[method-assign]
+    h.client.request_room_key = ignore  # type: ignore[method-assign]
+    h.client.to_device = ignore  # type: ignore[method-assign]
+    other_sender = {**withheld("session-$enc"), "sender": "@paul:hs.test"}
+    await h.feed(sync(DM, megolm("$enc"), to_device=(withheld("session-other"), other_sender)))
+    await h.router.undecryptable.retry()
+    assert h.sender.items == [] and len(h.router.undecryptable) == 1
+    # A device-wide refusal (no Olm channel) from the sender's device settles it.
+    await h.feed(sync(DM, token="s2", to_device=(withheld(None, "m.no_olm"),)))
+    await h.router.undecryptable.retry()
+    [reply] = h.sender.items
+    assert "canal chiffré" in reply.content["body"]
 
 
 async def test_an_agent_over_the_cap_gets_one_notice_then_nothing(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ class FakeClient:
         self.clock = clock
         self.limited = limited
         self.sent: list[tuple[str, str]] = []
+        self.contents: list[dict[str, Any]] = []
         self.typing: list[tuple[str, bool]] = []
         self.next_allowed = 0.0
         self.responses_429 = 0
@@ -59,6 +60,7 @@ class FakeClient:
             )
         self.next_allowed = self.clock.now + 5.0
         self.sent.append((room_id, content["body"]))
+        self.contents.append(content)
         return RoomSendResponse.from_dict({"event_id": f"$r{len(self.sent)}"}, room_id)
 
     async def room_typing(self, room_id: str, typing: bool, timeout: int = 0) -> None:  # noqa: ASYNC109
@@ -216,3 +218,19 @@ async def test_verified_only_retries_once_after_blacklisting_then_drops(
     assert blacklisted == ["dropped"] and sender.stats.dropped == 1
     assert "unverified device PHONE after blacklisting; dropped" in caplog.text
     assert not lock.locked()
+
+
+async def test_a_late_reply_is_sent_so_that_it_notifies_the_agent() -> None:
+    """Element never notifies an m.notice (.m.rule.suppress_notices comes first): a reply
+    sent after its notify_at leaves as m.text, mentions kept; an early one stays a notice."""
+    sender, client, clock = make(limited=True)
+    clock.now = 100.0
+    content = {"msgtype": "m.notice", "body": "Réponse", "m.mentions": {"user_ids": ["@a:hs"]}}
+    sender.submit(Outgoing("!r", dict(content), notify_at=108.0))  # sent at 100: on time
+    sender.submit(Outgoing("!r", dict(content), notify_at=104.0))  # paced to 105: late
+    sender.submit(Outgoing("!r", dict(content)))  # a greeting: never late
+    worker = asyncio.create_task(sender.run())
+    assert await sender.drain(60)
+    worker.cancel()
+    assert [c["msgtype"] for c in client.contents] == ["m.notice", "m.text", "m.notice"]
+    assert client.contents[1]["m.mentions"] == {"user_ids": ["@a:hs"]}

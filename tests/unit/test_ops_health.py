@@ -81,8 +81,7 @@ async def test_readyz_waits_for_login_first_sync_and_knowledge(
     code, _, body = await get(server, "/readyz")
     assert code == 503
     assert body == (
-        "en attente : connexion, première synchronisation, connaissances, "
-        "signature de l'appareil\n"
+        "en attente : connexion, première synchronisation, connaissances, signature de l'appareil\n"
     )
     status.logged_in = True
     status.knowledge_loaded = True
