@@ -11,80 +11,15 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
-from typing import Any
-
-from signedjson.key import decode_verify_key_bytes, generate_signing_key, get_verify_key
-from signedjson.key import encode_verify_key_base64 as b64
-from signedjson.sign import verify_signed_json
-from unpaddedbase64 import decode_base64
 
 from .agents import collect_replies, replies_to, send_text
 from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
+from .cross_signing import cross_signing_seen_by, login_new_device, upload_foreign_master_key
 from .homeserver import Homeserver
 from .ops_support import base_url, health_settings, http_get
 
 IDENTITY_FILE = "cross-signing.json"
-
-
-def _key(public: str) -> Any:
-    return decode_verify_key_bytes(f"ed25519:{public}", decode_base64(public))
-
-
-def _only(obj: dict[str, Any]) -> str:
-    [public] = obj["keys"].values()
-    return str(public)
-
-
-async def cross_signing_seen_by(server: Homeserver, viewer_token: str, user_id: str) -> dict:
-    """What another user's client gets from /keys/query, with the chain verified:
-    {"master": public key, "signed_devices": [...], "unsigned_devices": [...]}."""
-    body = await asyncio.to_thread(
-        server.request,
-        "POST",
-        "/_matrix/client/v3/keys/query",
-        {"device_keys": {user_id: []}},
-        access_token=viewer_token,
-    )
-    master_obj = body.get("master_keys", {}).get(user_id)
-    if master_obj is None:
-        return {
-            "master": None,
-            "signed_devices": [],
-            "unsigned_devices": sorted(body["device_keys"][user_id]),
-        }
-    master = _only(master_obj)
-    ssk_obj = body.get("self_signing_keys", {}).get(user_id)
-    if ssk_obj is not None:
-        verify_signed_json(dict(ssk_obj), user_id, _key(master))  # raises if not signed by it
-    signed, unsigned = [], []
-    for device_id, keys in body["device_keys"][user_id].items():
-        try:
-            assert ssk_obj is not None
-            verify_signed_json(dict(keys), user_id, _key(_only(ssk_obj)))
-            signed.append(device_id)
-        except Exception:
-            unsigned.append(device_id)
-    return {
-        "master": master,
-        "signed_devices": sorted(signed),
-        "unsigned_devices": sorted(unsigned),
-    }
-
-
-async def login_new_device(server: Homeserver, bot: BotProcess) -> tuple[str, str]:
-    """A fresh access token and device for the bot's account, as an operator would get."""
-    body = await asyncio.to_thread(
-        server.request,
-        "POST",
-        "/_matrix/client/v3/login",
-        {
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": bot.account.localpart},
-            "password": bot.account.password,
-        },
-    )
-    return str(body["access_token"]), str(body["device_id"])
 
 
 async def test_the_bot_cross_signs_its_device_once_and_a_restart_uploads_nothing(
@@ -146,21 +81,7 @@ async def test_a_master_key_the_bot_does_not_hold_is_reported_not_replaced(
     agent = await make_agent("agent")
     bot = await start_bot(start=False, ops={"health": health_settings()})
     # Another client of the bot's account set up cross-signing first.
-    foreign = generate_signing_key("x")
-    public = b64(get_verify_key(foreign))
-    await asyncio.to_thread(
-        homeserver.request,
-        "POST",
-        "/_matrix/client/v3/keys/device_signing/upload",
-        {
-            "master_key": {
-                "user_id": bot.user_id,
-                "usage": ["master"],
-                "keys": {f"ed25519:{public}": public},
-            }
-        },
-        access_token=bot.account.access_token,
-    )
+    public = await upload_foreign_master_key(homeserver, bot)
     await bot.astart()
     log = bot.log_since_start()
     assert "is NOT signed" in log and "identity reset" in log
