@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYNAPSE_VENV := .venv-synapse
 SYNAPSE_STAMP := $(SYNAPSE_VENV)/.installed
+JS_AGENT := tests/integration/js_agent
+JS_AGENT_STAMP := $(JS_AGENT)/node_modules/.installed
+NODE_NEEDED := the js test agent (Element-family client) needs Node.js >= 20
 DEV_SET ?= ../shared/eval/dev.yaml
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test unit integration eval lint bench check clean
+.PHONY: demo test unit integration js-agent eval lint bench check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -22,6 +25,17 @@ $(SYNAPSE_STAMP): tests/integration/synapse-requirements.txt
 	test -x $(SYNAPSE_VENV)/bin/python || $(PYTHON) -m venv $(SYNAPSE_VENV)
 	$(SYNAPSE_VENV)/bin/pip install $(PIP_FLAGS) -r tests/integration/synapse-requirements.txt
 	touch $@
+
+# The Element-family test agent (matrix-js-sdk 37.5.0, Rust crypto) runs on Node >= 20;
+# `npm ci` installs exactly its lockfile (and empties node_modules first, stamp included).
+$(JS_AGENT_STAMP): $(JS_AGENT)/package.json $(JS_AGENT)/package-lock.json
+	@command -v node >/dev/null || { echo "$(NODE_NEEDED), and no node is on PATH" >&2; exit 1; }
+	@node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error("$(NODE_NEEDED), found " + process.version); process.exit(1) }'
+	@command -v npm >/dev/null || { echo "$(NODE_NEEDED) with npm, and no npm is on PATH" >&2; exit 1; }
+	cd $(JS_AGENT) && npm ci --no-audit --no-fund
+	touch $@
+
+js-agent: $(JS_AGENT_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tchap-bot chat
@@ -37,13 +51,13 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP) $(SYNAPSE_STAMP)
+integration: $(STAMP) $(SYNAPSE_STAMP) $(JS_AGENT_STAMP)
 	SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/pytest -q tests/integration
 
 eval: $(STAMP)
 	$(BIN)/tchap-bot eval $(DEV_SET) --min-accuracy 0.95
 
-test: $(STAMP) $(SYNAPSE_STAMP)
+test: $(STAMP) $(SYNAPSE_STAMP) $(JS_AGENT_STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/tchap-bot check knowledge
 	SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/pytest -q
@@ -54,4 +68,4 @@ bench: $(STAMP) $(SYNAPSE_STAMP)
 	SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/python -m tests.bench.e2e_bench
 
 clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SYNAPSE_VENV) $(JS_AGENT)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -37,6 +37,7 @@ from nio import (
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
+    ToDeviceEvent,
 )
 
 from .homeserver import Account
@@ -75,6 +76,9 @@ class Agent:
         self.account = account
         self.sync_errors = 0
         self._timelines: dict[str, list[Event]] = {}
+        # Every to-device event the syncs delivered, as nio parsed it (e.g. the
+        # `m.room_key.withheld` an Element-family sender answers an unsigned device with).
+        self.to_device_events: list[ToDeviceEvent] = []
         self._undecrypted: list[tuple[str, int]] = []
         self._changed = asyncio.Condition()
         # Serialises nio's crypto requests (key query/claim, group session sharing) between
@@ -216,6 +220,7 @@ class Agent:
                 self._changed.notify_all()
 
     def _ingest(self, response: SyncResponse) -> None:
+        self.to_device_events.extend(response.to_device_events)
         # nio has already replaced the Megolm events it could decrypt in the response.
         for room_id, info in response.rooms.join.items():
             log = self._timelines.setdefault(room_id, [])

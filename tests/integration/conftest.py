@@ -5,9 +5,12 @@
   `server=`) and returns a connected E2EE `Agent`; all are closed after the test.
 - `fresh_homeserver_factory`: `await fresh_homeserver_factory(ratelimits="default")`
   for a test that needs its own server (Tchap-like limits, restarts); stopped after it.
+- `make_js_agent`: like `make_agent`, but an Element-family client (matrix-js-sdk with Rust
+  crypto, cross-signed; see js_agent.py), optionally with its device isolation mode set.
 
 Without a Synapse virtualenv these tests are skipped, except in CI (`CI` set) where
-they fail: a CI run that silently skipped them would prove nothing.
+they fail: a CI run that silently skipped them would prove nothing. The same goes for
+Node and the js agent's node_modules, for the tests that use `make_js_agent`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pytest
 
 from .agents import Agent
 from .homeserver import Homeserver, RateLimits, synapse_python
+from .js_agent import IsolationMode, JsAgent, js_agent_problem
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +47,14 @@ def require_synapse() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return python
+
+
+def require_js_agent() -> None:
+    problem = js_agent_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
 
 
 def unique_localpart(prefix: str) -> str:
@@ -86,6 +98,49 @@ async def make_agent(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         store = tmp_path / "stores" / f"{account.localpart}-{account.device_id}"
         agent = await Agent.connect(target.url, account, store)
         agents.append(agent)
+        return agent
+
+    try:
+        yield factory
+    finally:
+        for agent in reversed(agents):
+            await agent.close()
+
+
+class JsAgentFactory(Protocol):
+    def __call__(
+        self,
+        prefix: str = "element",
+        *,
+        server: Homeserver | None = None,
+        displayname: str | None = None,
+        isolation: IsolationMode | None = None,
+    ) -> Awaitable[JsAgent]: ...
+
+
+@pytest.fixture
+async def make_js_agent(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[JsAgentFactory]:
+    """`await make_js_agent("alice", isolation="exclude")`; `isolation=None` keeps the sdk's
+    default (legacy: AllDevicesIsolationMode(false))."""
+    require_js_agent()
+    agents: list[JsAgent] = []
+
+    async def factory(
+        prefix: str = "element",
+        *,
+        server: Homeserver | None = None,
+        displayname: str | None = None,
+        isolation: IsolationMode | None = None,
+    ) -> JsAgent:
+        target: Homeserver = server or request.getfixturevalue("homeserver")
+        account = await target.aregister(unique_localpart(prefix), displayname=displayname)
+        workdir = tmp_path / "js-agents" / f"{account.localpart}-{account.device_id}"
+        agent = await JsAgent.start(target.url, account, workdir)
+        agents.append(agent)
+        if isolation is not None:
+            await agent.set_isolation(isolation)
         return agent
 
     try:
