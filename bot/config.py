@@ -79,6 +79,8 @@ class MatrixConfig:
     proxy: str | None  # http://host:port for ministry networks
     verify_tls: bool
     request_timeout: float  # seconds, for every request except the long-poll sync
+    # A homeserver's (or proxy's) retry_after is honoured up to this many seconds.
+    max_retry_after: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,7 @@ def parse_config(
         r.errors.append("matrix.proxy: must be a URL such as http://proxy.example:3128")
     verify_tls = r.boolean("matrix", m, "verify_tls", True)
     request_timeout = r.duration("matrix", m, "request_timeout", 30.0)
+    max_retry_after = r.duration("matrix", m, "max_retry_after", 60.0)
 
     s = r.section("secrets")
     access_token = _secret(
@@ -412,6 +415,7 @@ def parse_config(
             proxy=proxy,
             verify_tls=verify_tls,
             request_timeout=request_timeout,
+            max_retry_after=max_retry_after,
         ),
         encryption=EncryptionConfig(
             trust=trust, undecryptable_notice_after=undecryptable, admin_trust=admin_trust

@@ -44,6 +44,7 @@ from nio import (
 from nio.store import DefaultStore
 
 from bot.config import Config
+from bot.matrix.state import Place
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +132,13 @@ class Withheld:
 class _Held:
     room_id: str
     event: MegolmEvent
-    batch: int
+    place: Place  # handed to the callback, which answers or releases it
     deadline: float
 
 
-Decrypted = Callable[[str, Event, int], Awaitable[None]]
-# (room, message, batch, the withheld code if the sender refused the key, else None)
-GaveUp = Callable[[str, MegolmEvent, int, str | None], Awaitable[None]]
+Decrypted = Callable[[str, Event, Place], Awaitable[None]]
+# (room, message, its place, the withheld code if the sender refused the key, else None)
+GaveUp = Callable[[str, MegolmEvent, Place, str | None], Awaitable[None]]
 
 
 class UndecryptableMessages:
@@ -169,12 +170,14 @@ class UndecryptableMessages:
     def __contains__(self, event_id: str) -> bool:
         return event_id in self._held
 
-    def hold(self, room_id: str, event: MegolmEvent, batch: int) -> None:
-        """Keep ``event`` until its key comes; the key requests go out in the background."""
+    def hold(self, room_id: str, event: MegolmEvent, place: Place) -> None:
+        """Keep ``event`` (and its place) until its key comes; the key requests go out in
+        the background."""
         if event.event_id in self._held:
+            place.release()
             return
         event.room_id = room_id
-        self._held[event.event_id] = _Held(room_id, event, batch, self._clock() + self._delay)
+        self._held[event.event_id] = _Held(room_id, event, place, self._clock() + self._delay)
         self._changed.set()
         if self._withheld:
             self._wake.set()  # its key may already be known to be withheld
@@ -249,15 +252,15 @@ class UndecryptableMessages:
                 if code is not None:
                     del self._held[event_id]
                     log.warning("no room key for %s: withheld by its sender (%s)", event_id, code)
-                    await self._on_gave_up(held.room_id, held.event, held.batch, code)
+                    await self._on_gave_up(held.room_id, held.event, held.place, code)
                 elif now >= held.deadline:
                     del self._held[event_id]
                     log.warning("no room key for %s after %.0f s", event_id, self._delay)
-                    await self._on_gave_up(held.room_id, held.event, held.batch, None)
+                    await self._on_gave_up(held.room_id, held.event, held.place, None)
                 continue
             del self._held[event_id]
             log.info("message %s decrypted after its key arrived", event_id)
-            await self._on_decrypted(held.room_id, decrypted, held.batch)
+            await self._on_decrypted(held.room_id, decrypted, held.place)
 
     async def run(self) -> None:
         """The retries while messages are held; its owner runs it in a task, the only

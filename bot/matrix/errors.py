@@ -25,10 +25,27 @@ def http_status(response: Any) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def classify(response: ErrorResponse) -> str:
-    """One of ``auth``, ``rate_limited``, ``http_5xx``, ``other`` (metrics' sync error kinds)."""
+def is_matrix_error(response: ErrorResponse) -> bool:
+    """Whether the homeserver itself answered (a Matrix error code), not a proxy's page."""
+    return bool(response.status_code)
+
+
+def retry_wait(response: ErrorResponse, max_retry_after: float) -> float | None:
+    """Seconds to wait at least before retrying ``response``'s request, or None when it is
+    a refusal that no retry can change (a Matrix error code other than a rate limit)."""
     status = http_status(response)
-    if response.status_code in AUTH_ERRCODES or status == 401:
+    if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
+        return min((response.retry_after_ms or 0) / 1000, max_retry_after)
+    if not is_matrix_error(response) or (status is not None and (status >= 500 or status == 408)):
+        return 0.0
+    return None
+
+
+def classify(response: ErrorResponse) -> str:
+    """One of ``auth``, ``rate_limited``, ``http_5xx``, ``other`` (metrics' sync error kinds).
+    ``auth`` only with a Matrix error code: a 401 page from a proxy is a network fault."""
+    status = http_status(response)
+    if response.status_code in AUTH_ERRCODES or (status == 401 and is_matrix_error(response)):
         return "auth"
     if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
         return "rate_limited"

@@ -32,13 +32,14 @@ from bot.config import Config, ConfigError, load_config
 from bot.core import Context, answer
 from bot.knowledge.holder import KnowledgeHolder
 from bot.matrix import crypto, datadir, device_trust, session
-from bot.matrix.callbacks import Answer, Question, Responder, Router
+from bot.matrix.callbacks import Router
 from bot.matrix.conversations import Conversations
 from bot.matrix.errors import FatalAuthError, StateWriteError
 from bot.matrix.identity import Identity, IdentityState
 from bot.matrix.identity_keys import IdentityFileError
 from bot.matrix.observer import Observer
 from bot.matrix.ops import OpsObserver, ops_responder
+from bot.matrix.questions import Answer, Question, Responder
 from bot.matrix.sender import Sender
 from bot.matrix.state import Checkpoint, StateStore
 from bot.matrix.supervisor import Supervisor

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.core import Context, Reply
 from bot.core.understand import ANSWER_THRESHOLD
-from bot.matrix.callbacks import Answer, Question, Responder
+from bot.matrix.questions import Answer, Question, Responder
 from bot.ops.admin import parse_command
 from bot.ops.metrics import CLARIFY, OUT_OF_SCOPE
 from bot.ops.runtime import OpsRuntime

@@ -38,6 +38,7 @@ from nio import (
 from bot.config import TrustPolicy
 from bot.matrix.crypto import blacklist_unverified
 from bot.matrix.replies import notifying
+from bot.matrix.state import Place
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class Outgoing:
     txn_id: str | None = None
     on_sent: Callable[[str], None] | None = None  # with the event id of the sent message
     on_dropped: Callable[[], None] | None = None  # given up (room left, forbidden...)
+    # The question's place in the sync position: released once the message is sent or
+    # given up, after the callbacks (never when the bot stops with it still queued).
+    place: Place | None = None
     agent: str = ""  # whose question this answers ("": the room's, e.g. a greeting)
     # From this time.monotonic() on, the reply is late: sent so that it notifies the agent
     # (bot.matrix.replies.notifying). None: never.
@@ -243,6 +247,8 @@ class Sender:
             if isinstance(response, RoomSendResponse):
                 self.stats.sent += 1
                 _notify("on_sent", item.on_sent, response.event_id)
+                if item.place is not None:
+                    item.place.release()
                 return
             if isinstance(response, ErrorResponse):
                 status = getattr(response.transport_response, "status", None)
@@ -295,6 +301,8 @@ class Sender:
     def _drop(self, item: Outgoing) -> None:
         self.stats.dropped += 1
         _notify("on_dropped", item.on_dropped)
+        if item.place is not None:
+            item.place.release()
 
     # -- typing -------------------------------------------------------------------------
 

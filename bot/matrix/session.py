@@ -19,18 +19,15 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from aiohttp import ClientError
-from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
+from nio import AsyncClient, LoginResponse, WhoamiResponse
 
 from bot.config import Config
 from bot.matrix.backoff import Backoff
-from bot.matrix.errors import FatalAuthError, auth_message, classify, http_status
+from bot.matrix.errors import FatalAuthError, auth_message
+from bot.matrix.retry import Retry
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,13 +86,17 @@ async def open_session(
     session: SavedSession | None = None
     if token is not None:
         try:
-            session = await _with_token(client, config, token, saved, _Retry(backoff, sleep))
+            session = await _with_token(
+                client, config, token, saved, Retry(backoff, sleep, config.matrix.max_retry_after)
+            )
         except FatalAuthError:
             if config.secrets.access_token is not None or config.secrets.password is None:
                 raise
             log.info("the saved access token is no longer valid; logging in with the password")
     if session is None:
-        session = await _with_password(client, config, saved, _Retry(backoff, sleep))
+        session = await _with_password(
+            client, config, saved, Retry(backoff, sleep, config.matrix.max_retry_after)
+        )
 
     client.restore_login(session.user_id, session.device_id, client.access_token)
     if saved != session:
@@ -109,7 +110,7 @@ async def _with_token(
     config: Config,
     token: str,
     saved: SavedSession | None,
-    retry: _Retry,
+    retry: Retry,
 ) -> SavedSession:
     client.access_token = token
     response = await retry(client.whoami, "whoami")
@@ -135,7 +136,7 @@ async def _with_password(
     client: AsyncClient,
     config: Config,
     saved: SavedSession | None,
-    retry: _Retry,
+    retry: Retry,
 ) -> SavedSession:
     password = config.secrets.password
     if password is None:
@@ -153,35 +154,3 @@ async def _with_password(
     return SavedSession(
         config.matrix.homeserver, response.user_id, response.device_id, response.access_token
     )
-
-
-class _Retry:
-    """Calls a request until the homeserver answers it: network errors, timeouts, 5xx and
-    429 are waited out (backoff with jitter, ``retry_after_ms`` honoured), for as long as
-    it takes. Returns the response, or the error the homeserver gave (auth, other 4xx)."""
-
-    def __init__(self, backoff: Backoff, sleep: Callable[[float], Awaitable[None]]) -> None:
-        self._backoff = backoff
-        self._sleep = sleep
-
-    async def __call__(self, call: Callable[[], Awaitable[T]], what: str) -> T | ErrorResponse:
-        while True:
-            problem = "homeserver unreachable"
-            try:
-                response = await call()
-            except (ClientError, TimeoutError, OSError) as exc:
-                delay = self._backoff.next()
-                reason = f"{type(exc).__name__}: {exc}"
-            else:
-                if not isinstance(response, ErrorResponse):
-                    return response
-                kind = classify(response)
-                if kind != "rate_limited" and (http_status(response) or 0) < 500:
-                    return response  # refused (auth, other 4xx): the caller says why
-                wait = 0.0
-                if kind == "rate_limited":
-                    problem, wait = "rate limited", (response.retry_after_ms or 0) / 1000
-                delay = self._backoff.at_least(wait)
-                reason = str(response)
-            log.warning("%s: %s (%s), retrying in %.1f s", what, problem, reason, delay)
-            await self._sleep(delay)

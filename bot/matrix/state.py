@@ -137,12 +137,36 @@ class _Batch:
     sealed: bool = False
 
 
+class Place:
+    """One piece of work's place in the sync position (a question being answered, an event
+    waiting for its room key, a greeting): its batch is not saved past until ``release``.
+
+    Whoever holds the place hands it on (to the reply, to the sender) and whatever path the
+    work takes ends with one ``release``: it may be called again from another path (a sent
+    callback and a failure handler) and only the first counts. Never released (shutdown
+    in the middle): the position stays before the work, done again at the next start.
+    """
+
+    __slots__ = ("_batch", "_checkpoint", "released")
+
+    def __init__(self, checkpoint: Checkpoint, batch: int) -> None:
+        self._checkpoint = checkpoint
+        self._batch = batch
+        self.released = False
+        checkpoint.hold(batch)
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._checkpoint.release(self._batch)
+
+
 class Checkpoint:
     """Saves a sync token once all the work of its batch and of the batches before is done.
 
-    A batch is the handling of one sync response. Work items (a reply in the sender queue,
-    an event waiting for its room key) ``hold`` their batch and ``release`` it when done;
-    the supervisor ``seal``s the batch after handling the whole response.
+    A batch is the handling of one sync response. Each piece of work takes a ``place`` in
+    its batch and releases it when done; the supervisor ``seal``s the batch after handling
+    the whole response.
     """
 
     def __init__(self, save: Callable[[str], None]) -> None:
@@ -156,6 +180,10 @@ class Checkpoint:
         self._next_id += 1
         self._batches[batch_id] = _Batch(token)
         return batch_id
+
+    def place(self, batch_id: int) -> Place:
+        """A place in ``batch_id``, held until released (see ``Place``)."""
+        return Place(self, batch_id)
 
     def hold(self, batch_id: int) -> None:
         self._batches[batch_id].outstanding += 1

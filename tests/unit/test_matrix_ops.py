@@ -12,9 +12,9 @@ import pytest
 from bot.core import Candidate, Reply
 from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
-from bot.matrix.callbacks import Answer, Question
 from bot.matrix.main import core_responder
 from bot.matrix.ops import ADMIN_SUBJECT, OpsObserver, ops_responder, unanswered_reason
+from bot.matrix.questions import Answer, Question
 from bot.ops.runtime import OpsRuntime
 from bot.ops.settings import HealthSettings, OpsSettings, StoreSettings
 from bot.ops.store import Feedback

@@ -26,8 +26,9 @@ from nio import (
 
 from bot.config import Config, parse_config
 from bot.core import Candidate, Context, Reply
-from bot.matrix.callbacks import Question, Router, guarded
+from bot.matrix.callbacks import Router
 from bot.matrix.conversations import Conversations
+from bot.matrix.questions import Question, guarded
 from bot.matrix.sender import Outgoing, Sender, reply_txn_id
 from bot.matrix.state import Checkpoint, StateStore
 
@@ -49,9 +50,12 @@ class RecordingSender:
         return sum(1 for item in self.items if item.agent == agent)
 
     def deliver_all(self) -> None:
+        """What the Sender does once each is sent: the callback, then the place released."""
         for item in self.items:
             assert item.on_sent is not None
             item.on_sent("$reply")
+            if item.place is not None:
+                item.place.release()
         self.items.clear()
 
 
@@ -119,6 +123,7 @@ class Harness:
         tmp_path: Path,
         respond: Any = None,
         undecryptable_delay: bool = False,
+        observer: Any = None,
         **behaviour: Any,
     ) -> None:
         self.client = AsyncClient("https://hs.test", BOT)
@@ -150,6 +155,7 @@ class Harness:
             conversations=Conversations(600),
             respond=respond or default_respond,
             greeting=lambda: Reply("help", (), "Bonjour", "<p>Bonjour</p>"),
+            observer=observer,
         )
         for room_id in (DM, GROUP):
             self.state.set_room_since(room_id, 0)
@@ -592,7 +598,7 @@ async def test_a_refused_join_is_given_up_at_once_not_retried(
         sleeps.append(seconds)
 
     h.client.join = join  # type: ignore[method-assign]
-    h.router._sleep = sleep
+    h.router.rooms._sleep = sleep
     response = sync(DM, invite={"!closed:hs.test": invite_from(AGENT)})
     await h.feed(response)
     for _ in range(5):
@@ -624,7 +630,7 @@ async def test_a_join_is_retried_through_429_5xx_and_network_errors(h: Harness) 
         sleeps.append(seconds)
 
     h.client.join = join  # type: ignore[method-assign]
-    h.router._sleep = sleep
+    h.router.rooms._sleep = sleep
     await h.feed(sync(DM, invite={"!busy:hs.test": invite_from(AGENT)}))
     for _ in range(20):
         await asyncio.sleep(0)
@@ -634,12 +640,12 @@ async def test_a_join_is_retried_through_429_5xx_and_network_errors(h: Harness) 
 
 async def test_room_facts_are_built_once_per_message(h: Harness) -> None:
     built: list[str] = []
-    facts = h.router._facts
+    facts = h.router.messages._facts
 
     def counting(room: MatrixRoom) -> Any:
         built.append(room.room_id)
         return facts(room)
 
-    h.router._facts = counting  # type: ignore[method-assign]
+    h.router.messages._facts = counting
     await h.feed(sync(DM, message("$q", "visio ?")))
     assert built == [DM] and len(h.sender.items) == 1

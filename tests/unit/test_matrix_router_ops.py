@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core import Context, Reply
-from bot.matrix.callbacks import Question
+from bot.matrix.questions import Question
 from tests.unit.test_matrix_router import AGENT, BOT, DM, Harness, message, sync
 
 
@@ -33,9 +33,8 @@ def reaction(event_id: str, reacts_to: str, key: str, sender: str = AGENT) -> di
 
 
 def harness(tmp_path: Path, respond: Any = None) -> tuple[Harness, RecordingObserver]:
-    h = Harness(tmp_path, respond=respond)
     observer = RecordingObserver()
-    h.router._observer = observer  # type: ignore[assignment]
+    h = Harness(tmp_path, respond=respond, observer=observer)
     return h, observer
 
 

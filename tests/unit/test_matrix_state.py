@@ -65,3 +65,18 @@ def test_a_failed_write_is_reported_once_and_nothing_is_marked(tmp_path: Path) -
     assert len(errors) == 1 and "readonly" in str(errors[0])
     assert not store.is_answered("$q")
     assert store.sync_token == "s1"
+
+
+def test_a_place_counts_once_however_many_paths_release_it() -> None:
+    saved: list[str] = []
+    checkpoint = Checkpoint(saved.append)
+    first, second = checkpoint.open("s1"), checkpoint.open("s2")
+    a, b = checkpoint.place(first), checkpoint.place(second)
+    checkpoint.seal(first)
+    checkpoint.seal(second)
+    b.release()
+    b.release()  # a sent callback and a failure path: still one
+    assert saved == []  # s1's place is still taken: nothing may be saved past it
+    a.release()
+    a.release()
+    assert saved == ["s2"] and checkpoint.pending == 0

@@ -79,8 +79,11 @@ async def test_questions_during_a_slow_reload_get_the_old_then_the_new_knowledge
         data_dir=tmp_path / "data",
         loader=loader,
     )
-    h = Harness(tmp_path, respond=ops_responder(core_responder(holder), ops, "!outils"))
-    h.router._observer = OpsObserver(ops)
+    h = Harness(
+        tmp_path,
+        respond=ops_responder(core_responder(holder), ops, "!outils"),
+        observer=OpsObserver(ops),
+    )
     replies: dict[str, str] = {}  # question event id -> reply body
     ids = itertools.count()
 

@@ -1,0 +1,322 @@
+"""Messages: which to answer, the answer, and its way to the sender queue.
+
+Each message the bot answers takes a ``Place`` in the sync position, and that place goes
+with the work wherever it goes: to the responder (possibly a task, for a slow admin
+command), to the reply in the sender queue, or to the undecryptable holder while its
+room key is awaited. The sender releases it once the reply is sent or given up; every
+other path (not addressed after all, a handler failure answered by a notice) ends in a
+reply or a release. So the saved position never passes a question that was neither
+answered nor deliberately given up, and no question is answered twice (``_seen``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nio import AsyncClient, Event, MatrixRoom, MegolmEvent, RoomMessage
+
+from bot.config import Config
+from bot.matrix.conversations import Conversations
+from bot.matrix.crypto import UndecryptableMessages, Withheld
+from bot.matrix.filters import (
+    Decision,
+    Incoming,
+    Policy,
+    RoomFacts,
+    decide,
+    event_age_ms,
+    is_direct,
+)
+from bot.matrix.observer import Observer
+from bot.matrix.questions import Answer, Question, Responder
+from bot.matrix.replies import error_notice, flood_notice, reply_content, undecryptable_notice
+from bot.matrix.sender import Outgoing, Sender, reply_txn_id
+from bot.matrix.state import Checkpoint, Place, StateStore
+
+log = logging.getLogger(__name__)
+
+
+class Messages:
+    def __init__(
+        self,
+        client: AsyncClient,
+        config: Config,
+        *,
+        state: StateStore,
+        checkpoint: Checkpoint,
+        sender: Sender,
+        conversations: Conversations,
+        respond: Responder,
+        observer: Observer,
+        facts: Callable[[MatrixRoom], RoomFacts],
+        spawn: Callable[[Awaitable[Any]], None],
+        now_ms: Callable[[], int],
+        fault_trigger: str | None = None,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._state = state
+        self._checkpoint = checkpoint
+        self._sender = sender
+        self._conversations = conversations
+        self._respond = respond
+        self._observer = observer
+        self._facts = facts
+        self._spawn = spawn
+        self._now_ms = now_ms
+        self._fault_trigger = fault_trigger
+        self.policy = Policy(
+            command_prefix=config.behaviour.command_prefix,
+            ignored_users=config.behaviour.ignored_users,
+            max_age_ms=int(config.behaviour.catch_up_max_age * 1000),
+        )
+        self._pending: set[str] = set()  # event ids with a reply on its way, not yet sent
+        self._flooding: set[str] = set()  # agents told they are over the per-agent cap
+        self._asked_at: dict[str, float] = {}  # undecryptable event id -> when it was sent
+        self.skipped_old = 0  # in the sync being handled; the router logs it once
+        self.undecryptable = UndecryptableMessages(
+            client,
+            delay=config.encryption.undecryptable_notice_after,
+            on_decrypted=self._on_decrypted,
+            on_gave_up=self._on_gave_up,
+        )
+
+    @property
+    def _own(self) -> str:
+        return str(self._client.user_id)
+
+    def _seen(self, event_id: str) -> bool:
+        return event_id in self._pending or self._state.is_answered(event_id)
+
+    def _sent_at(self, source: dict[str, Any]) -> float:
+        """When the event was sent, on the monotonic clock, by the homeserver's age."""
+        return time.monotonic() - event_age_ms(source, self._now_ms()) / 1000
+
+    # -- a message ----------------------------------------------------------------------
+
+    def on_message(
+        self,
+        room: MatrixRoom,
+        event: RoomMessage,
+        batch: int,
+        *,
+        place: Place | None = None,
+        asked_at: float | None = None,
+    ) -> None:
+        """Answer ``event`` if it is for the bot. ``place``: the one it already holds (a
+        message decrypted late); released here if it is not answered after all."""
+        try:
+            self._on_message(room, event, batch, place, asked_at)
+        finally:
+            if place is not None and event.event_id not in self._pending:
+                place.release()  # not handed on to an answer
+
+    def _on_message(
+        self,
+        room: MatrixRoom,
+        event: RoomMessage,
+        batch: int,
+        place: Place | None,
+        asked_at: float | None,
+    ) -> None:
+        content = event.source.get("content")
+        if not isinstance(content, dict) or self._seen(event.event_id):
+            return
+        body = content.get("body")
+        msg = Incoming(
+            event_id=event.event_id,
+            sender=event.sender,
+            ts=int(event.server_timestamp or 0),
+            msgtype=str(content.get("msgtype", "")),
+            body=body if isinstance(body, str) else "",
+            content=content,
+            age_ms=event_age_ms(event.source, self._now_ms()),
+        )
+        facts = self._facts(room)
+        decision = decide(msg, facts, self.policy, self._now_ms())
+        if not decision.answer:
+            log.debug("not answering %s: %s", event.event_id, decision.reason)
+            if decision.reason == "too_old":
+                self.skipped_old += 1
+            return
+
+        def take_place() -> Place:
+            return place if place is not None else self._checkpoint.place(batch)
+
+        if self._over_cap(room.room_id, event.event_id, event.sender, take_place):
+            return
+        question = Question(
+            room.room_id,
+            event.event_id,
+            event.sender,
+            decision.question,
+            is_direct(facts),
+            decision.reason,
+            asked_at if asked_at is not None else self._sent_at(event.source),
+            getattr(event, "sender_key", None) if getattr(event, "decrypted", False) else None,
+        )
+        self._pending.add(event.event_id)
+        self._answer(question, decision, take_place())
+
+    def _answer(self, question: Question, decision: Decision, place: Place) -> None:
+        arrived = time.monotonic()
+        context = self._conversations.get(question.room_id, question.sender)
+        try:
+            if self._fault_trigger is not None and question.text == self._fault_trigger:
+                raise RuntimeError("fault injected for tests (TCHAP_BOT_TEST_FAULT_TRIGGER)")
+            result = self._respond(question, context)
+        except Exception:
+            self._answer_failed(question, decision, place, arrived)
+            return
+        if inspect.isawaitable(result):
+            self._spawn(self._answer_later(result, question, decision, place, arrived))
+            return
+        self._deliver(result, question, decision, place, arrived)
+
+    async def _answer_later(
+        self,
+        pending: Awaitable[Answer],
+        question: Question,
+        decision: Decision,
+        place: Place,
+        arrived: float,
+    ) -> None:
+        try:
+            answered = await pending
+        except asyncio.CancelledError:
+            # Shutdown: not answered; the place stays taken, so the saved position stays
+            # before this question and it is handled again at the next start.
+            self._pending.discard(question.event_id)
+            raise
+        except Exception:
+            self._answer_failed(question, decision, place, arrived)
+            return
+        self._deliver(answered, question, decision, place, arrived)
+
+    def _answer_failed(
+        self, question: Question, decision: Decision, place: Place, arrived: float
+    ) -> None:
+        """The handler raised: the agent gets a short notice as the reply, so the question
+        is answered once (not retried at every restart) and the position stays right."""
+        log.exception("preparing the answer to %s failed; sending a notice", question.event_id)
+        content = error_notice(question.event_id, question.sender, decision.thread_root)
+        self._queue_reply(question, content, place, subject=None, arrived=arrived)
+
+    def _deliver(
+        self, answered: Answer, question: Question, decision: Decision, place: Place, arrived: float
+    ) -> None:
+        reply, next_context = answered
+        self._conversations.put(question.room_id, question.sender, next_context)
+        log.info(
+            "answering %s in %s (%s): %s",
+            question.event_id,
+            question.room_id,
+            decision.reason,
+            reply.subject,
+        )
+        content = reply_content(reply, question.event_id, question.sender, decision.thread_root)
+        self._queue_reply(question, content, place, subject=reply.subject, arrived=arrived)
+
+    def _over_cap(
+        self, room_id: str, event_id: str, sender: str, take_place: Callable[[], Place]
+    ) -> bool:
+        """One agent with too many replies waiting: its new question is not answered; the
+        first one over the cap gets a short notice (sent as the room's, not behind the
+        agent's backlog), the next ones nothing until the backlog is below the cap."""
+        cap = self._config.behaviour.max_queued_per_agent
+        if self._sender.queued_for(sender) < cap:
+            self._flooding.discard(sender)
+            return False
+        if sender in self._flooding:
+            log.info("not answering %s from %s: over the per-agent cap", event_id, sender)
+            return True
+        self._flooding.add(sender)
+        log.warning("%s has %d replies waiting: asked to slow down", sender, cap)
+        question = Question(room_id, event_id, "", "", False)  # to the room, not the agent
+        content = flood_notice(event_id, sender)
+        self._queue_reply(question, content, take_place(), subject=None, arrived=time.monotonic())
+        return True
+
+    def _queue_reply(
+        self,
+        question: Question,
+        content: dict[str, Any],
+        place: Place,
+        *,
+        subject: str | None,
+        arrived: float,
+    ) -> None:
+        """``arrived``: ``time.monotonic()`` when the question came in, for the latency;
+        from ``question.asked_at`` counts ``behaviour.notify_after``."""
+        event_id, room_id, asker = question.event_id, question.room_id, question.sender
+        self._pending.add(event_id)
+
+        def sent(reply_id: str) -> None:
+            self._state.mark_answered(event_id, room_id)
+            self._pending.discard(event_id)
+            if subject is not None:
+                self._observer.record_reply(subject, max(0.0, time.monotonic() - arrived))
+                self._observer.reply_sent(room_id, reply_id, asker, subject)
+
+        def dropped() -> None:
+            self._pending.discard(event_id)
+
+        notify_at = question.asked_at
+        self._sender.submit(
+            Outgoing(
+                room_id,
+                content,
+                txn_id=reply_txn_id(event_id),
+                on_sent=sent,
+                on_dropped=dropped,
+                agent=asker,
+                notify_at=None
+                if notify_at is None
+                else notify_at + self._config.behaviour.notify_after,
+                place=place,
+            )
+        )
+
+    # -- undecryptable ------------------------------------------------------------------
+
+    def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent, batch: int) -> None:
+        facts = self._facts(room)
+        if (
+            event.sender == self._own
+            or int(event.server_timestamp or 0) < facts.since_ts
+            or event_age_ms(event.source, self._now_ms()) > self.policy.max_age_ms
+            or self._seen(event.event_id)
+            or event.event_id in self.undecryptable
+        ):
+            return
+        self._observer.record_undecryptable()
+        self._asked_at[event.event_id] = self._sent_at(event.source)
+        self.undecryptable.hold(room.room_id, event, self._checkpoint.place(batch))
+
+    def on_withheld(self, notice: Withheld) -> None:
+        self.undecryptable.withheld(notice)
+
+    async def _on_decrypted(self, room_id: str, event: Event, place: Place) -> None:
+        asked_at = self._asked_at.pop(getattr(event, "event_id", ""), None)
+        room = self._client.rooms.get(room_id)
+        if room is None or not isinstance(event, RoomMessage):
+            place.release()
+            return
+        self.on_message(room, event, -1, place=place, asked_at=asked_at)
+
+    async def _on_gave_up(
+        self, room_id: str, event: MegolmEvent, place: Place, withheld: str | None
+    ) -> None:
+        asked_at = self._asked_at.pop(event.event_id, None)
+        room = self._client.rooms.get(room_id)
+        if room is None or not is_direct(self._facts(room)):
+            place.release()  # in a group room it may not have been for us
+            return
+        question = Question(room_id, event.event_id, event.sender, "", True, asked_at=asked_at)
+        content = undecryptable_notice(event.event_id, event.sender, withheld)
+        self._queue_reply(question, content, place, subject=None, arrived=time.monotonic())
