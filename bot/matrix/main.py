@@ -109,8 +109,13 @@ class Bot:
         self._state_error: sqlite3.Error | None = None
         self.checkpoint = Checkpoint(self.state.save_sync_token)
         self.sender = Sender(
-            self.client, trust=config.encryption.trust, crypto_lock=self.crypto_lock
+            self.client,
+            trust=config.encryption.trust,
+            crypto_lock=self.crypto_lock,
+            max_retry_after=config.matrix.max_retry_after,
+            on_gave_up=self.observer.record_given_up,
         )
+        self.ops.status.replies_stalled_since = self.sender.stalled_since
         self.conversations = Conversations(config.behaviour.context_idle)
         self.router = Router(
             self.client,

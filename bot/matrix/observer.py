@@ -19,6 +19,9 @@ class Observer(Protocol):
 
     def set_rooms_joined(self, count: int) -> None: ...
 
+    def record_given_up(self, reason: str) -> None:
+        """A message (an answer, a notice) the bot gave up sending, and why."""
+
     def reply_sent(self, room_id: str, reply_event_id: str, asker: str, subject: str) -> None:
         """The bot's answer ``reply_event_id`` to ``asker``: reactions to it are votes."""
 
@@ -45,6 +48,9 @@ class NullObserver:
         pass
 
     def set_rooms_joined(self, count: int) -> None:
+        pass
+
+    def record_given_up(self, reason: str) -> None:
         pass
 
     def reply_sent(self, room_id: str, reply_event_id: str, asker: str, subject: str) -> None:

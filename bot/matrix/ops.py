@@ -119,6 +119,9 @@ class OpsObserver:
     def set_rooms_joined(self, count: int) -> None:
         self._ops.metrics.set_rooms_joined(count)
 
+    def record_given_up(self, reason: str) -> None:
+        self._ops.metrics.record_given_up(reason)
+
     def reply_sent(self, room_id: str, reply_event_id: str, asker: str, subject: str) -> None:
         if subject == ADMIN_SUBJECT:
             return

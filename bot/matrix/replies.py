@@ -14,11 +14,18 @@ agent, so in a group room only they are notified.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 from bot.core import Reply
 
 HTML_FORMAT = "org.matrix.custom.html"
+
+# A Matrix event may not exceed 64 KiB (Synapse refuses it with M_TOO_LARGE). Encrypted,
+# the content grows by a third (base64) plus the envelope; this leaves a wide margin.
+MAX_CONTENT_BYTES = 30_000
+MIN_CUT = 500  # a body this short that is still too large is not cut further
+CUT_NOTE = "… (réponse abrégée : posez une question plus précise pour la suite)"
 
 UNDECRYPTABLE_TEXT = (
     "Je n'ai pas pu déchiffrer votre message. Pouvez-vous le renvoyer ? "
@@ -82,6 +89,34 @@ def reply_content(
     reply: Reply, question_id: str, sender: str, thread_root: str | None = None
 ) -> dict[str, Any]:
     return _relate(_notice(reply.text, reply.html), question_id, sender, thread_root)
+
+
+def _size(content: dict[str, Any]) -> int:
+    return len(json.dumps(content, ensure_ascii=False).encode())
+
+
+def fit(content: dict[str, Any], *, fraction: float = 1.0) -> dict[str, Any]:
+    """``content`` if it fits in ``fraction`` of ``MAX_CONTENT_BYTES``, else a copy whose
+    body is cut at a line end with a note, and whose HTML is that body escaped (cutting
+    the HTML itself could leave it unbalanced). A reply is never lost for its length."""
+    budget = int(MAX_CONTENT_BYTES * fraction)
+    if _size(content) <= budget:
+        return content
+    body = str(content.get("body", ""))
+    others = {k: v for k, v in content.items() if k not in ("body", "formatted_body")}
+    # body and its escaped HTML each take about as much: half the budget for each.
+    room = max(MIN_CUT, (budget - _size(others)) // 2 - len(CUT_NOTE.encode()) - 64)
+    while True:
+        cut = body.encode()[:room].decode(errors="ignore")
+        if "\n" in cut[len(cut) // 2 :]:
+            cut = cut[: cut.rindex("\n")]
+        text = cut.rstrip() + "\n" + CUT_NOTE
+        result = {**others, "body": text}
+        if "formatted_body" in content:
+            result["formatted_body"] = "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+        if _size(result) <= budget or room <= MIN_CUT:  # escapes or multi-byte text: again
+            return result
+        room = max(MIN_CUT, room * 3 // 4)
 
 
 def notifying(content: dict[str, Any]) -> dict[str, Any]:

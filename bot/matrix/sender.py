@@ -5,10 +5,18 @@ tasks retry together and storm the homeserver (see the notes). Here a single wor
 and after a 429 it paces itself at the interval the homeserver asked for until the backlog
 is gone, so a burst under Synapse's default limits meets about one 429, not one per reply.
 
-Fairness: rooms take turns (round robin, so one busy room does not hold the others back)
-and, inside a room, the agents whose questions are answered take turns too, so one agent
-flooding a shared room does not delay the others. ``queued_for`` tells how many replies to
-one agent are waiting (the router caps it: ``behaviour.max_queued_per_agent``).
+Fairness: the agents whose questions are answered take turns (round robin), whatever
+room they asked in, so one agent flooding from several direct chats or a shared room does
+not delay the others; a room's own messages (a greeting, a flood notice) take a turn of
+their own. ``queued_for`` tells how many replies to one agent are waiting (the router
+caps it: ``behaviour.max_queued_per_agent``).
+
+Failures: network errors, 5xx, 408, 429 and any answer without a Matrix error code (a
+proxy's page) are retried with backoff, for at most ``GIVE_UP_AFTER``; ``retry_after`` is
+honoured up to ``max_retry_after``. A message too large for the homeserver is cut
+(``bot.matrix.replies.fit``) and tried again. Only a real refusal (``M_FORBIDDEN``: not in
+the room), a message still too large once cut, or the time bound gives a message up:
+logged and reported to ``on_gave_up`` (metrics).
 
 Typing notifications are sent only for replies that cannot leave at once (backlog or
 pacing): an immediate reply needs none.
@@ -37,7 +45,8 @@ from nio import (
 
 from bot.config import TrustPolicy
 from bot.matrix.crypto import blacklist_unverified
-from bot.matrix.replies import notifying
+from bot.matrix.errors import http_status, is_matrix_error, retry_wait
+from bot.matrix.replies import MIN_CUT, fit, notifying
 from bot.matrix.state import Place
 
 log = logging.getLogger(__name__)
@@ -47,7 +56,7 @@ PACING_RESET_IDLE = 60.0  # seconds without sending after which the pacing is dr
 MAX_PACING_INTERVAL = 30.0
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0
-MAX_ATTEMPTS = 50  # network or 5xx failures of one message before it is dropped
+GIVE_UP_AFTER = 30 * 60.0  # seconds of failures after which one message is given up
 TYPING_TIMEOUT_MS = 30_000
 
 
@@ -100,17 +109,23 @@ class Sender:
         *,
         trust: TrustPolicy,
         crypto_lock: asyncio.Lock,
+        max_retry_after: float = 60.0,
+        on_gave_up: Callable[[str], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._trust = trust
         self._crypto_lock = crypto_lock
+        self._max_retry_after = max_retry_after
+        self._on_gave_up = on_gave_up
         self._sleep = sleep
         self._clock = clock
-        # room -> agent -> that agent's replies in order; both levels in round robin.
-        self._rooms: OrderedDict[str, OrderedDict[str, deque[Outgoing]]] = OrderedDict()
+        # turn (an agent, or a room's own messages) -> its messages in order; round robin.
+        self._turns: OrderedDict[str, deque[Outgoing]] = OrderedDict()
         self._per_agent: Counter[str] = Counter()  # queued or being sent, by agent
+        self._per_room: Counter[str] = Counter()  # queued, by room (typing notifications)
+        self._progress = self._clock()  # last send, or when the queue was last empty
         self._queued = 0
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -125,8 +140,11 @@ class Sender:
     # -- producers ------------------------------------------------------------------
 
     def submit(self, item: Outgoing) -> None:
-        agents = self._rooms.setdefault(item.room_id, OrderedDict())
-        agents.setdefault(item.agent, deque()).append(item)
+        if not self._queued and not self._in_flight:
+            self._progress = self._clock()
+        turn = item.agent or f"room {item.room_id}"
+        self._turns.setdefault(turn, deque()).append(item)
+        self._per_room[item.room_id] += 1
         self._queued += 1
         if item.agent:
             self._per_agent[item.agent] += 1
@@ -143,6 +161,14 @@ class Sender:
     def queued_for(self, agent: str) -> int:
         """Replies to ``agent``'s questions waiting or being sent."""
         return self._per_agent.get(agent, 0)
+
+    def stalled_since(self) -> float | None:
+        """While messages wait: the clock time of the last progress (a message sent, or
+        the queue starting to fill); None when nothing waits. For /healthz: a bot whose
+        replies no longer leave is not alive, even if it syncs."""
+        if not self._queued and not self._in_flight:
+            return None
+        return self._progress
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until everything submitted is sent or dropped; False on timeout."""
@@ -173,43 +199,40 @@ class Sender:
                     raise
                 except Exception:
                     log.exception("sending to %s failed unexpectedly; dropped", item.room_id)
-                    self._drop(item)
+                    self._give_up(item, "bug", "unexpected error")
                 finally:
                     self._in_flight -= 1
                     if item.agent:
                         self._per_agent[item.agent] -= 1
                         if self._per_agent[item.agent] <= 0:
                             del self._per_agent[item.agent]
-                if item.room_id in self._typing and not self._rooms.get(item.room_id):
+                if item.room_id in self._typing and not self._per_room.get(item.room_id):
                     self._set_typing(item.room_id, False)
         finally:
             for task in list(self._background):
                 task.cancel()
 
     def _next(self) -> Outgoing | None:
-        while self._rooms:
-            room_id, agents = next(iter(self._rooms.items()))
-            if not agents:
-                del self._rooms[room_id]
-                continue
-            agent, queue = next(iter(agents.items()))
-            item = queue.popleft()
-            self._queued -= 1
-            if queue:
-                agents.move_to_end(agent)  # agents of one room in turn
-            else:
-                del agents[agent]
-            if agents:
-                self._rooms.move_to_end(room_id)  # rooms in turn
-            else:
-                del self._rooms[room_id]
-            return item
-        return None
+        if not self._turns:
+            return None
+        turn, queue = next(iter(self._turns.items()))
+        item = queue.popleft()
+        if queue:
+            self._turns.move_to_end(turn)  # the others first
+        else:
+            del self._turns[turn]
+        self._queued -= 1
+        self._per_room[item.room_id] -= 1
+        if self._per_room[item.room_id] <= 0:
+            del self._per_room[item.room_id]
+        return item
 
     async def _deliver(self, item: Outgoing) -> None:
         backoff = BACKOFF_INITIAL
-        failures = 0
+        began = self._clock()
         blacklisted = False
+        content = fit(item.content)
+        cut = content is not item.content
         while True:
             await self._pace()
             try:
@@ -219,18 +242,13 @@ class Sender:
                     response = await self._client.room_send(
                         item.room_id,
                         item.event_type,
-                        notifying(item.content) if late else item.content,
+                        notifying(content) if late else content,
                         tx_id=item.txn_id,
                         ignore_unverified_devices=self._trust is TrustPolicy.ACCEPT_UNVERIFIED,
                     )
             except OlmUnverifiedDeviceError as exc:
                 if blacklisted:  # still unverified devices (e.g. one just appeared)
-                    log.warning(
-                        "cannot send to %s: unverified device %s after blacklisting; dropped",
-                        item.room_id,
-                        exc.device.id,
-                    )
-                    self._drop(item)
+                    self._give_up(item, "unverified", f"unverified device {exc.device.id}")
                     return
                 # verified_only: withhold the room key from unverified devices, retry once.
                 blacklisted = True
@@ -238,23 +256,33 @@ class Sender:
                     blacklist_unverified(self._client, item.room_id)
                 continue
             except LocalProtocolError as exc:
-                log.warning("cannot send to %s: %s; dropped", item.room_id, exc)
-                self._drop(item)
+                self._give_up(item, "refused", str(exc))
                 return
             except (ClientError, TimeoutError, OSError) as exc:
                 response = None
                 reason = f"{type(exc).__name__}: {exc}"
             if isinstance(response, RoomSendResponse):
                 self.stats.sent += 1
+                self._progress = self._clock()
                 _notify("on_sent", item.on_sent, response.event_id)
                 if item.place is not None:
                     item.place.release()
                 return
             if isinstance(response, ErrorResponse):
-                status = getattr(response.transport_response, "status", None)
+                status = http_status(response)
+                if response.status_code == "M_TOO_LARGE" or (
+                    status == 413 and is_matrix_error(response)
+                ):
+                    if cut and len(str(content.get("body", ""))) < MIN_CUT:
+                        self._give_up(item, "too_large", str(response))
+                        return
+                    content, cut = fit(content, fraction=0.5), True  # cut harder, once more
+                    log.warning("message to %s too large for the homeserver: cut", item.room_id)
+                    continue
+                wait = retry_wait(response, self._max_retry_after)
                 if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
                     self.stats.rate_limited += 1
-                    wait = (response.retry_after_ms or 5000) / 1000
+                    wait = wait or 5.0
                     # Already paced: the interval was too short by ``wait``.
                     paced = self._interval + wait if self._interval else wait
                     self._interval = min(paced, MAX_PACING_INTERVAL)
@@ -265,21 +293,14 @@ class Sender:
                     )
                     await self._sleep(wait * PACING_MARGIN)
                     continue
-                if (status is not None and status < 500) or (
-                    status is None and response.status_code
-                ):
-                    log.warning(
-                        "homeserver refused a message to %s: %s; dropped", item.room_id, response
-                    )
-                    self._drop(item)
+                if response.status_code == "M_FORBIDDEN":  # not in the room, not allowed
+                    self._give_up(item, "forbidden", str(response))
                     return
                 reason = str(response)
-            failures += 1
-            self.stats.retries += 1
-            if failures >= MAX_ATTEMPTS:
-                log.error("giving up a message to %s after %d failures", item.room_id, failures)
-                self._drop(item)
+            if self._clock() - began >= GIVE_UP_AFTER:
+                self._give_up(item, "failures", f"failing for {GIVE_UP_AFTER:.0f} s: {reason}")
                 return
+            self.stats.retries += 1
             delay = backoff * random.uniform(0.5, 1.0)
             log.warning(
                 "sending to %s failed (%s); retrying in %.1f s", item.room_id, reason, delay
@@ -297,6 +318,15 @@ class Sender:
         wait = self._interval * PACING_MARGIN - since
         if wait > 0:
             await self._sleep(wait)
+
+    def _give_up(self, item: Outgoing, kind: str, reason: str) -> None:
+        log.warning("gave up a message to %s (%s): %s", item.room_id, kind, reason)
+        if self._on_gave_up is not None:
+            try:
+                self._on_gave_up(kind)
+            except Exception:
+                log.exception("recording a message given up failed")
+        self._drop(item)
 
     def _drop(self, item: Outgoing) -> None:
         self.stats.dropped += 1

@@ -3,9 +3,10 @@
 The Matrix bot updates a :class:`BotStatus` (after login, after each successful sync,
 once the knowledge is loaded); :class:`HealthServer` only reads it.
 
-- ``/healthz``: 200 while the last successful sync is younger than ``max_sync_age``;
-  before the first sync, 200 during ``startup_grace`` then 503. A stuck sync loop thus
-  fails the probe and the supervisor restarts the bot.
+- ``/healthz``: 200 while the last successful sync is younger than ``max_sync_age`` and
+  replies leave (none waiting longer than that without one being sent); before the first
+  sync, 200 during ``startup_grace`` then 503. A stuck sync loop or sender thus fails the
+  probe and the supervisor restarts the bot.
 - ``/readyz``: 200 once logged in, first sync done, knowledge loaded and the bot's device
   cross-signed (503 with the reason while it is not: agents' clients would not read it).
 - ``/metrics``: Prometheus text format.
@@ -41,6 +42,8 @@ class BotStatus:
     first_sync_done: bool = False
     knowledge_loaded: bool = False
     last_sync_ok: float | None = None
+    # While replies wait to be sent: the time of the last progress (Sender.stalled_since).
+    replies_stalled_since: Callable[[], float | None] | None = None
     device_signed: bool = False  # cross-signed by the bot's identity (bot.matrix.identity)
     identity_problem: str | None = None  # why it is not, once checked
 
@@ -82,6 +85,14 @@ def health_verdict(status: BotStatus, max_sync_age: float, startup_grace: float)
             False,
             f"aucune synchronisation réussie depuis le démarrage il y a {_seconds(waited)} "
             f"(délai de grâce {_seconds(startup_grace)})",
+        )
+    stalled = status.replies_stalled_since() if status.replies_stalled_since else None
+    if stalled is not None and now - stalled > max_sync_age:
+        # Syncing but not answering (a send stuck in retries): as dead for agents.
+        return Verdict(
+            False,
+            f"réponses en attente, aucune envoyée depuis {_seconds(now - stalled)} "
+            f"(limite {_seconds(max_sync_age)})",
         )
     age = now - status.last_sync_ok
     if age > max_sync_age:

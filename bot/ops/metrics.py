@@ -83,6 +83,12 @@ class Metrics:
             f"{PREFIX}_undecryptable", "Messages that could not be decrypted.", registry=r
         )
         self.rooms_joined = Gauge(f"{PREFIX}_rooms_joined", "Rooms the bot is in.", registry=r)
+        self.given_up = Counter(
+            f"{PREFIX}_messages_given_up",
+            "Messages the bot gave up sending, by reason (forbidden, too_large, failures...).",
+            ["reason"],
+            registry=r,
+        )
         self.feedback = Counter(
             f"{PREFIX}_feedback",
             "Votes on replies (a changed vote counts once more), by subject and vote.",
@@ -130,6 +136,9 @@ class Metrics:
 
     def set_rooms_joined(self, count: int) -> None:
         self.rooms_joined.set(count)
+
+    def record_given_up(self, reason: str) -> None:
+        self.given_up.labels(reason=reason).inc()
 
     def record_feedback(self, subject: str, vote: str) -> None:
         if vote not in VOTES:

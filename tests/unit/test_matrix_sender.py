@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -117,7 +118,9 @@ async def test_agents_of_one_room_take_turns_and_are_counted() -> None:
     assert sender.queued_for("@a:hs") == 4 and sender.queued_for("@b:hs") == 1
     assert sender.queued == 6
     await run_until_drained(sender)
-    assert [body for _, body in client.sent] == ["a0", "c0", "b0", "greeting", "a1", "a2"]
+    # Agents take turns whatever their room (a's reply in !other waits its turn behind
+    # a's earlier ones); the room's own greeting has a turn of its own.
+    assert [body for _, body in client.sent] == ["a0", "b0", "greeting", "a1", "a2", "c0"]
     assert sender.queued_for("@a:hs") == 0 and sender.queued == 0
 
 
@@ -151,7 +154,9 @@ async def test_network_errors_are_retried_with_backoff() -> None:
     await run_until_drained(sender)
     assert client.sent == [("!r", "x")]
     assert sender.stats.retries == 3
-    assert clock.sleeps[1] > clock.sleeps[0] / 2  # exponential, with jitter
+    # Exponential with jitter: each step's range [b/2, b] doubles, so the third wait is
+    # always longer than the first (a constant backoff would fail this).
+    assert clock.sleeps[2] > clock.sleeps[0]
 
 
 async def test_pacing_converges_when_the_first_wait_is_short() -> None:
@@ -216,7 +221,7 @@ async def test_verified_only_retries_once_after_blacklisting_then_drops(
     await run_until_drained(sender)
     assert attempts == [False, False]  # one retry after blacklisting, not a loop
     assert blacklisted == ["dropped"] and sender.stats.dropped == 1
-    assert "unverified device PHONE after blacklisting; dropped" in caplog.text
+    assert "(unverified): unverified device PHONE" in caplog.text
     assert not lock.locked()
 
 
@@ -234,3 +239,100 @@ async def test_a_late_reply_is_sent_so_that_it_notifies_the_agent() -> None:
     worker.cancel()
     assert [c["msgtype"] for c in client.contents] == ["m.notice", "m.text", "m.notice"]
     assert client.contents[1]["m.mentions"] == {"user_ids": ["@a:hs"]}
+
+
+async def test_one_agent_flooding_from_several_rooms_does_not_delay_another() -> None:
+    sender, client, _ = make(limited=False)
+    for room in ("!dm1", "!dm2", "!dm3"):
+        for i in range(3):
+            sender.submit(Outgoing(room, {"body": f"flood {room} {i}"}, agent="@flood:hs"))
+    sender.submit(Outgoing("!dm4", {"body": "other"}, agent="@other:hs"))
+    await run_until_drained(sender)
+    assert [body for _, body in client.sent].index("other") == 1  # right after the first
+
+
+@pytest.mark.parametrize(
+    ("status", "errcode"),
+    [(502, None), (403, None), (407, None), (408, None), (500, "M_UNKNOWN"), (401, None)],
+)
+async def test_proxy_pages_and_server_errors_are_retried_not_dropped(
+    status: int, errcode: str | None
+) -> None:
+    """A page without a Matrix error code (a proxy's, a load balancer's) is a network
+    fault whatever its status; so are 5xx and 408."""
+    sender, client, _ = make(limited=False)
+    real_send = client.room_send
+    failures = 2
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            body = {"errcode": errcode, "error": "x"} if errcode else {}
+            error = RoomSendError.from_dict(body, "!r")
+            error.transport_response = SimpleNamespace(status=status)  # type: ignore[assignment]
+            return error
+        return await real_send(*args, **kwargs)
+
+    client.room_send = flaky  # type: ignore[method-assign]
+    sender.submit(Outgoing("!r", {"body": "x"}))
+    await run_until_drained(sender)
+    assert client.sent == [("!r", "x")] and sender.stats.dropped == 0
+
+
+async def test_a_huge_retry_after_is_capped() -> None:
+    sender, client, clock = make(limited=False)
+    sender._max_retry_after = 60.0
+    real_send = client.room_send
+    limited = True
+
+    async def once_limited(*args: Any, **kwargs: Any) -> Any:
+        nonlocal limited
+        if limited:
+            limited = False
+            return RoomSendError.from_dict(
+                {"errcode": "M_LIMIT_EXCEEDED", "error": "x", "retry_after_ms": 3_600_000}, "!r"
+            )
+        return await real_send(*args, **kwargs)
+
+    client.room_send = once_limited  # type: ignore[method-assign]
+    sender.submit(Outgoing("!r", {"body": "x"}))
+    await run_until_drained(sender)
+    assert client.sent == [("!r", "x")]
+    assert max(clock.sleeps) <= 60 * 1.05  # not an hour
+
+
+async def test_a_message_too_large_is_cut_and_sent_not_lost() -> None:
+    sender, client, _ = make(limited=False)
+    gave_up: list[str] = []
+    sender._on_gave_up = gave_up.append
+    real_send = client.room_send
+
+    async def strict(room_id: str, event_type: str, content: dict[str, Any], **kw: Any) -> Any:
+        if len(str(content)) > 20_000:  # a homeserver stricter than our budget
+            return RoomSendError.from_dict({"errcode": "M_TOO_LARGE", "error": "big"}, room_id)
+        return await real_send(room_id, event_type, content, **kw)
+
+    client.room_send = strict  # type: ignore[method-assign]
+    long = "\n".join(f"ligne {i} " + "x" * 60 for i in range(1000))
+    sender.submit(Outgoing("!r", {"msgtype": "m.notice", "body": long, "formatted_body": long}))
+    await run_until_drained(sender)
+    [(_, body)] = client.sent
+    assert body.startswith("ligne 0") and body.endswith(
+        "posez une question plus précise pour la suite)"
+    )
+    assert gave_up == []
+
+
+async def test_gave_up_is_reported_for_forbidden() -> None:
+    sender, client, _ = make(limited=False)
+    gave_up: list[str] = []
+    sender._on_gave_up = gave_up.append
+
+    async def forbidden(*args: Any, **kwargs: Any) -> Any:
+        return RoomSendError.from_dict({"errcode": "M_FORBIDDEN", "error": "no"}, "!r")
+
+    client.room_send = forbidden  # type: ignore[method-assign]
+    sender.submit(Outgoing("!r", {"body": "x"}))
+    await run_until_drained(sender)
+    assert gave_up == ["forbidden"]

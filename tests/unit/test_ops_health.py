@@ -195,3 +195,18 @@ def test_settings_from_yaml_mapping_report_every_error_with_its_path() -> None:
     assert settings.admins == frozenset({"@admin:agent.tchap.gouv.fr"})
     assert settings.knowledge.warn_days == 14 and settings.health.port == 9100
     assert parse_ops_settings(None) == (parse_ops_settings({})[0], [])
+
+
+def test_healthz_fails_when_replies_wait_without_one_leaving(clock: Clock) -> None:
+    status = BotStatus(clock=clock)
+    status.record_sync_ok()
+    stalled: list[float | None] = [None]
+    status.replies_stalled_since = lambda: stalled[0]
+    assert health_verdict(status, max_sync_age=60, startup_grace=0).ok  # nothing waits
+    stalled[0] = clock.now
+    clock.now += 61
+    status.record_sync_ok()  # syncing fine, but the replies do not leave
+    verdict = health_verdict(status, max_sync_age=60, startup_grace=0)
+    assert not verdict.ok and "aucune envoyée depuis 61 s" in verdict.reason
+    stalled[0] = clock.now  # one was sent
+    assert health_verdict(status, max_sync_age=60, startup_grace=0).ok
