@@ -11,7 +11,7 @@ more, or the same French phonetic key ("ouatsap").
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -29,6 +29,8 @@ class AppNames:
     glued: dict[str, str]  # name with its words glued ("whatsapp", "googlesheets") -> app id
     keys: dict[str, str]  # phonetic key of a glued name -> app id
     long_names: tuple[str, ...]  # glued names open to one typo
+    # word -> the application it misspells, if any; filled as questions come
+    near: dict[str, str | None] = field(default_factory=dict, compare=False)
 
     def find(self, words: Sequence[str]) -> list[tuple[str, int, int]]:
         """(app id, first word, end) of every name the words spell, left to right; the
@@ -56,6 +58,13 @@ class AppNames:
         return None
 
     def _near(self, run: str) -> str | None:
+        if run not in self.near:
+            if len(self.near) > 50_000:
+                self.near.clear()
+            self.near[run] = self._guess(run)
+        return self.near[run]
+
+    def _guess(self, run: str) -> str | None:
         if len(run) >= PHONETIC_MIN and run.isalpha():
             app = self.keys.get(phonetic_key(run))
             if app is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -72,7 +73,9 @@ _ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
 # "entre 10 et 20 personnes", "on sera 5-6", "2 ou 3 personnes": plan for the upper bound.
 _RANGE = (
     re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et|ou|-)?\s*{_N}\s+{_PEOPLE}\b"),
-    re.compile(rf"\b(?:entre|sera|serons|sommes|est|a|pour)\s+{_N}\s+(?:a|et|ou|-)\s*{_N}{_AFTER}"),
+    re.compile(
+        rf"\b(?:entre|sera|serons|sommes|est|a|pour)\s+{_N}\s+(?:(?:a|et|ou)\s+)?{_N}{_AFTER}"
+    ),
 )
 # After an approximate number, what makes it no head count: "une dizaine de minutes".
 _NOT_PEOPLE_OF = re.compile(
@@ -105,8 +108,15 @@ class Entities:
         return self.participants is None and self.device is None and not self.sensitive
 
 
+@lru_cache(maxsize=256)
+def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled search for any of these phrases as whole words (built once per list)."""
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives or '(?!)'})(?![a-z0-9])")
+
+
 def _contains_phrase(plain: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", plain) is not None
+    return _phrases((phrase,)).search(plain) is not None
 
 
 def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | None:
@@ -126,7 +136,7 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
             text = said.format(n=n)
             return _capped(max(1, n + offset), text if " " in said else f"{text} participants")
     for word, value in approximate.items():
-        place = re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", plain)
+        place = _phrases((word,)).search(plain)
         if place and not _NOT_PEOPLE_OF.match(plain[place.end() :]):
             return value, f"une {word.removesuffix(' de')} de participants"
     return None
@@ -169,14 +179,10 @@ def read_entities(
     approximate_numbers: Mapping[str, int],
 ) -> Entities:
     device = next(
-        (
-            device
-            for device, words in devices.items()
-            if any(_contains_phrase(plain, w) for w in words)
-        ),
+        (device for device, words in devices.items() if _phrases(tuple(words)).search(plain)),
         None,
     ) or _misspelt_device(plain, devices)
-    sensitive = any(_contains_phrase(plain, w) for w in sensitive_words)
+    sensitive = _phrases(tuple(sensitive_words)).search(plain) is not None
     count = read_count(plain, approximate_numbers)
     if count is None:
         return Entities(None, device, sensitive)

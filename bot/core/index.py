@@ -23,7 +23,7 @@ from threading import Lock
 
 from bot.core.apps import AppNames, compile_app_names
 from bot.core.concepts import Concepts, compile_concepts
-from bot.core.normalize import Normalized, normalize, plain_words, stem
+from bot.core.normalize import Normalized, normalize, plain_words
 from bot.core.phonetic import phonetic_key
 from bot.knowledge.model import Caveat, Knowledge
 
@@ -76,9 +76,8 @@ class Index:
     name_keys: dict[str, str]  # phonetic key of a name -> the name token
     weak: frozenset[str]  # domain tokens that off-topic phrasings share
     # Correctly spelt words the knowledge itself writes (its texts, its phrasings, its
-    # concepts), as stems: a question word among them is no typo of another word
-    # ("agent" is not "agenda", "solution" not "salut"), and as plain words.
-    real_stems: frozenset[str]
+    # concepts): a question word among them is no typo of another word ("agent" is not
+    # "agenda", "solution" not "salut"). See is_real.
     real_words: frozenset[str]
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
@@ -153,8 +152,10 @@ def build_index(knowledge: Knowledge) -> Index:
     seen: set[tuple[str, tuple[str, ...]]] = set()
     phonetic: dict[str, set[str]] = defaultdict(set)
     weak_candidates: set[str] = set()
+    typed: set[str] = set()
     for subject, phrasing, factor in _phrasings(knowledge):
         norm = normalize(phrasing, abbreviations, stopwords)
+        typed.update(norm.typed)
         tokens = tuple(dict.fromkeys(norm.tokens))
         if subject == NONE:
             weak_candidates.update(tokens, concepts.tag(norm.words))
@@ -210,7 +211,7 @@ def build_index(knowledge: Knowledge) -> Index:
         (a.id, (a.name, *a.phrasings)) for a in knowledge.outside_apps.values()
     )
     real = {w for text in _texts(knowledge) for w in plain_words(text, abbreviations)}
-    real |= {w for _, phrasing, _ in _phrasings(knowledge) for w in plain_words(phrasing, {})}
+    real |= typed
     real = {w for w in real if w.isalpha()}
     return Index(
         stopwords=stopwords,
@@ -230,7 +231,6 @@ def build_index(knowledge: Knowledge) -> Index:
         names=closed,
         name_keys={phonetic_key(n): n for n in closed},
         weak=frozenset(weak_candidates & domain),
-        real_stems=frozenset(stem(w) for w in real),
         real_words=frozenset(real),
     )
 
@@ -242,6 +242,18 @@ def _add_keys(phonetic: dict[str, set[str]], norm: Normalized) -> None:
             for key in {phonetic_key(word), phonetic_key(token)}:
                 if len(key) >= PHONETIC_MIN:
                     phonetic[key].add(token)
+
+
+def is_real(word: str, index: Index) -> bool:
+    """Whether the knowledge writes this word, or a plural or feminine of it, or it is one."""
+    real = index.real_words
+    return (
+        word in real
+        or word + "s" in real
+        or word + "e" in real
+        or (word[-1:] in ("s", "x", "e") and word[:-1] in real)
+        or (word.endswith("es") and word[:-2] in real)
+    )
 
 
 # Knowledge objects are immutable; their index is built on first use and dropped with them.

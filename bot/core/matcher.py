@@ -88,34 +88,36 @@ def score_subjects(
     counts them at half weight.
     """
     meanings = _meanings(tokens, surface, index)
-    hits: list[tuple[Pattern, dict[str, tuple[float, str]]]] = []
+    hits: list[tuple[Pattern, dict[str, tuple[float, str]], float]] = []
     consumed: dict[str, set[str]] = defaultdict(set)  # subject -> stems its situations use
     for position in _candidates(meanings, index):
         pattern = index.patterns[position]
         matched = {t: meanings[t] for t in pattern.tokens if t in meanings}
         if pattern.subject == NONE:  # an off-topic cue is typed as is, never guessed
             matched = {t: m for t, m in matched.items() if m[0] == 1.0}
-        if _coverage(pattern, matched, index) < MIN_COVERAGE:
+        coverage = _coverage(pattern, matched, index)
+        if coverage < MIN_COVERAGE:
             continue
-        hits.append((pattern, matched))
-        if (
-            pattern.situation
-            and situation_words
-            and (_coverage(pattern, matched, index) >= SITUATION_COVERAGE)
-        ):
+        hits.append((pattern, matched, coverage))
+        if pattern.situation and situation_words and coverage >= SITUATION_COVERAGE:
             for token in matched:
                 consumed[pattern.subject] |= situation_words.get(token, frozenset())
 
     best_by_subject: dict[str, tuple[float, frozenset[str], bool]] = {}
     covered: dict[str, set[str]] = defaultdict(set)
-    for pattern, matched in hits:
+    others: dict[str, set[str]] = {}  # subject -> stems other subjects' situations use
+    for pattern, matched, coverage in hits:
         if consumed and not pattern.situation:
-            taken = set().union(*(v for k, v in consumed.items() if k != pattern.subject))
-            matched = {
-                t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
-                for t, (sim, q) in matched.items()
-            }
-        coverage = _coverage(pattern, matched, index)
+            taken = others.get(pattern.subject)
+            if taken is None:
+                taken = set().union(*(v for k, v in consumed.items() if k != pattern.subject))
+                others[pattern.subject] = taken
+            if any(q in taken for _, q in matched.values()):
+                matched = {
+                    t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
+                    for t, (sim, q) in matched.items()
+                }
+                coverage = _coverage(pattern, matched, index)
         specificity = min(1.0, pattern.weight / index.full_weight)
         if pattern.names and not pattern.names & matched.keys():
             coverage *= UNNAMED_PENALTY

@@ -66,6 +66,13 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+# Every French number word above one holds one of these (text2num leaves "un", "une").
+_NUMBER_WORD = re.compile(
+    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize"
+    r"|vingt|trente|quarante|cinquante|soixante|cent|mille|million|milliard"
+)
+
+
 def _digits(text: str) -> str:
     """Number words to digits: "soixante" -> "60", "à trois" -> "a 3" (text2num).
 
@@ -73,6 +80,8 @@ def _digits(text: str) -> str:
     ("quatre-vingt-dix" -> 90, "soixante-dix" -> 70; split first, they were 4 - 20 - 10);
     then with the remaining hyphens apart, for ranges ("deux-trois" -> "2 - 3").
     """
+    if not _NUMBER_WORD.search(text):
+        return text  # most messages: no number word, no need for text2num
     try:
         once = str(alpha2digit(text, "fr", threshold=2))
         return str(alpha2digit(once.replace("-", " - "), "fr", threshold=2))

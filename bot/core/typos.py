@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.core.concepts import CONCEPT
-from bot.core.index import PHONETIC_MIN, Index
+from bot.core.index import PHONETIC_MIN, Index, is_real
 from bot.core.normalize import NEGATED
 from bot.core.phonetic import phonetic_key
 
@@ -63,7 +63,7 @@ def _lookup(token: str, word: str, index: Index) -> Meanings:
         return tuple((known, sim * NEGATED_SIMILARITY) for known, sim in inner)
     if token.startswith(CONCEPT):
         return ()  # a concept is exact
-    if token in index.real_stems:  # a real word is no typo, but may extend a known one
+    if is_real(word, index):  # a real word is no typo, but may extend a known one
         return tuple(sorted(_prefixes(token, index).items(), key=lambda kv: -kv[1]))
     # An elision typed without its apostrophe: "letat", "ladresse", "dun".
     if token[0] in "ldjmnst" and token[1:] in index.postings and token[1] in "aeiouyh":
