@@ -36,6 +36,7 @@ def answer(
         subject=decision.subject,
         need=decision.need if decision.need is not None else context.need,
         participants=entities.participants,
+        participants_said=entities.said,
         device=entities.device,
         sensitive=entities.sensitive,
         choices=decision.choices,

@@ -96,7 +96,9 @@ class Composer:
         blocks += warnings
         n = self.d.entities.participants
         if n is not None and tool.participants is not None and not tool.participants.contains(n):
-            blocks.append(para(Bold("Attention : "), _range_text(tool.participants, n)))
+            blocks.append(
+                para(Bold("Attention : "), _range_text(tool.participants, self.d.entities))
+            )
         blocks.append(para(tool.summary))
         caveats = self.ordered_caveats(tool.caveats)
         if caveats:
@@ -119,7 +121,7 @@ class Composer:
         blocks: list[Block] = [para(Bold(need.title), " — ", need.summary)]
         entities = self.d.entities
         if entities.participants is not None:
-            blocks.append(para(f"Pour {_count(entities.participants)} :"))
+            blocks.append(para(f"Pour {_count(entities)} :"))
         excluded: list[str] = []
         for category in Category:
             lines: list[Line] = []
@@ -172,7 +174,15 @@ class Composer:
                 para(Bold(f"{need.title} : {self.labels[Category.RECOMMANDE]}")),
                 bullets(recommended),
             ]
+        shown = {o.tool for o in need.options if o.category == Category.RECOMMANDE}
+        others = [self.k.tools[t] for t in app.alternatives if t not in shown]
+        if others:
+            lines = [self.tool_line(t, self.placed_option(t, need)) for t in others]
+            blocks += [para(Bold("Autre solution du guide :")), bullets(lines)]
         return blocks
+
+    def placed_option(self, tool: Tool, need: Need) -> Option | None:
+        return next((o for o in need.options if o.tool == tool.id), None)
 
     # -- lines ----------------------------------------------------------------------------
     def option_line(self, option: Option) -> Line:
@@ -279,8 +289,17 @@ class Composer:
         return sorted(rest, key=lambda c: (not self.stressed(c), not self.relevant(c)))
 
 
-def _count(n: int) -> str:
-    return "un très grand nombre de participants" if n >= MAX_PARTICIPANTS else f"{n} participants"
+def _count(entities: Entities) -> str:
+    """The count as the agent said it: a reply never states a number the agent did not give
+    ("plus de 50 participants", not "51 participants")."""
+    n = entities.participants
+    if entities.said:
+        return entities.said
+    return (
+        "un très grand nombre de participants"
+        if (n or 0) >= MAX_PARTICIPANTS
+        else f"{n} participants"
+    )
 
 
 def _day(day: date | None) -> str:
@@ -299,7 +318,5 @@ def _span(bounds: Range) -> str:
     return f"jusqu'à {bounds.max} participants"
 
 
-def _range_text(bounds: Range, n: int) -> str:
-    span = _span(bounds)
-    planned = _count(n).removesuffix(" participants")
-    return f"le guide indique cette solution {span} ; vous en prévoyez {planned}."
+def _range_text(bounds: Range, entities: Entities) -> str:
+    return f"le guide indique cette solution {_span(bounds)} ; vous prévoyez {_count(entities)}."

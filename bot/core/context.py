@@ -15,6 +15,7 @@ class Context:
     subject: str | None = None  # subject of the last reply
     need: str | None = None  # need id the conversation is about
     participants: int | None = None
+    participants_said: str | None = None  # how the agent said the count (entities.py)
     device: str | None = None
     sensitive: bool = False
     choices: tuple[str, ...] = ()  # subjects offered by the last clarification, in order

@@ -5,45 +5,83 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
 # Beyond this a count is absurd; it is kept (as "very many") but never echoed as is.
 MAX_PARTICIPANTS = 100_000
 
+# Words that count people after a number: "12 personnes", "80 stagiaires", "8 people".
 _PEOPLE = (
-    r"(?:personnes?|pers|participants?|participantes?|agents?|collegues?|gens|membres?"
-    r"|invites?|utilisateurs?|interlocuteurs?|correspondants?|users?|ppl|inscrits?)"
+    r"(?:personnes?|persones?|pers|participants?|participantes?|agents?|collegues?|colegues?"
+    r"|gens|membres?|invites?|utilisateurs?|interlocuteurs?|correspondants?|inscrits?"
+    r"|stagiaires?|apprenants?|eleves?|candidats?|intervenants?|collaborateurs?|salaries?"
+    r"|fonctionnaires?|cadres?|chefs?|directeurs?|representants?|delegues?|partenaires?"
+    r"|experts?|referents?|auditeurs?|spectateurs?|usagers?|elus?|personnels?"
+    r"|users?|ppl|people|persons?|attendees?|guests?|colleagues?|members?)"
 )
-# Words after a number that make it something other than a head count.
-_NOT_PEOPLE = (
-    r"(?:h|heures?|min|minutes?|mn|jours?|semaines?|mois|ans?|euros?|eur|%|go|mo|km|ko"
-    r"|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)"
+# What may follow a number said after "à", "pour", "avec"... for it still to count people:
+# the end, a people word, or a word that is no noun of its own ("à 8 demain", "pour 12 ?",
+# "à 3 sur iPhone"). Any other word makes it something else: "à 14 h", "de 30 minutes",
+# "pour 3 réunions", "avec 2 écrans", "au 3e étage".
+_FOLLOWERS = (
+    r"(?:et|ou|en|sur|dans|avec|pour|par|de|d|du|des|le|la|les|l|un|une|ce|cet|cette|ces"
+    r"|au|aux|a|je|j|on|nous|vous|il|ils|elle|elles|c|est|ca|cela|qui|que|quoi|quel|quelle"
+    r"|quels|comment|possible|svp|s|plait|stp|merci|max|maxi|maximum|minimum|environ|mais"
+    r"|donc|alors|sinon|ok|si|via|chez|depuis|voire|ne|pas|plus|moins|demain|aujourd|hui"
+    r"|ce|matin|soir|midi|aprem|apres|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
+    r"|prochain|prochaine|jsp|sais|visio|audio|conf|conference|reunion|call|appel|webinaire"
+    r"|personnes?|e)"
 )
 _N = r"(\d{1,15})"
-_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
-    # (pattern, offset): "plus de 50" means at least 51; "moi et 2 collègues" makes 3.
-    (re.compile(rf"\b(?:moi|nous 2|nous deux) et {_N}\b"), 1),
-    (re.compile(rf"\b(?:plus de|au dela de|superieur a|>)\s*{_N}\b"), 1),
-    (re.compile(rf"\b(?:moins de|inferieur a|<)\s*{_N}\b"), -1),
-    (re.compile(rf"\b{_N}\s*(?:e|eme|ieme)?\s*{_PEOPLE}\b"), 0),
+_AFTER = rf"(?=\s*$|\s+(?:{_FOLLOWERS}|{_PEOPLE})\b)"
+# Words right before a number that make it a head count: "à 12", "on sera 12".
+_CUE = (
+    r"(?:a|pour|avec|entre|jusqu a|sommes|serons|sera|seront|etions|etre|est|nous|for|with"
+    r"|of|at)"
+)
+# Qualifiers between the cue and the number: "on est environ 12", "on n'est que 10".
+_QUALIFIER = r"(?:(?:environ|que|genre|pres de|a peu pres|au moins|au plus|max|maximum)\s+)?"
+_PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
+    # (pattern, offset, how the agent said it): "plus de 50" means at least 51, and is
+    # said back as "plus de 50", never as a number the agent did not give.
+    (re.compile(rf"\bmoi et {_N}{_AFTER}"), 1, "vous et {n} autres participants"),
+    (
+        re.compile(rf"\b(?:plus de|au dela de|superieur a|>)\s*{_N}{_AFTER}"),
+        1,
+        "plus de {n} participants",
+    ),
+    (re.compile(rf"\b(?:moins de|inferieur a|<)\s*{_N}{_AFTER}"), -1, "moins de {n} participants"),
+    (re.compile(rf"\b{_N}\s*(?:e|eme|ieme)?\s+{_PEOPLE}\b"), 0, "{n}"),
+    (re.compile(rf"\b{_CUE}\s+{_QUALIFIER}{_N}{_AFTER}"), 0, "{n}"),
+    # "une 3e personne", "ajouter un 3e dans le call": the third participant; never "au
+    # 3e étage".
+    (re.compile(rf"\b(?:un|une) {_N}\s+e(?=\s*$|\s+(?:{_FOLLOWERS}|{_PEOPLE})\b)"), 0, "{n}"),
+    # A bare number right after a meeting word, at the end: "visio 80".
     (
         re.compile(
-            rf"\b(?:a|pour|avec|entre|sommes|serons|sera|est|etre|jusqu a)\s+{_N}\b"
-            rf"(?!\s*{_NOT_PEOPLE}\b)"
+            r"\b(?:visio|visios|audio|audioconf|conf|conference|reunion|webinaire|webinar"
+            rf"|webconf|call|meeting|appel|visioconference)\s+{_N}\s*$"
         ),
         0,
-    ),
-    (re.compile(rf"\b{_N}\s+e\b"), 0),  # "une 3e personne": the third participant
-    # Last resort, a bare number ("visio 80"), unless it is a date, an hour or a quantity.
-    (
-        re.compile(rf"(?<!\ble )(?<!\bdu )(?<!\bau )(?<!\bversion )\b{_N}\b(?!\s*{_NOT_PEOPLE}\b)"),
-        0,
+        "{n}",
     ),
 )
 # "moi et ma cheffe", "moi et un collègue": two people.
 _ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
-_RANGE = re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et)\s+{_N}\s*{_PEOPLE}")
+# "entre 10 et 20 personnes", "on sera 5-6", "2 ou 3 personnes": plan for the upper bound.
+_RANGE = (
+    re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et|ou|-)?\s*{_N}\s+{_PEOPLE}\b"),
+    re.compile(
+        rf"\b(?:entre|sera|serons|sommes|est|a|pour)\s+{_N}\s+(?:(?:a|et|ou)\s+)?{_N}{_AFTER}"
+    ),
+)
+# After an approximate number, what makes it no head count: "une dizaine de minutes".
+_NOT_PEOPLE_OF = re.compile(
+    r"^\s*(?:de|d)\s+(?:minutes?|min|heures?|jours?|semaines?|mois|ans|annees|euros?|pages?"
+    r"|fichiers?|documents?|mails?|messages?|fois|reunions?|mo|go|ko)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -51,13 +89,18 @@ class Entities:
     participants: int | None = None
     device: str | None = None  # a device id of the lexicon ("android", "iphone")
     sensitive: bool = False
+    # The count as the agent said it, for replies ("plus de 50 participants", "une
+    # vingtaine de participants"): they repeat what was said, never a number not given.
+    said: str | None = None
 
     def merged_over(self, older: Entities) -> Entities:
         """This message's entities, completed by what an earlier message said."""
+        counted = self.participants is not None
         return Entities(
-            self.participants if self.participants is not None else older.participants,
+            self.participants if counted else older.participants,
             self.device or older.device,
             self.sensitive or older.sensitive,
+            self.said if counted else older.said,
         )
 
     @property
@@ -65,24 +108,49 @@ class Entities:
         return self.participants is None and self.device is None and not self.sensitive
 
 
+@lru_cache(maxsize=256)
+def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled search for any of these phrases as whole words (built once per list)."""
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives or '(?!)'})(?![a-z0-9])")
+
+
 def _contains_phrase(plain: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", plain) is not None
+    return _phrases((phrase,)).search(plain) is not None
+
+
+def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | None:
+    """The participant count of a normalised question, and how it was said; None when no
+    number in it counts people (a time, a duration, a date, a floor, a size, a choice)."""
+    for pattern in _RANGE:
+        found = pattern.search(plain)
+        if found:
+            low, high = sorted((int(found.group(1)), int(found.group(2))))
+            return _capped(high, f"{low} à {high} participants")
+    if _ME_AND_ONE.search(plain):
+        return 2, "vous et une autre personne"
+    for pattern, offset, said in _PATTERNS:
+        found = pattern.search(plain)
+        if found:
+            n = int(found.group(1))
+            text = said.format(n=n)
+            return _capped(max(1, n + offset), text if " " in said else f"{text} participants")
+    for word, value in approximate.items():
+        place = _phrases((word,)).search(plain)
+        if place and not _NOT_PEOPLE_OF.match(plain[place.end() :]):
+            return value, f"une {word.removesuffix(' de')} de participants"
+    return None
+
+
+def _capped(n: int, said: str) -> tuple[int, str]:
+    if n >= MAX_PARTICIPANTS:
+        return MAX_PARTICIPANTS, "un très grand nombre de participants"
+    return n, said
 
 
 def read_participants(plain: str, approximate: Mapping[str, int]) -> int | None:
-    found = _RANGE.search(plain)
-    if found:  # "entre 10 et 20 personnes": plan for the upper bound
-        return min(max(int(found.group(1)), int(found.group(2))), MAX_PARTICIPANTS)
-    if _ME_AND_ONE.search(plain):
-        return 2
-    for pattern, offset in _PATTERNS:
-        found = pattern.search(plain)
-        if found:
-            return max(1, min(int(found.group(1)) + offset, MAX_PARTICIPANTS))
-    for word, value in approximate.items():
-        if _contains_phrase(plain, word):
-            return value
-    return None
+    count = read_count(plain, approximate)
+    return count[0] if count else None
 
 
 def _misspelt_device(plain: str, devices: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -111,15 +179,14 @@ def read_entities(
     approximate_numbers: Mapping[str, int],
 ) -> Entities:
     device = next(
-        (
-            device
-            for device, words in devices.items()
-            if any(_contains_phrase(plain, w) for w in words)
-        ),
+        (device for device, words in devices.items() if _phrases(tuple(words)).search(plain)),
         None,
     ) or _misspelt_device(plain, devices)
-    sensitive = any(_contains_phrase(plain, w) for w in sensitive_words)
-    return Entities(read_participants(plain, approximate_numbers), device, sensitive)
+    sensitive = _phrases(tuple(sensitive_words)).search(plain) is not None
+    count = read_count(plain, approximate_numbers)
+    if count is None:
+        return Entities(None, device, sensitive)
+    return Entities(count[0], device, sensitive, count[1])
 
 
 def without_entities(

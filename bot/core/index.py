@@ -2,8 +2,15 @@
 
 Every phrasing of the knowledge becomes a *pattern*: its content tokens (normalised,
 stemmed) with an IDF weight each, where a token that many subjects share ("reunion")
-weighs less than one that names a single thing ("tixeo"). An inverted index from token
-to patterns keeps a question's cost proportional to its own words, not to the knowledge.
+weighs less than one that names a single thing ("tixeo"). Every situation becomes a pattern
+of concept tokens (concepts.py), matched only in full. An inverted index from token to
+patterns, lightest first, keeps a question's cost proportional to its own words and lets
+the matcher skip the patterns a common word cannot make relevant (matcher.py).
+
+Also here: the applications outside the offers, matched by name (apps.py); the phonetic
+keys and the closed list of names that typo tolerance may reach (matcher.py); the *weak*
+tokens, those that off-topic phrasings share with the domain ("écran", "téléphone",
+"casque audio"), which alone are no anchor for an answer (understand.py).
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from __future__ import annotations
 import math
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 
-from bot.core.normalize import normalize
+from bot.core.apps import AppNames, compile_app_names
+from bot.core.concepts import Concepts, compile_concepts
+from bot.core.normalize import Normalized, normalize, plain_words
+from bot.core.phonetic import phonetic_key
 from bot.knowledge.model import Caveat, Knowledge
 
 # Subjects that are not knowledge entries but still matched from phrasings.
@@ -26,6 +36,10 @@ APP_PREFIX = "app:"  # applications the guide does not name (outside both offers
 # Caveat topics are not patterns: "personnes" or "compte" would point at one tool whenever
 # a question says them. They only order caveats inside a reply (compose.py).
 NAME_FACTOR = 1.1  # a tool named outright outweighs the generic words of a need
+# A situation said in full outweighs a chance overlap with another need's phrasing, not a
+# tool named outright: "tixeo pour une petite formation à distance" is about Tixéo.
+SITUATION_FACTOR = 1.05
+PHONETIC_MIN = 4  # letters in a word, and in its key, before its key is looked up
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,7 @@ class Pattern:
     # Tokens of the subject's own name in this pattern ("tchap" in "installer tchap"): a
     # partial match that misses them is about something else ("installer le VPN").
     names: frozenset[str] = frozenset()
+    situation: bool = False  # matched only in full
 
 
 @dataclass
@@ -44,18 +59,32 @@ class Index:
     stopwords: frozenset[str]
     abbreviations: dict[str, str]
     patterns: list[Pattern]
-    postings: dict[str, list[int]]  # token -> pattern positions
+    # token -> pattern positions, lightest pattern first, and their weights (for bisect)
+    postings: dict[str, tuple[int, ...]]
+    weights: dict[str, tuple[float, ...]]
     idf: dict[str, float]
-    vocabulary: list[str]  # every indexed token, for typo correction
+    vocabulary: list[str]  # every indexed word token, sorted, for typo correction
     full_weight: float  # the weight at which a pattern is fully specific
     # caveat -> its topics as token sets: a question on a caveat puts it first in the reply
     caveat_topics: dict[Caveat, tuple[frozenset[str], ...]]
     # subject -> its caveats' topics: a question on a tool's caveat favours that tool
     topics: dict[str, tuple[frozenset[str], ...]]
+    concepts: Concepts
+    apps: AppNames
+    phonetic: dict[str, tuple[str, ...]]  # phonetic key -> indexed tokens that sound so
+    names: tuple[str, ...]  # tool and need names: the closed list short typos may reach
+    name_keys: dict[str, str]  # phonetic key of a name -> the name token
+    weak: frozenset[str]  # domain tokens that off-topic phrasings share
+    # Correctly spelt words the knowledge itself writes (its texts, its phrasings, its
+    # concepts): a question word among them is no typo of another word ("agent" is not
+    # "agenda", "solution" not "salut"). See is_real.
+    real_words: frozenset[str]
+    # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
+    similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
 
 def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
-    """(subject, phrasing, factor) for everything the matcher recognises."""
+    """(subject, phrasing, factor) for every phrasing the matcher recognises word by word."""
     out: list[tuple[str, str, float]] = []
     for need in knowledge.needs.values():
         out += [(need.subject, p, 1.0) for p in (need.title, *need.phrasings)]
@@ -64,8 +93,6 @@ def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
         out += [(tool.subject, p, 1.0) for p in tool.phrasings]
     for tip in knowledge.tips.values():
         out += [(tip.subject, p, 1.0) for p in tip.phrasings]
-    for app in knowledge.outside_apps.values():
-        out += [(APP_PREFIX + app.id, p, 1.0) for p in (app.name, *app.phrasings)]
     conversation = knowledge.conversation
     out += [(HELP, p, 1.0) for p in conversation.help_phrasings]
     out += [(NONE, p, 1.0) for p in conversation.out_of_scope_phrasings]
@@ -73,45 +100,100 @@ def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
     return out
 
 
+def _texts(knowledge: Knowledge) -> list[str]:
+    """Everything the knowledge writes in French: what its real words are."""
+    out: list[str] = []
+    for need in knowledge.needs.values():
+        out += [need.title, need.summary, *need.notes, *(o.text for o in need.options)]
+    for tool in knowledge.tools.values():
+        out += [tool.name, tool.summary, *tool.steps]
+        out += [c.text for c in tool.caveats] + [c.expired_text or "" for c in tool.caveats]
+    for tip in knowledge.tips.values():
+        out += [tip.title, *tip.steps]
+    c = knowledge.conversation
+    out += [c.greeting, c.menu_intro, c.out_of_scope, c.clarify_intro, c.outside_offer_rule]
+    out += [*c.category_labels.values(), c.source, c.thanks]
+    out += [w for words in knowledge.lexicon.concepts.values() for w in words]
+    out += [w for words in knowledge.lexicon.devices.values() for w in words]
+    return out
+
+
+def _situations(knowledge: Knowledge) -> list[tuple[str, str]]:
+    out = [(n.subject, s) for n in knowledge.needs.values() for s in n.situations]
+    return out + [(t.subject, s) for t in knowledge.tools.values() for s in t.situations]
+
+
 def _name_tokens(
     knowledge: Knowledge, abbreviations: dict[str, str], stopwords: frozenset[str]
 ) -> dict[str, frozenset[str]]:
-    named = [(t.subject, t.name) for t in knowledge.tools.values()]
-    named += [(APP_PREFIX + a.id, a.name) for a in knowledge.outside_apps.values()]
     return {
-        subject: frozenset(normalize(name, abbreviations, stopwords).tokens)
-        for subject, name in named
+        t.subject: frozenset(normalize(t.name, abbreviations, stopwords).tokens)
+        for t in knowledge.tools.values()
     }
+
+
+def _closed_names(
+    knowledge: Knowledge, own: dict[str, frozenset[str]], abbreviations: dict[str, str]
+) -> tuple[str, ...]:
+    """Tool names and need titles: the only words a short or far typo may become."""
+    stopwords = frozenset(knowledge.lexicon.stopwords)
+    words = {t for tokens in own.values() for t in tokens}
+    for need in knowledge.needs.values():
+        words |= set(normalize(need.title, abbreviations, stopwords).tokens)
+    return tuple(sorted(w for w in words if len(w) >= PHONETIC_MIN and w.isalpha()))
 
 
 def build_index(knowledge: Knowledge) -> Index:
     lexicon = knowledge.lexicon
     stopwords = frozenset(lexicon.stopwords)
     abbreviations = dict(lexicon.abbreviations)
-    raw: list[tuple[str, tuple[str, ...], float]] = []
+    concepts = compile_concepts(lexicon.concepts, abbreviations)
+    raw: list[tuple[str, tuple[str, ...], float, bool]] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
+    phonetic: dict[str, set[str]] = defaultdict(set)
+    weak_candidates: set[str] = set()
+    typed: set[str] = set()
     for subject, phrasing, factor in _phrasings(knowledge):
-        tokens = tuple(dict.fromkeys(normalize(phrasing, abbreviations, stopwords).tokens))
+        norm = normalize(phrasing, abbreviations, stopwords)
+        typed.update(norm.typed)
+        tokens = tuple(dict.fromkeys(norm.tokens))
+        if subject == NONE:
+            weak_candidates.update(tokens, concepts.tag(norm.words))
+        _add_keys(phonetic, norm)
         if tokens and (subject, tokens) not in seen:
             seen.add((subject, tokens))
-            raw.append((subject, tokens, factor))
+            raw.append((subject, tokens, factor, False))
+    for subject, text in _situations(knowledge):
+        tokens = concepts.situation_tokens(text, abbreviations, stopwords)
+        _add_keys(phonetic, normalize(text, abbreviations, stopwords))
+        if tokens and (subject, tokens) not in seen:
+            seen.add((subject, tokens))
+            raw.append((subject, tokens, SITUATION_FACTOR, True))
 
     subjects_of: dict[str, set[str]] = defaultdict(set)
-    for subject, tokens, _ in raw:
+    for subject, tokens, _, _ in raw:
         for token in tokens:
             subjects_of[token].add(subject)
-    n_subjects = len({subject for subject, _, _ in raw}) or 1
+    # Applications count as subjects, as when they were matched word by word: the weights
+    # of the guide's words do not depend on how applications are recognised.
+    n_subjects = (len({subject for subject, *_ in raw}) + len(knowledge.outside_apps)) or 1
     idf = {t: math.log(1 + n_subjects / len(s)) for t, s in subjects_of.items()}
 
-    names = _name_tokens(knowledge, abbreviations, stopwords)
+    own = _name_tokens(knowledge, abbreviations, stopwords)
     patterns: list[Pattern] = []
-    postings: dict[str, list[int]] = defaultdict(list)
-    for subject, tokens, factor in raw:
+    by_token: dict[str, list[int]] = defaultdict(list)
+    for subject, tokens, factor, situation in raw:
         for token in tokens:
-            postings[token].append(len(patterns))
+            by_token[token].append(len(patterns))
         weight = sum(idf[t] for t in tokens)
-        own = names.get(subject, frozenset()) & frozenset(tokens)
-        patterns.append(Pattern(subject, tokens, weight, factor, own))
+        names = own.get(subject, frozenset()) & frozenset(tokens)
+        patterns.append(Pattern(subject, tokens, weight, factor, names, situation))
+    postings = {
+        t: tuple(sorted(ps, key=lambda p: patterns[p].weight)) for t, ps in by_token.items()
+    }
+    weights = {t: tuple(patterns[p].weight for p in ps) for t, ps in postings.items()}
+    domain = {t for t, s in subjects_of.items() if s - {NONE, HELP, THANKS}}
+    closed = _closed_names(knowledge, own, abbreviations)
     caveat_topics = {
         caveat: tuple(
             frozenset(tokens)
@@ -125,17 +207,52 @@ def build_index(knowledge: Knowledge) -> Index:
         tool.subject: tuple(t for caveat in tool.caveats for t in caveat_topics[caveat])
         for tool in knowledge.tools.values()
     }
+    apps = compile_app_names(
+        (a.id, (a.name, *a.phrasings)) for a in knowledge.outside_apps.values()
+    )
+    real = {w for text in _texts(knowledge) for w in plain_words(text, abbreviations)}
+    real |= typed
+    real = {w for w in real if w.isalpha()}
     return Index(
-        caveat_topics=caveat_topics,
-        topics=topics,
         stopwords=stopwords,
         abbreviations=abbreviations,
         patterns=patterns,
-        postings=dict(postings),
+        postings=postings,
+        weights=weights,
         idf=idf,
-        vocabulary=sorted(idf),
+        vocabulary=sorted(t for t in idf if t.isalpha()),
         # A token unique to one subject is fully specific on its own.
         full_weight=0.8 * math.log(1 + n_subjects),
+        caveat_topics=caveat_topics,
+        topics=topics,
+        concepts=concepts,
+        apps=apps,
+        phonetic={k: tuple(sorted(v & idf.keys())) for k, v in phonetic.items() if v & idf.keys()},
+        names=closed,
+        name_keys={phonetic_key(n): n for n in closed},
+        weak=frozenset(weak_candidates & domain),
+        real_words=frozenset(real),
+    )
+
+
+def _add_keys(phonetic: dict[str, set[str]], norm: Normalized) -> None:
+    """Each indexed token under the phonetic keys of its word and of its stem."""
+    for token, word in zip(norm.tokens, norm.surface, strict=True):
+        if len(word) >= PHONETIC_MIN and word.isalpha():
+            for key in {phonetic_key(word), phonetic_key(token)}:
+                if len(key) >= PHONETIC_MIN:
+                    phonetic[key].add(token)
+
+
+def is_real(word: str, index: Index) -> bool:
+    """Whether the knowledge writes this word, or a plural or feminine of it, or it is one."""
+    real = index.real_words
+    return (
+        word in real
+        or word + "s" in real
+        or word + "e" in real
+        or (word[-1:] in ("s", "x", "e") and word[:-1] in real)
+        or (word.endswith("es") and word[:-2] in real)
     )
 
 

@@ -4,7 +4,8 @@ Two views of a question come out of here:
 - ``plain``: lower case, no accents, elisions split, punctuation gone, number words turned
   into digits ("à trois" -> "a 3"), SMS spellings expanded. Entity reading works on it.
 - ``tokens``: ``plain`` without stopwords, each word stemmed (Snowball French), so that
-  "partager" and "partage", "fusionner" and "fusionnez" meet.
+  "partager" and "partage", "fusionner" and "fusionnez" meet. ``surface`` holds the word
+  each token comes from, for the lookups that need it unstemmed (phonetic keys).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Normalized:
     plain: str  # accent-free, lower case, digits for numbers, single spaces
     words: tuple[str, ...]  # plain split into words (stopwords kept)
     tokens: tuple[str, ...]  # content words, stemmed
+    surface: tuple[str, ...] = ()  # the plain word of each token, same order
+    typed: tuple[str, ...] = ()  # the words before abbreviations ("docs", not "documents")
 
 
 def fold(text: str) -> str:
@@ -63,29 +66,53 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+# Every French number word above one holds one of these (text2num leaves "un", "une").
+_NUMBER_WORD = re.compile(
+    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize"
+    r"|vingt|trente|quarante|cinquante|soixante|cent|mille|million|milliard"
+)
+
+
 def _digits(text: str) -> str:
-    """Number words to digits: "soixante" -> "60", "à trois" -> "a 3" (text2num)."""
+    """Number words to digits: "soixante" -> "60", "à trois" -> "a 3" (text2num).
+
+    Twice: first with the hyphens as typed, since text2num reads the compounds it knows
+    ("quatre-vingt-dix" -> 90, "soixante-dix" -> 70; split first, they were 4 - 20 - 10);
+    then with the remaining hyphens apart, for ranges ("deux-trois" -> "2 - 3").
+    """
+    if not _NUMBER_WORD.search(text):
+        return text  # most messages: no number word, no need for text2num
     try:
-        return str(alpha2digit(text, "fr", threshold=2))
+        once = str(alpha2digit(text, "fr", threshold=2))
+        return str(alpha2digit(once.replace("-", " - "), "fr", threshold=2))
     except Exception:
         return text
 
 
-def plain_words(text: str, abbreviations: Mapping[str, str]) -> tuple[str, ...]:
-    """The question as accent-free words, number words as digits, SMS spellings expanded."""
+def typed_words(text: str) -> tuple[str, ...]:
+    """The question as accent-free words, number words as digits, as typed otherwise."""
     folded = fold(text)
     folded = _ELISION.sub(lambda m: m.group(1) + "' ", folded)
-    folded = _digits(folded.replace("-", " - "))
+    folded = _digits(folded)
     folded = _EDGE_PUNCT.sub(" ", _NOT_WORD.sub(" ", folded))
-    raws = _ORDINAL.sub(r"\1 e", folded).split()
+    return tuple(_ORDINAL.sub(r"\1 e", folded).split())
+
+
+def plain_words(text: str, abbreviations: Mapping[str, str]) -> tuple[str, ...]:
+    """The question as accent-free words, number words as digits, SMS spellings expanded."""
+    return expand(typed_words(text), abbreviations)
+
+
+def expand(raws: tuple[str, ...], abbreviations: Mapping[str, str]) -> tuple[str, ...]:
+    """SMS spellings and abbreviations replaced by their words."""
     words: list[str] = []
     for i, raw in enumerate(raws):
-        expansion = abbreviations.get(raw)
+        parts = abbreviations.get(raw, "").split()
         # An expansion that the next word already completes ("c" + "est") is not applied.
-        if expansion is None or raws[i + 1 : i + 2] == expansion.split()[1:2]:
+        if not parts or (len(parts) > 1 and list(raws[i + 1 : i + 2]) == parts[1:2]):
             words.append(raw)
         else:
-            words.extend(expansion.split())
+            words.extend(parts)
     return tuple(words)
 
 
@@ -95,12 +122,16 @@ _NEGATORS = frozenset({"sans", "pas", "aucun", "aucune"})
 _NEGATION_GAP = frozenset({"besoin", "de", "d", "du", "des", "la", "le", "les", "l", "un", "une"})
 
 
-def content_tokens(words: tuple[str, ...], stopwords: frozenset[str]) -> tuple[str, ...]:
-    """Stems of the content words. Digits are entities (counts), not vocabulary; single
-    letters are noise; a word under a negation ("pas de vidéo") is marked, so that it
-    matches phrasings that deny it too ("réunion sans vidéo") and never those that want it.
+def content_words(
+    words: tuple[str, ...], stopwords: frozenset[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Stems of the content words, and the word each comes from. Digits are entities
+    (counts), not vocabulary; single letters are noise; a word under a negation ("pas de
+    vidéo") is marked, so that it matches phrasings that deny it too ("réunion sans vidéo")
+    and never those that want it.
     """
     tokens: list[str] = []
+    surface: list[str] = []
     negating = False
     for word in words:
         if word in _NEGATORS:
@@ -110,10 +141,17 @@ def content_tokens(words: tuple[str, ...], stopwords: frozenset[str]) -> tuple[s
             continue
         if len(word) > 1 and not word.isdigit() and word not in stopwords:
             tokens.append(NEGATED + stem(word) if negating else stem(word))
+            surface.append(word)
         negating = False
-    return tuple(tokens)
+    return tuple(tokens), tuple(surface)
+
+
+def content_tokens(words: tuple[str, ...], stopwords: frozenset[str]) -> tuple[str, ...]:
+    return content_words(words, stopwords)[0]
 
 
 def normalize(text: str, abbreviations: Mapping[str, str], stopwords: frozenset[str]) -> Normalized:
-    words = plain_words(text, abbreviations)
-    return Normalized(" ".join(words), words, content_tokens(words, stopwords))
+    typed = typed_words(text)
+    words = expand(typed, abbreviations)
+    tokens, surface = content_words(words, stopwords)
+    return Normalized(" ".join(words), words, tokens, surface, typed)

@@ -27,7 +27,7 @@ from bot.core.conditions import (
 from bot.core.context import Context
 from bot.core.entities import Entities, read_entities, without_entities
 from bot.core.index import APP_PREFIX, HELP, NONE, THANKS, index_for
-from bot.core.matcher import Scored, score_subjects
+from bot.core.matcher import Scored, ranked, score_apps, score_subjects
 from bot.core.normalize import NEGATED, Normalized, normalize
 from bot.knowledge.model import Knowledge
 
@@ -35,6 +35,7 @@ CLARIFY = "clarify"
 ANSWER_THRESHOLD = 0.55  # below: not understood well enough to answer directly
 CLARIFY_THRESHOLD = 0.4  # between the two: ask which need is meant, if several fit
 MARGIN = 0.08  # two needs closer than this are ambiguous
+APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
 MAX_CHOICES = 4
 _SOCIAL = (HELP, NONE, THANKS)
 _CHOICE = re.compile(r"^\s*(?:le |la |option |choix |n )?(\d{1,2})\s*$")
@@ -84,11 +85,17 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         approximate_numbers=lexicon.approximate_numbers,
     )
     topics = frozenset(t.removeprefix(NEGATED) for t in norm.tokens)
-    earlier = Entities(context.participants, context.device, context.sensitive)
+    earlier = Entities(
+        context.participants, context.device, context.sensitive, context.participants_said
+    )
     picked = _numbered_choice(norm, entities, earlier, context, knowledge, today, topics)
     if picked is not None:
         return picked
-    q = _Question(norm, entities, topics, tuple(score_subjects(norm.tokens, index)))
+    # The situations the question says, as concept tokens beside its own (concepts.py).
+    spans = index.concepts.spans(norm.words)
+    said = tuple(spans)
+    scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans)
+    q = _Question(norm, entities, topics, tuple(ranked(scored + score_apps(norm.typed, index))))
     return (
         _follow_up(q, earlier, context, knowledge, today)
         or _social(q)
@@ -158,19 +165,35 @@ def _social(q: _Question) -> Decision | None:
         return q.decision(special.subject)
     if top is None or top.score < CLARIFY_THRESHOLD:
         return q.decision(NONE)
+    # An off-topic phrasing said in full ("casque audio", "écran cassé"), and nothing of the
+    # domain but the words it shares with it: no anchor for an answer.
+    off_topic = next((s for s in q.scored if s.subject == NONE), None)
+    if off_topic is not None and off_topic.score >= CLARIFY_THRESHOLD and not top.anchored:
+        return q.decision(NONE)
     return None
 
 
 def _matched(q: _Question, knowledge: Knowledge, today: date) -> Decision:
     """The best real subject, once the guide's conditions and the near-ties are weighed."""
-    real = [s for s in q.scored if s.subject not in _SOCIAL]
-    top = real[0]
     entities = q.entities
-    if top.subject.startswith(APP_PREFIX):
-        need = main_need(top.subject, knowledge)
-        app = top.subject.removeprefix(APP_PREFIX)
+    # A count the tips do not serve (150 people) leaves them out: "en même temps" in a
+    # question about a webinar is no call to merge.
+    few = tips_apply(entities, knowledge)
+    real = [s for s in q.scored if s.subject not in _SOCIAL and (few or s.subject[:4] != "tip:")]
+    if not real:
+        return q.decision(NONE)
+    top = real[0]
+    app = _named_app(real)
+    if app is not None:
+        need = _app_need(app, real, knowledge)
         return q.decision(f"need:{need}" if need else NONE, need=need, app=app)
     close = [s for s in real if s.score >= top.score - MARGIN]
+    # A candidate explaining all the top one does and more is the more precise reading:
+    # "stockage webmel" is the Stockage tab, not webMél; "webconf de l'état", not "webconf".
+    top = next(
+        (s for s in close if top.matched < s.matched and not s.subject.startswith("need:")),
+        top,
+    )
 
     # A device settles it: phones and calls mean the device's tip ("galaxy appel à 3").
     if entities.device and tips_apply(entities, knowledge):
@@ -212,10 +235,34 @@ def _matched(q: _Question, knowledge: Knowledge, today: date) -> Decision:
     if not strong:  # a weak match on one subject: say what the bot covers instead
         return q.decision(NONE)
     subject = top.subject
-    if subject.startswith("need:"):
+    if subject.startswith("need:") and entities.participants is None:
+        # A count settles the tool itself (resolve); without one, a question on a tool's
+        # condition ("navigateur", "vpn") is about that tool.
         subject = caveat_subject(subject, q.topics, knowledge) or subject
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
+
+
+def _named_app(real: list[Scored]) -> str | None:
+    """An application outside the offers named in the question, unless a tool of the guide
+    is named more surely: the agent asks about that application, whatever need comes with
+    it ("dropbox pour mes dossiers d'équipe")."""
+    app = next((s for s in real if s.subject.startswith(APP_PREFIX)), None)
+    if app is None or (real[0].subject.startswith("tool:") and real[0].score > app.score):
+        return None
+    return app.subject.removeprefix(APP_PREFIX)
+
+
+def _app_need(app: str, real: list[Scored], knowledge: Knowledge) -> str | None:
+    """The need the question clearly puts the application in, if it is one the application
+    serves ("teams pour partager des fichiers"); else the application's main need."""
+    serves = knowledge.outside_apps[app].needs
+    for s in real:
+        if not s.subject.startswith(APP_PREFIX) and s.score >= APP_NEED_THRESHOLD:
+            need = main_need(s.subject, knowledge)
+            if need in serves:
+                return need
+    return serves[0] if serves else None
 
 
 def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[str]:

@@ -8,6 +8,8 @@ duplicate ids, references, required subject ids, ranges and dates (``valid_until
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -107,6 +109,16 @@ def _int_or_none(value: Any) -> int | None:
 
 def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value or ())
+
+
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _words(text: str) -> list[str]:
+    """Folded words (no accents, lower case), for the checks below; the core has its own."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return [w for w in _NOT_WORD.split(bare) if w]
 
 
 class _Builder:
@@ -237,6 +249,8 @@ class _Builder:
         tips = {loc.data["id"]: self._tip(loc, lexicon) for loc in self.valid["tips"]}
         apps = {loc.data["id"]: self._outside_app(loc) for loc in self.valid["outside_apps"]}
         conversation = self._conversation()
+        if lexicon is not None:
+            self._check_situations(lexicon)
 
         origins: dict[str, tuple[str, int]] = {}
         for section, (prefix, _label) in LIST_SECTIONS.items():
@@ -258,6 +272,48 @@ class _Builder:
             conversation=conversation,
             origins=origins,
         )
+
+    def _check_situations(self, lexicon: Lexicon) -> None:
+        """A situation combines words (one word alone is a phrasing); a concept word belongs
+        to one concept, or a situation written with it would mean two things."""
+        stopwords = {w for s in lexicon.stopwords for w in _words(s)}
+        for section in ("needs", "tools"):
+            for loc in self.valid[section]:
+                for i, text in enumerate(loc.data.get("situations") or ()):
+                    if len([w for w in _words(text) if w not in stopwords and len(w) > 1]) < 2:
+                        self.issue(
+                            loc.file,
+                            Issue(
+                                (*loc.path, "situations", i),
+                                f"« {text} » : une situation combine au moins deux mots "
+                                "(un mot seul va dans phrasings)",
+                            ),
+                        )
+        lex = self.singles.get("lexicon")
+        if lex is None:
+            return
+        owner: dict[tuple[str, ...], str] = {}
+        for name, phrases in lexicon.concepts.items():
+            for i, phrase in enumerate(phrases):
+                key = tuple(_words(phrase))
+                if not key or all(w in stopwords for w in key):
+                    self.issue(
+                        lex.file,
+                        Issue(
+                            ("lexicon", "concepts", name, i),
+                            f"« {phrase} » : un mot vide seul ne dit rien d'une situation",
+                        ),
+                    )
+                elif key in owner and owner[key] != name:
+                    self.issue(
+                        lex.file,
+                        Issue(
+                            ("lexicon", "concepts", name, i),
+                            f"« {phrase} » est déjà dans le concept « {owner[key]} »",
+                        ),
+                    )
+                else:
+                    owner[key] = name
 
     def _ref(self, loc: _Located, path: DataPath, kind: str, ident: str | None) -> None:
         if ident is not None and ident not in self.seen[kind]:
@@ -343,6 +399,7 @@ class _Builder:
             sensitive_ok=d.get("sensitive_ok", True),
             valid_until=day,
             tips=_tuple(d.get("tips")),
+            situations=_tuple(d.get("situations")),
         )
 
     def _need(self, loc: _Located) -> Need:
@@ -378,6 +435,7 @@ class _Builder:
             options=tuple(options),
             tips=_tuple(d.get("tips")),
             notes=_tuple(d.get("notes")),
+            situations=_tuple(d.get("situations")),
         )
 
     def _tip(self, loc: _Located, lexicon: Lexicon | None) -> Tip:
@@ -405,6 +463,8 @@ class _Builder:
         d = loc.data
         for i, need in enumerate(d["needs"]):
             self._ref(loc, ("needs", i), "needs", need)
+        for i, tool in enumerate(d.get("alternatives") or ()):
+            self._ref(loc, ("alternatives", i), "tools", tool)
         if d["id"] in self.seen["tools"]:
             self.issue(
                 loc.file,
@@ -415,7 +475,11 @@ class _Builder:
                 ),
             )
         return OutsideApp(
-            id=d["id"], name=d["name"], needs=_tuple(d["needs"]), phrasings=_tuple(d["phrasings"])
+            id=d["id"],
+            name=d["name"],
+            needs=_tuple(d["needs"]),
+            phrasings=_tuple(d["phrasings"]),
+            alternatives=_tuple(d.get("alternatives")),
         )
 
     def _lexicon(self) -> Lexicon | None:
@@ -429,6 +493,7 @@ class _Builder:
             sensitive=_tuple(d["sensitive"]),
             approximate_numbers={k: int(v) for k, v in d["approximate_numbers"].items()},
             stopwords=_tuple(d["stopwords"]),
+            concepts={k: tuple(v) for k, v in (d.get("concepts") or {}).items()},
         )
 
     def _conversation(self) -> Conversation | None:

@@ -78,6 +78,7 @@ class Tool:
     sensitive_ok: bool = True  # False: the guide excludes it for sensitive topics
     valid_until: date | None = None  # the whole tool stops being recommended after this day
     tips: tuple[str, ...] = ()  # ids of tips that go with this tool
+    situations: tuple[str, ...] = ()  # situations the guide implies (see Need.situations)
 
     @property
     def subject(self) -> str:
@@ -103,6 +104,9 @@ class Need:
     options: tuple[Option, ...]
     tips: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # need-level facts (P2R in central administration...)
+    # Situations that call for this need without naming it ("présenter à distance",
+    # "rédiger ensemble un document"): matched only in full, through the lexicon's concepts.
+    situations: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str:
@@ -131,6 +135,9 @@ class OutsideApp:
     name: str
     needs: tuple[str, ...]  # the needs it is used for, first is the main one
     phrasings: tuple[str, ...]
+    # Tools of the guide that do what this application is used for, beyond the need's
+    # recommended ones (WeTransfer: the webMél "Stockage" tab), shown in its reply.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,9 @@ class Lexicon:
     sensitive: tuple[str, ...]  # "sensible", "confidentiel"...
     approximate_numbers: dict[str, int]  # "quinzaine" -> 15
     stopwords: tuple[str, ...]
+    # Words that say the same thing in a situation: "a_distance" -> ("à distance", "en
+    # ligne", "depuis chez moi"...). A situation written with one of them matches them all.
+    concepts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,14 @@ def scaled(knowledge: Knowledge, factor: int) -> Knowledge:
                 id=tool.id + suffix,
                 name=f"{tool.name} {suffix}",
                 phrasings=tuple(f"{p} {suffix}outil{copy % 97}" for p in tool.phrasings),
+                situations=tuple(f"{p} {suffix}outil{copy % 97}" for p in tool.situations),
             )
         for need in knowledge.needs.values():
             needs[need.id + suffix] = dataclasses.replace(
                 need,
                 id=need.id + suffix,
                 phrasings=tuple(f"{p} {suffix}besoin" for p in need.phrasings),
+                situations=tuple(f"{p} {suffix}besoin" for p in need.situations),
                 options=tuple(
                     Option(o.category, o.tool + suffix if o.tool else None, o.text, o.participants)
                     for o in need.options

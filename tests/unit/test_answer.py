@@ -254,3 +254,66 @@ def test_a_denied_tool_is_still_the_subject(knowledge: Knowledge) -> None:
     reply = ask(knowledge, "pas de zoom svp, autre chose ?")
     assert reply.subject == "tool:zoom"
     assert "webconf.numerique.gouv.fr" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "subjects"),
+    [
+        # Situations described without the domain's words (issue 11).
+        ("montrer mes diapos aux collègues qui sont chez eux", {"need:web_conference"}),
+        ("le jury doit auditionner les candidats à distance", {"need:web_conference"}),
+        ("nous corrigeons ensemble le même compte rendu", {"need:collaborative_workspace"}),
+        ("trouver un créneau qui convient à tous", {"tool:mel", "need:email"}),
+        ("prévenir vite fait mon binôme", {"need:instant_messaging"}),
+        ("animer un réseau de référents dans toutes les régions", {"tool:osmose"}),
+    ],
+)
+def test_described_situations_find_their_need(
+    knowledge: Knowledge, question: str, subjects: set[str]
+) -> None:
+    assert ask(knowledge, question).subject in subjects
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "mon casque audio ne fonctionne plus",
+        "l'écran de mon ordinateur est cassé",
+        "je veux acheter un téléphone portable",
+        "réserver une salle de réunion pour jeudi",
+        "où est le formulaire de remboursement",
+        "ma messagerie vocale est pleine",
+    ],
+)
+def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:
+    assert ask(knowledge, question).subject == "none"
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [("skalway", "tool:scaleway"), ("charepoin", "tool:sharepoint"), ("odyo conf a 5", None)],
+)
+def test_phonetic_spellings(knowledge: Knowledge, question: str, subject: str | None) -> None:
+    reply = ask(knowledge, question)
+    if subject:
+        assert reply.subject == subject
+    else:
+        assert "audio.mtes.fr" in reply.text
+
+
+def test_a_common_english_word_names_no_application(knowledge: Knowledge) -> None:
+    assert "WhatsApp" not in ask(knowledge, "what is the best chat app?").text
+    assert ask(knowledge, "what's up").subject == "help"
+
+
+def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "dropbox pour mes dossiers d'équipe")
+    assert reply.subject == "need:collaborative_workspace"
+    assert "Dropbox" in reply.text and "ni dans l'offre" in reply.text
+    sheets = ask(knowledge, "google sheets à plusieurs c'est ok ?")
+    assert "Google Sheets" in sheets.text and "Google Docs" not in sheets.text
+
+
+def test_a_reply_never_states_a_count_not_given(knowledge: Knowledge) -> None:
+    assert "51" not in ask(knowledge, "visio pour plus de 50 personnes").text
+    assert "3 participants" not in ask(knowledge, "visio au 3e étage avec l'équipe").text

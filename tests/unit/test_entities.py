@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.core.entities import MAX_PARTICIPANTS, read_entities, read_participants
+from bot.core.entities import MAX_PARTICIPANTS, read_count, read_entities, read_participants
 from bot.core.normalize import plain_words
 
 APPROX = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "deux": 2}
@@ -72,3 +72,59 @@ def test_sensitivity() -> None:
         plain = " ".join(plain_words(text, {}))
         found = read_entities(plain, devices={}, sensitive_words=words, approximate_numbers={})
         assert found.sensitive is expected
+
+
+# Issue 11: a number counts participants only where it counts people. Each row: the text,
+# the count read (None: no count), and how a reply says it back.
+COUNTS = [
+    ("visio pour quatre-vingt-dix personnes", 90, "90 participants"),
+    ("réunion téléphonique à quatre-vingts", 80, "80 participants"),
+    ("webinaire pour soixante-dix personnes", 70, "70 participants"),
+    ("visio à soixante et onze", 71, "71 participants"),
+    ("une web conférence avec cent cinquante participants", 150, "150 participants"),
+    ("on sera 12", 12, "12 participants"),
+    ("nous serons 25", 25, "25 participants"),
+    ("on est environ 40 pour la visio", 40, "40 participants"),
+    ("et si on n'est que 10 ?", 10, "10 participants"),
+    ("une douzaine de collègues", 12, "une douzaine de participants"),
+    ("une formation à distance pour 80 stagiaires", 80, "80 participants"),
+    ("webinar for 300 attendees", 300, "300 participants"),
+    ("best tool for an online meeting with 8 people?", 8, "8 participants"),
+    ("plus de 50 participants", 51, "plus de 50 participants"),
+    ("on sera 5-6 en visio", 6, "5 à 6 participants"),
+    ("moi et deux collègues", 3, "vous et 2 autres participants"),
+    ("visio 80", 80, "80 participants"),
+    ("sur iOS je veux add un 3e dans le call", 3, "3 participants"),
+    # Not head counts: times, durations, dates, floors, sizes, prices, choices, models.
+    ("audio conférence de 30 minutes", None, None),
+    ("visio de 45 minutes demain à 14h", None, None),
+    ("réunion téléphonique à 8h30", None, None),
+    ("rendez-vous le 12 mai", None, None),
+    ("webinaire le 3 mars", None, None),
+    ("je suis au 3e étage, je veux faire une visio", None, None),
+    ("réunion au 4e étage en visio", None, None),
+    ("ma pièce jointe fait 40 Mo", None, None),
+    ("le fichier fait 2 Go", None, None),
+    ("j'ai 2 écrans et je veux partager l'un d'eux", None, None),
+    ("tixeo coûte 20 euros", None, None),
+    ("je prends le 2", None, None),
+    ("2", None, None),
+    ("iPhone 12 : comment faire une conférence", None, None),
+    ("un échange de 3 messages avec ma cheffe", None, None),
+    ("une dizaine de minutes", None, None),
+    ("pour 3 réunions par semaine", None, None),
+    # Both: only the people are counted.
+    ("conférence téléphonique vendredi à 10h avec 6 personnes", 6, "6 participants"),
+    ("visio de 45 minutes à 8 demain à 14h", 8, "8 participants"),
+    ("visio à 9h30 avec cinq collègues", 5, "5 participants"),
+    ("webinaire de 3 heures pour soixante participants", 60, "60 participants"),
+    ("audio conférence de 30 minutes à 6", 6, "6 participants"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "said"), COUNTS)
+def test_counts_only_people(text: str, expected: int | None, said: str | None) -> None:
+    plain = " ".join(plain_words(text, {}))
+    found = read_count(plain, APPROX | {"douzaine": 12})
+    assert (found[0] if found else None) == expected
+    assert (found[1] if found else None) == said

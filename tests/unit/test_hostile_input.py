@@ -84,7 +84,8 @@ def test_normalisation_is_idempotent_and_plain(text: str) -> None:
     stopwords = frozenset(lexicon.stopwords)
     once = normalize(text, lexicon.abbreviations, stopwords)
     assert re.fullmatch(r"[a-z0-9@.+ ]*", once.plain)
-    assert normalize(once.plain, lexicon.abbreviations, stopwords) == once
+    again = normalize(once.plain, lexicon.abbreviations, stopwords)
+    assert (again.plain, again.words, again.tokens) == (once.plain, once.words, once.tokens)
 
 
 @settings(max_examples=200, deadline=None)

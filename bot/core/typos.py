@@ -1,0 +1,136 @@
+"""What a typed word may mean among the indexed tokens: typos, elisions, phonetic spellings.
+
+In order, the first that finds something wins:
+- the token itself, or without an elision typed with no apostrophe ("letat", "ladresse");
+- one edit in a word of 5 to 7 letters, two from 8, with the first letter as typed ("tart"
+  must not become "start"), or a shared prefix of five letters or more ("stock" /
+  "stockag");
+- the same French phonetic key (phonetic.py: "odyo" / "audio", "fichié" / "fichier");
+- for the closed list of tool names and need titles only: one edit in a word of 3 or 4
+  letters ("tchp"), or keys one edit apart ("skalway" / "scaleway"). Common words are
+  never reached this way, so "mal" cannot become "mail" nor "somme" "zoom".
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.core.concepts import CONCEPT
+from bot.core.index import PHONETIC_MIN, Index, is_real
+from bot.core.normalize import NEGATED
+from bot.core.phonetic import phonetic_key
+
+MIN_TYPO_LENGTH = 5
+LONG_WORD = 8
+PREFIX_MIN = 5
+PREFIX_SIMILARITY = 0.9
+PHONETIC_SIMILARITY = 0.85
+NAME_SIMILARITY = 0.8
+NAME_KEY_MIN = 5  # keys this long before they may differ by one edit
+MAX_EXTENSIONS = 8
+NEGATED_SIMILARITY = 0.8
+CACHE_LIMIT = 100_000
+
+Meanings = tuple[tuple[str, float], ...]
+
+
+def similar_tokens(token: str, word: str, index: Index) -> Meanings:
+    """(indexed token, similarity) for one question token and the word it comes from."""
+    key = token if token == word else f"{token}\x00{word}"
+    cached = index.similar.get(key)
+    if cached is None:
+        cached = _lookup(token, word, index)
+        if len(index.similar) >= CACHE_LIMIT:
+            index.similar.clear()
+        index.similar[key] = cached
+    return cached
+
+
+def _lookup(token: str, word: str, index: Index) -> Meanings:
+    if token in index.postings:
+        # A misspelling can stem like another word ("fichié" -> "fich", as "fiche"): a word
+        # the knowledge never writes also gets what it sounds like.
+        if word in index.real_words or token.startswith(NEGATED):
+            return ((token, 1.0),)
+        sounds = {k: s for k, s in _sounds(token, word, index).items() if k != token}
+        return ((token, 1.0), *sorted(sounds.items(), key=lambda kv: -kv[1]))
+    if token.startswith(NEGATED):
+        # No phrasing denies this word: the question is still about it ("pas de zoom ?").
+        inner = similar_tokens(token[1:], word, index)
+        return tuple((known, sim * NEGATED_SIMILARITY) for known, sim in inner)
+    if token.startswith(CONCEPT):
+        return ()  # a concept is exact
+    if is_real(word, index):  # a real word is no typo, but may extend a known one
+        return tuple(sorted(_prefixes(token, index).items(), key=lambda kv: -kv[1]))
+    # An elision typed without its apostrophe: "letat", "ladresse", "dun".
+    if token[0] in "ldjmnst" and token[1:] in index.postings and token[1] in "aeiouyh":
+        return ((token[1:], 1.0),)
+    found = _edits(token, index)
+    if not found:
+        found = _sounds(token, word, index)
+    if not found:
+        found = _names(token, word, index)
+    return tuple(sorted(found.items(), key=lambda kv: -kv[1]))
+
+
+def _edits(token: str, index: Index) -> dict[str, float]:
+    found: dict[str, float] = {}
+    if len(token) < MIN_TYPO_LENGTH:
+        return found
+    edits = 2 if len(token) >= LONG_WORD else 1
+    for match, distance, _ in process.extract(
+        token, index.vocabulary, scorer=Levenshtein.distance, score_cutoff=edits, limit=3
+    ):
+        if match[0] == token[0]:
+            found[match] = 1.0 - distance / max(len(token), len(match))
+    for known, similarity in _prefixes(token, index).items():
+        found[known] = max(found.get(known, 0.0), similarity)
+    return found
+
+
+def _prefixes(token: str, index: Index) -> dict[str, float]:
+    """Indexed tokens that this one extends or that extend it, from five letters on."""
+    if len(token) < PREFIX_MIN:
+        return {}
+    prefixed = [token[:end] for end in range(PREFIX_MIN, len(token))]
+    # The vocabulary is sorted: the tokens that extend this one are contiguous.
+    start = bisect_left(index.vocabulary, token)
+    for known in index.vocabulary[start : start + MAX_EXTENSIONS]:
+        if not known.startswith(token):
+            break
+        prefixed.append(known)
+    return {known: PREFIX_SIMILARITY for known in prefixed if known in index.postings}
+
+
+def _sounds(token: str, word: str, index: Index) -> dict[str, float]:
+    if len(word) < PHONETIC_MIN or not word.isalpha():
+        return {}
+    found: dict[str, float] = {}
+    for key in {phonetic_key(word), phonetic_key(token)}:
+        if len(key) >= PHONETIC_MIN:
+            for known in index.phonetic.get(key, ()):
+                found[known] = PHONETIC_SIMILARITY
+    return found
+
+
+def _names(token: str, word: str, index: Index) -> dict[str, float]:
+    if len(word) < 3 or not word.isalpha():
+        return {}
+    found: dict[str, float] = {}
+    if len(token) < MIN_TYPO_LENGTH:
+        for name, _, _ in process.extract(
+            token, index.names, scorer=Levenshtein.distance, score_cutoff=1, limit=3
+        ):
+            if name[0] == token[0] and len(name) > len(token) - 1:
+                found[name] = NAME_SIMILARITY
+    key = phonetic_key(word)
+    if len(key) >= NAME_KEY_MIN:
+        for name_key, _, _ in process.extract(
+            key, list(index.name_keys), scorer=Levenshtein.distance, score_cutoff=1, limit=3
+        ):
+            if name_key[0] == key[0] and len(name_key) >= NAME_KEY_MIN:
+                found[index.name_keys[name_key]] = NAME_SIMILARITY
+    return found
