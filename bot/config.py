@@ -95,6 +95,9 @@ class InviteConfig:
     allowed_servers: tuple[str, ...]  # glob patterns over the inviter's server name
     allowed_users: tuple[str, ...]  # glob patterns over the inviter's full user id
     denied_servers: tuple[str, ...]  # win over allowed_servers, not over allowed_users
+    # The same rules decide whose messages are answered, in any room (a denied user in a
+    # room an allowed one brought the bot into is not answered either).
+    apply_to_senders: bool = True
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,16 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     )
 
 
+class SecretFileError(OSError):
+    """A secret file others may read: refused, like ssh refuses a private key."""
+
+
 def _read_secret_file(path: Path) -> str:
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise SecretFileError(
+            f"readable by other users (mode {mode & 0o777:04o}); run: chmod 600 {path}"
+        )
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -363,6 +375,7 @@ def parse_config(
     allowed_servers = r.patterns("invites", i, "allowed_servers", ())
     allowed_users = r.patterns("invites", i, "allowed_users", ())
     denied_servers = r.patterns("invites", i, "denied_servers", ("e.tchap.gouv.fr",))
+    apply_to_senders = r.boolean("invites", i, "apply_to_senders", True)
 
     b = r.section("behaviour")
     prefix = r.string("behaviour", b, "command_prefix", "!outils") or "!outils"
@@ -424,6 +437,7 @@ def parse_config(
             allowed_servers=allowed_servers,
             allowed_users=allowed_users,
             denied_servers=denied_servers,
+            apply_to_senders=apply_to_senders,
         ),
         behaviour=BehaviourConfig(
             command_prefix=prefix,
@@ -487,6 +501,9 @@ def _secret(
         path = path if path.is_absolute() else base_dir / path
         try:
             value = read_file(path)
+        except SecretFileError as exc:
+            r.errors.append(f"secrets.{name}_file: {path} is {exc}")
+            return None
         except OSError as exc:
             r.errors.append(f"secrets.{name}_file: cannot read {path}: {exc.strerror or exc}")
             return None

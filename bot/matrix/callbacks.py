@@ -95,6 +95,7 @@ class Router:
             respond=respond,
             observer=self._observer,
             facts=self._facts,
+            allowed=self.rooms.allowed,
             spawn=self._spawn,
             now_ms=self._now_ms,
             fault_trigger=fault_trigger,
@@ -116,7 +117,7 @@ class Router:
         since = self._state.room_since(room.room_id)
         return RoomFacts(
             room_id=room.room_id,
-            member_count=room.member_count,
+            member_count=room.joined_count,
             own_user_id=self._own,
             own_names=names,
             since_ts=since if since is not None else self._now_ms(),

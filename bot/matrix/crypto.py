@@ -42,6 +42,7 @@ from nio import (
     UnknownToDeviceEvent,
 )
 from nio.store import DefaultStore
+from peewee import PeeweeException
 
 from bot.config import Config
 from bot.matrix.state import Place
@@ -69,6 +70,26 @@ def client_config(config: Config) -> AsyncClientConfig:
 
 def store_dir(config: Config) -> Path:
     return config.data_dir / "crypto"
+
+
+# What loading the store raises when the pickle key is not the one it was written with
+# (vodozemac's pickle error is a ValueError) or when its SQLite file is damaged.
+STORE_ERRORS = (ValueError, PeeweeException)
+
+
+def store_problem(config: Config, exc: BaseException) -> str:
+    """For the operator (exit 2: a restart cannot fix it), without a traceback."""
+    cause = (
+        "the pickle key is not the one it was written with"
+        if isinstance(exc, ValueError)
+        else f"it is damaged ({type(exc).__name__}: {exc})"
+    )
+    return (
+        f"the encryption store {store_dir(config)} cannot be read: {cause}. Check "
+        "TCHAP_BOT_PICKLE_KEY (or secrets.pickle_key_file). If the key or the store is lost: "
+        f"move {store_dir(config)} and {config.data_dir / 'session.json'} aside and give "
+        "the bot a new access token (a new device, signed at start with the kept identity)"
+    )
 
 
 def blacklist_unverified(client: AsyncClient, room_id: str) -> None:
@@ -169,6 +190,10 @@ class UndecryptableMessages:
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self._held
+
+    def held_for(self, sender: str) -> int:
+        """Messages of ``sender`` waiting for their key."""
+        return sum(1 for held in self._held.values() if held.event.sender == sender)
 
     def hold(self, room_id: str, event: MegolmEvent, place: Place) -> None:
         """Keep ``event`` (and its place) until its key comes; the key requests go out in

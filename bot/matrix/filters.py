@@ -36,7 +36,7 @@ class Incoming:
 @dataclass(frozen=True)
 class RoomFacts:
     room_id: str
-    member_count: int  # joined + invited
+    member_count: int  # joined only: an invitee who never joined does not make a group
     own_user_id: str
     own_names: tuple[str, ...]  # from mentions.name_variants
     since_ts: int  # events before this (join, or first start) are history: never answered

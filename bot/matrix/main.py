@@ -138,8 +138,13 @@ class Bot:
             crypto_lock=self.crypto_lock,
             start_token=self.state.sync_token,
             observer=self.observer,
+            log_in_again=(lambda: session.log_in_again(self.client, config))
+            if config.secrets.password is not None
+            else None,
         )
         self._stop = asyncio.Event()
+        self._early_sighup = False
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def _admin_trust(self, question: Question) -> str | None:
         return await device_trust.refusal(
@@ -154,6 +159,18 @@ class Bot:
         that could not be recorded (see ``bot.matrix.state``)."""
         self._state_error = exc
         self._stop.set()
+
+    def early_sighup(self) -> None:
+        """SIGHUP before the operations are up (the reloader's own handler takes over
+        then): remembered, and the reload done once started. Never the default action,
+        which would kill the process with nothing in the log."""
+        log.info("SIGHUP received during start-up: the knowledge will be reloaded once started")
+        self._early_sighup = True
+
+    def _spawn_reload(self) -> None:
+        task = asyncio.create_task(self.ops.reloader.reload("sighup"), name="reload-early")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def request_stop(self) -> None:
         if not self._stop.is_set():
@@ -178,6 +195,9 @@ class Bot:
                     f"health server cannot listen on {health.host}:{health.port}: {exc}"
                 ) from exc
             ops_started = True
+            if self._early_sighup:
+                log.info("reloading the knowledge, as asked by a SIGHUP during start-up")
+                self._spawn_reload()
             tasks = [
                 asyncio.create_task(self.sender.run(), name="sender"),
                 asyncio.create_task(self.router.undecryptable.run(), name="undecryptable"),
@@ -203,7 +223,7 @@ class Bot:
                 )
             sync_task.result()  # re-raise FatalAuthError or a crash of the loop
         finally:
-            for task in tasks:
+            for task in [*tasks, *self._background]:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.router.close()
@@ -225,7 +245,7 @@ class Bot:
 
     async def _log_in(self) -> bool:
         """Log in, however long the homeserver takes to answer; False if stopped first."""
-        login = asyncio.create_task(session.open_session(self.client, self.config), name="login")
+        login = asyncio.create_task(self._open_session(), name="login")
         stop = asyncio.create_task(self._stop.wait())
         await asyncio.wait({login, stop}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
@@ -260,6 +280,12 @@ class Bot:
             await asyncio.sleep(IDENTITY_RETRY)
             await self._check_identity()
 
+    async def _open_session(self) -> session.SavedSession:
+        try:
+            return await session.open_session(self.client, self.config)
+        except crypto.STORE_ERRORS as exc:  # restore_login loads the crypto store
+            raise StartupError(crypto.store_problem(self.config, exc)) from None
+
     async def _fetch_display_name(self) -> None:
         with contextlib.suppress(Exception):
             response = await self.client.get_displayname(self.config.matrix.user_id)
@@ -284,6 +310,9 @@ def setup_logging(level: str) -> None:
 
 def run(config_path: Path) -> int:
     """Entry point of ``tchap-bot run --config PATH``; returns the exit code."""
+    os.umask(0o077)  # every file the bot creates (stores, state, logs of nio) is private
+    # SIGHUP's default action kills the process: from the first instant, it is remembered.
+    signal.signal(signal.SIGHUP, lambda *_: _early_sighups.append(1))
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -326,6 +355,9 @@ def run(config_path: Path) -> int:
     return EXIT_STOPPED
 
 
+_early_sighups: list[int] = []  # SIGHUPs before the event loop runs (config, knowledge)
+
+
 def _stopped(message: str, code: int) -> int:
     """Say why the bot stops, in the log and on stderr (systemd shows both)."""
     log.error("%s", message)
@@ -334,8 +366,12 @@ def _stopped(message: str, code: int) -> int:
 
 
 async def _serve(config: Config, holder: KnowledgeHolder) -> None:
-    bot = Bot(config, holder)
     loop = asyncio.get_running_loop()
+    bot = Bot(config, holder)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, bot.request_stop)
+    # Until the reloader's own handler takes over (ops.start), after login and first sync.
+    loop.add_signal_handler(signal.SIGHUP, bot.early_sighup)
+    if _early_sighups:
+        bot.early_sighup()
     await bot.run()

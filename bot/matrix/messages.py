@@ -34,7 +34,13 @@ from bot.matrix.filters import (
 )
 from bot.matrix.observer import Observer
 from bot.matrix.questions import Answer, Question, Responder
-from bot.matrix.replies import error_notice, flood_notice, reply_content, undecryptable_notice
+from bot.matrix.replies import (
+    denied_notice,
+    error_notice,
+    flood_notice,
+    reply_content,
+    undecryptable_notice,
+)
 from bot.matrix.sender import Outgoing, Sender, reply_txn_id
 from bot.matrix.state import Checkpoint, Place, StateStore
 
@@ -54,6 +60,7 @@ class Messages:
         respond: Responder,
         observer: Observer,
         facts: Callable[[MatrixRoom], RoomFacts],
+        allowed: Callable[[str], bool],
         spawn: Callable[[Awaitable[Any]], None],
         now_ms: Callable[[], int],
         fault_trigger: str | None = None,
@@ -67,6 +74,7 @@ class Messages:
         self._respond = respond
         self._observer = observer
         self._facts = facts
+        self._allowed = allowed if config.invites.apply_to_senders else (lambda _: True)
         self._spawn = spawn
         self._now_ms = now_ms
         self._fault_trigger = fault_trigger
@@ -77,6 +85,7 @@ class Messages:
         )
         self._pending: set[str] = set()  # event ids with a reply on its way, not yet sent
         self._flooding: set[str] = set()  # agents told they are over the per-agent cap
+        self._denied: set[str] = set()  # senders the invitation rules refuse, already told
         self._asked_at: dict[str, float] = {}  # undecryptable event id -> when it was sent
         self.skipped_old = 0  # in the sync being handled; the router logs it once
         self.undecryptable = UndecryptableMessages(
@@ -148,6 +157,9 @@ class Messages:
         def take_place() -> Place:
             return place if place is not None else self._checkpoint.place(batch)
 
+        if not self._allowed(event.sender):
+            self._refuse(room, event.event_id, event.sender, is_direct(facts), take_place)
+            return
         if self._over_cap(room.room_id, event.event_id, event.sender, take_place):
             return
         question = Question(
@@ -222,6 +234,25 @@ class Messages:
         content = reply_content(reply, question.event_id, question.sender, decision.thread_root)
         self._queue_reply(question, content, place, subject=reply.subject, arrived=arrived)
 
+    def _refuse(
+        self,
+        room: MatrixRoom,
+        event_id: str,
+        sender: str,
+        direct: bool,
+        take_place: Callable[[], Place],
+    ) -> None:
+        """A sender the invitation rules refuse: not answered in any room; told once, in a
+        direct chat (in a group room the others need not hear it)."""
+        if sender in self._denied or not direct:
+            log.info("not answering %s from %s: sender not allowed", event_id, sender)
+            return
+        self._denied.add(sender)
+        log.info("telling %s once that it is not allowed (%s)", sender, room.room_id)
+        question = Question(room.room_id, event_id, sender, "", True)
+        content = denied_notice(event_id, sender)
+        self._queue_reply(question, content, take_place(), subject=None, arrived=time.monotonic())
+
     def _over_cap(
         self, room_id: str, event_id: str, sender: str, take_place: Callable[[], Place]
     ) -> bool:
@@ -292,7 +323,14 @@ class Messages:
             or event_age_ms(event.source, self._now_ms()) > self.policy.max_age_ms
             or self._seen(event.event_id)
             or event.event_id in self.undecryptable
+            or not self._allowed(event.sender)
         ):
+            return
+        waiting = self.undecryptable.held_for(event.sender) + self._sender.queued_for(event.sender)
+        if waiting >= self._config.behaviour.max_queued_per_agent:
+            # Key requests and notices count like answers: 40 undecryptable messages must
+            # not mean 40 requests and 40 notices.
+            log.info("not holding %s from %s: over the per-agent cap", event.event_id, event.sender)
             return
         self._observer.record_undecryptable()
         self._asked_at[event.event_id] = self._sent_at(event.source)

@@ -62,6 +62,11 @@ ERROR_TEXT = (
     "Vous pouvez reformuler votre question."
 )
 
+DENIED_TEXT = (
+    "Désolé, ce service n'est pas ouvert à votre compte : je ne réponds qu'aux agents des "
+    "serveurs Tchap autorisés par l'équipe qui l'administre."
+)
+
 FLOOD_TEXT = (
     "Vous m'avez envoyé beaucoup de questions à la suite : je réponds d'abord aux "
     "précédentes. Reposez les suivantes dans un instant."
@@ -135,6 +140,12 @@ def undecryptable_notice(
     ``withheld`` (see ``bot.matrix.crypto``)."""
     text = WITHHELD_TEXTS.get(withheld or "", UNDECRYPTABLE_TEXT)
     content = _notice(text, f"<p>{html.escape(text)}</p>")
+    return _relate(content, question_id, sender, None)
+
+
+def denied_notice(question_id: str, sender: str) -> dict[str, Any]:
+    """Once, in a direct chat, to a sender the invitation rules refuse."""
+    content = _notice(DENIED_TEXT, f"<p>{html.escape(DENIED_TEXT)}</p>")
     return _relate(content, question_id, sender, None)
 
 

@@ -105,6 +105,31 @@ async def open_session(
     return session
 
 
+async def log_in_again(
+    client: AsyncClient,
+    config: Config,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """The homeserver dropped the access token while running (``M_UNKNOWN_TOKEN``, soft
+    logout): with a password configured, log in once more on the same device (its
+    crypto store stays valid) and save the new token. ``FatalAuthError`` otherwise."""
+    if config.secrets.password is None:
+        raise FatalAuthError("the access token is no longer valid and no password is set")
+    saved = load_saved(session_path(config))
+    backoff = Backoff(config.sync.backoff_initial, config.sync.backoff_max)
+    retry = Retry(backoff, sleep, config.matrix.max_retry_after)
+    session = await _with_password(client, config, saved, retry)
+    if saved is not None and session.device_id != saved.device_id:
+        # A new device would need a new crypto store: not something to do under a running
+        # bot. Stop; the next start uses the new session (and signs the new device).
+        save(session_path(config), session)
+        raise FatalAuthError("logged in again, but on a new device: restart the bot")
+    client.access_token = session.access_token
+    save(session_path(config), session)
+    log.info("logged in again with the password, device %s", session.device_id)
+
+
 async def _with_token(
     client: AsyncClient,
     config: Config,

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import ClientError
@@ -54,6 +53,7 @@ class Supervisor:
         crypto_lock: asyncio.Lock,
         start_token: str | None,
         observer: Observer | None = None,
+        log_in_again: Callable[[], Awaitable[None]] | None = None,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
         self._client = client
@@ -64,12 +64,13 @@ class Supervisor:
         self._token = start_token
         self._observer = observer or NullObserver()
         self._sleep = sleep
+        self._log_in_again = log_in_again
+        self._logged_in_again = False  # once per start: a second refusal is fatal
         self._filter = sync_filter(settings.timeline_limit)
         self._backoff = Backoff(settings.backoff_initial, settings.backoff_max)
         self._stopping = False
         self._poll: asyncio.Task[Any] | None = None
-        self.last_sync_ok: float | None = None  # time.time() of the last good sync
-        self.synced_once = asyncio.Event()
+        self._ready = False
         self.errors = 0
 
     def stop(self) -> None:
@@ -113,11 +114,17 @@ class Supervisor:
                 kind = classify(response)
                 if kind == "auth":
                     self._observer.record_sync_error("auth")
-                    raise FatalAuthError(auth_message(response))
+                    if self._log_in_again is None or self._logged_in_again:
+                        raise FatalAuthError(auth_message(response))
+                    log.warning("sync refused the token (%s): logging in again", response)
+                    self._logged_in_again = True
+                    await self._log_in_again()  # FatalAuthError if that fails too
+                    continue
                 if kind == "rate_limited" and response.retry_after_ms:
                     self._observer.record_sync_error(kind)
-                    log.warning("sync rate limited: waiting %d ms", response.retry_after_ms)
-                    await self._pause(response.retry_after_ms / 1000)
+                    wait = min(response.retry_after_ms / 1000, self._settings.backoff_max)
+                    log.warning("sync rate limited: waiting %.1f s", wait)
+                    await self._pause(wait)
                     continue
                 await self._back_off(kind, str(response))
                 continue
@@ -125,11 +132,11 @@ class Supervisor:
                 await self._back_off("other", repr(response))
                 continue
 
+            self._logged_in_again = False
             if self.errors:
                 log.info("sync recovered")
             self._backoff.reset()
             self.errors = 0
-            self.last_sync_ok = time.time()
             self._observer.record_sync_ok()
             batch = self._checkpoint.open(response.next_batch)
             try:
@@ -140,9 +147,9 @@ class Supervisor:
                 self._checkpoint.seal(batch)
             self._token = response.next_batch
             initial = first = False
-            if not self.synced_once.is_set():
+            if not self._ready:
                 log.info("ready: first sync handled")
-                self.synced_once.set()
+                self._ready = True
 
     async def _back_off(self, kind: str, reason: str) -> None:
         self.errors += 1

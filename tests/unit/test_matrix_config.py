@@ -184,3 +184,20 @@ def test_the_example_shows_the_sync_defaults() -> None:
 def test_an_ops_section_that_is_not_a_mapping_is_an_error(ops: Any) -> None:
     errors = errors_of(minimal(ops=ops))
     assert any(e.startswith("ops: ") for e in errors), errors
+
+
+def test_a_secret_file_others_can_read_is_refused_with_the_chmod_to_run(tmp_path: Path) -> None:
+    secret = tmp_path / "pickle_key"
+    secret.write_text(KEY)
+    secret.chmod(0o644)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "matrix:\n  homeserver: https://hs.test\n  user_id: '@bot:hs.test'\ndata_dir: state\n"
+        f"secrets:\n  pickle_key_file: {secret}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {"TCHAP_BOT_ACCESS_TOKEN": "t"})
+    [error] = [e for e in info.value.errors if e.startswith("secrets.pickle_key_file")]
+    assert f"chmod 600 {secret}" in error and "0644" in error and KEY not in error
+    secret.chmod(0o600)
+    assert load_config(path, {"TCHAP_BOT_ACCESS_TOKEN": "t"}).secrets.pickle_key == KEY
