@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -97,6 +98,27 @@ class LoadResult:
     files: list[ParsedFile]  # every file read, with its plain data and line tables
 
 
+MAX_FILE_BYTES = 1024 * 1024  # the whole guide is ~60 Kio of YAML
+# One text of an entry, at most: a reply holds several of them and must fit in one Matrix
+# message (64 KiB, and a third more once encrypted); the guide's longest is ~600.
+MAX_TEXT_CHARS = 4000
+
+
+def _too_long(data: Any, path: DataPath) -> Iterator[Issue]:
+    if isinstance(data, str) and len(data) > MAX_TEXT_CHARS:
+        yield Issue(
+            path,
+            f"texte de {len(data)} caractères (au plus {MAX_TEXT_CHARS}) : la réponse qui le "
+            "contient ne tiendrait pas dans un message Tchap",
+        )
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _too_long(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _too_long(value, (*path, i))
+
+
 def _range(data: Any) -> Range | None:
     if data is None:
         return None
@@ -148,6 +170,7 @@ class _Builder:
             for p in self.directory.iterdir()
             if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and p.is_file()
         )
+        paths = [p for p in paths if self._only_knowledge(p)]
         if not paths:
             self.problems.append(
                 Problem(str(self.directory), None, None, "aucun fichier .yaml dans ce dossier")
@@ -159,11 +182,35 @@ class _Builder:
             self.files.append(f)
             issues = list(f.issues)
             if f.data is not None:
-                issues += checker.errors(f.data)
+                issues += [*checker.errors(f.data), *_too_long(f.data, ())]
             for issue in issues:
                 self.issue(f, issue)
             if f.data is not None:
                 self._collect(f, issues)
+
+    def _only_knowledge(self, path: Path) -> bool:
+        """A file of the directory, of a knowledge file's size: a symbolic link leading
+        out of it (to a token file, /etc/passwd...) is not read, so nothing of another
+        file can ever be quoted in an error message, a log or the admin chat."""
+        inside = self.directory.resolve()
+        target = path.resolve()
+        if target.parent != inside and inside not in target.parents:
+            self.problems.append(
+                Problem(path.name, None, None, "lien vers un fichier hors du dossier : ignoré")
+            )
+            return False
+        size = target.stat().st_size
+        if size > MAX_FILE_BYTES:
+            self.problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    f"fichier trop gros ({size // 1024} Kio, au plus {MAX_FILE_BYTES // 1024})",
+                )
+            )
+            return False
+        return True
 
     def _collect(self, f: ParsedFile, issues: list[Issue]) -> None:
         if not isinstance(f.data, dict):

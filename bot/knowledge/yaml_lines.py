@@ -53,6 +53,7 @@ class ParsedFile:
     lines: dict[DataPath, int] = field(default_factory=dict)  # value path -> line
     key_lines: dict[DataPath, int] = field(default_factory=dict)  # key path -> line
     issues: list[Issue] = field(default_factory=list)
+    nodes_left: int = 0  # set by read_file: the conversion's budget (alias bombs)
 
     def line_of(self, path: DataPath, at_key: bool = False) -> int | None:
         """Line of the value at ``path`` (or of its key), else of its nearest parent."""
@@ -92,6 +93,10 @@ class ParsedFile:
         return Problem(self.name, line, entry, message, issue.severity)
 
 
+MAX_NODES = 200_000  # values in one file, aliases expanded (the guide has ~5,000)
+MAX_DEPTH = 40
+
+
 def _format_path(path: Sequence[PathKey]) -> str:
     out = ""
     for part in path:
@@ -122,12 +127,24 @@ def read_file(path: Path) -> ParsedFile:
     if node is None:
         f.issues.append(Issue((), "fichier vide", line=1))
         return f
+    f.nodes_left = MAX_NODES
     f.data = _convert(node, (), f, set())
+    if f.nodes_left < 0:
+        f.issues.append(
+            Issue((), f"trop d'éléments (plus de {MAX_NODES}) : alias YAML démultipliés ?")
+        )
+        f.data = None
     return f
 
 
 def _convert(node: yaml.Node, path: DataPath, f: ParsedFile, stack: set[int]) -> Any:
     """Plain data from a node, recording lines; duplicate keys and odd tags become issues."""
+    # Aliases share nodes: expanded naively, a few hundred bytes can become gigabytes (an
+    # "alias bomb"). Every node converted counts; past the budget, nothing more is built.
+    f.nodes_left -= 1
+    if f.nodes_left < 0 or len(path) > MAX_DEPTH:
+        f.nodes_left = min(f.nodes_left, -1)
+        return None
     line = node.start_mark.line + 1
     f.lines[path] = line
     if id(node) in stack:

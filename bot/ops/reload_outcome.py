@@ -123,7 +123,8 @@ class ReloadOutcome:
                 if changes:
                     blocks.append((title, _changeset_items(changes)))
             if self.diff.phrasings:
-                blocks.append(("Formulations", [_phrasing_item(c) for c in self.diff.phrasings]))
+                items = [_phrasing_item(c) for c in self.diff.phrasings]
+                blocks.append(("Formulations", _capped(items, _MAX_PHRASING_SUBJECTS)))
             others = []
             if self.diff.lexicon_changed:
                 others.append("lexique modifié")
@@ -156,6 +157,10 @@ class ReloadOutcome:
         return "".join(out)
 
 
+_MAX_PHRASINGS_SHOWN = 5
+_MAX_PHRASING_SUBJECTS = 15
+
+
 def _capped(items: list[str], limit: int | None) -> list[str]:
     if limit is None or len(items) <= limit:
         return items
@@ -181,9 +186,14 @@ def _changeset_items(changes: ChangeSet) -> list[str]:
 
 
 def _phrasing_item(change: PhrasingChange) -> str:
+    """Counts first, then the first phrasings: 1,500 phrasings added stay one short line."""
     parts = []
-    if change.added:
-        parts.append("+ " + ", ".join(f"« {p} »" for p in change.added))
-    if change.removed:
-        parts.append("− " + ", ".join(f"« {p} »" for p in change.removed))
+    for sign, phrasings in (("+", change.added), ("−", change.removed)):
+        if phrasings:
+            shown = ", ".join(f"« {p[:60]} »" for p in phrasings[:_MAX_PHRASINGS_SHOWN])
+            rest = len(phrasings) - _MAX_PHRASINGS_SHOWN
+            if rest > 0:
+                parts.append(f"{sign}{len(phrasings)} : {shown} et {rest} autres")
+            else:
+                parts.append(f"{sign} {shown}")
     return f"{change.subject} : {' ; '.join(parts)}"

@@ -396,3 +396,18 @@ async def test_file_level_problems_come_first_and_chat_replies_are_capped(
     assert capped[1] == "- tools.yaml, ligne 186 : erreur de syntaxe YAML"
     assert capped[-1] == "- … et 27 autres (liste complète dans le journal)"
     assert outcome.html(max_problems=5).count("<li>") == 6
+
+
+def test_a_summary_of_1500_new_phrasings_stays_short() -> None:
+    from bot.ops.knowledge_diff import ChangeSet, KnowledgeDiff, PhrasingChange
+    from bot.ops.reload_outcome import ReloadOutcome
+
+    many = tuple(f"formulation numéro {i}" for i in range(1500))
+    changes = tuple(PhrasingChange(f"tool:t{i}", many, ()) for i in range(40))
+    none = ChangeSet()
+    diff = KnowledgeDiff(none, none, none, none, phrasings=changes)
+    outcome = ReloadOutcome(trigger="admin", ok=True, diff=diff)
+    text = outcome.text()
+    assert len(text) < 4000, len(text)
+    assert "+1500 : « formulation numéro 0 »" in text and "et 1495 autres" in text
+    assert "… et 25 autres" in text  # subjects beyond the first 15
