@@ -31,7 +31,7 @@ from nio import AsyncClient, ProfileGetDisplayNameResponse
 from bot.config import Config, ConfigError, load_config
 from bot.core import Context, answer
 from bot.knowledge.holder import KnowledgeHolder
-from bot.matrix import crypto, datadir, device_trust, session
+from bot.matrix import crypto, datadir, device_trust, session, store_generation
 from bot.matrix.callbacks import Router
 from bot.matrix.conversations import Conversations
 from bot.matrix.errors import FatalAuthError, StateWriteError
@@ -42,6 +42,7 @@ from bot.matrix.ops import OpsObserver, ops_responder
 from bot.matrix.questions import Answer, Question, Responder
 from bot.matrix.sender import Sender
 from bot.matrix.state import Checkpoint, StateStore
+from bot.matrix.store_generation import StaleStoreError, StoreGeneration
 from bot.matrix.supervisor import Supervisor
 from bot.ops.runtime import OpsRuntime
 
@@ -105,6 +106,7 @@ class Bot:
         )
         self.crypto_lock = asyncio.Lock()
         self.identity = Identity(self.client, config.data_dir, config.secrets.pickle_key)
+        self.generation = StoreGeneration(self.client, crypto.store_dir(config))
         self.state = StateStore(config.data_dir / "state.db", on_write_error=self._state_failed)
         self._state_error: sqlite3.Error | None = None
         self.checkpoint = Checkpoint(self.state.save_sync_token)
@@ -180,10 +182,12 @@ class Bot:
     async def run(self) -> None:
         """Log in, sync and answer until ``request_stop``; raise ``FatalAuthError``."""
         tasks: list[asyncio.Task[Any]] = []
-        ops_started = False
+        ops_started = logged_in = False
         try:
             if not await self._log_in():
                 return  # stopped while the homeserver was unreachable
+            logged_in = True
+            await self.generation.advance()
             await self._fetch_display_name()
             self.ops.status.logged_in = True
             await self._check_identity()
@@ -202,6 +206,7 @@ class Bot:
                 asyncio.create_task(self.sender.run(), name="sender"),
                 asyncio.create_task(self.router.undecryptable.run(), name="undecryptable"),
                 asyncio.create_task(self._identity_retries(), name="identity"),
+                asyncio.create_task(self._mark_store(), name="store-generation"),
             ]
             sync_task = asyncio.create_task(self.supervisor.run(), name="sync")
             stop_task = asyncio.create_task(self._stop.wait())
@@ -240,6 +245,9 @@ class Bot:
                 stats.dropped,
             )
             self.state.close()
+            if logged_in:
+                with contextlib.suppress(Exception):  # the store moved on while running
+                    await asyncio.wait_for(self.generation.advance(), 10)
             await self.client.close()
             log.info("stopped")
 
@@ -272,6 +280,17 @@ class Bot:
                 raise StartupError(f"cross-signing identity: {exc}") from None
         self.ops.status.record_identity(status.signed, status.detail)
 
+    async def _mark_store(self) -> None:
+        """The crypto store's generation moves on while it is in use (syncs that carried
+        to-device messages, replies sent): see ``store_generation``."""
+        seen = (self.supervisor.to_device_events, self.sender.stats.sent)
+        while True:
+            await asyncio.sleep(store_generation.INTERVAL)
+            now = (self.supervisor.to_device_events, self.sender.stats.sent)
+            if now != seen:
+                seen = now
+                await self.generation.advance()
+
     async def _identity_retries(self) -> None:
         """A check the homeserver could not answer is made again, until it can."""
         while self.identity.status is not None and (
@@ -285,6 +304,8 @@ class Bot:
             return await session.open_session(self.client, self.config)
         except crypto.STORE_ERRORS as exc:  # restore_login loads the crypto store
             raise StartupError(crypto.store_problem(self.config, exc)) from None
+        except StaleStoreError as exc:
+            raise StartupError(str(exc)) from None
 
     async def _fetch_display_name(self) -> None:
         with contextlib.suppress(Exception):

@@ -16,15 +16,19 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
-from nio import AsyncClient, LoginResponse, WhoamiResponse
+from nio import AsyncClient, LoginError, LoginResponse, WhoamiResponse
 
 from bot.config import Config
+from bot.matrix import crypto, store_generation
 from bot.matrix.backoff import Backoff
 from bot.matrix.errors import FatalAuthError, auth_message
+from bot.matrix.raw_api import call
 from bot.matrix.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -98,11 +102,40 @@ async def open_session(
             client, config, saved, Retry(backoff, sleep, config.matrix.max_retry_after)
         )
 
+    session = await _unless_stale(
+        client, config, session, Retry(backoff, sleep, config.matrix.max_retry_after)
+    )
     client.restore_login(session.user_id, session.device_id, client.access_token)
     if saved != session:
         save(path, session)
     log.info("logged in as %s, device %s", session.user_id, session.device_id)
     return session
+
+
+async def _unless_stale(
+    client: AsyncClient, config: Config, session: SavedSession, retry: Retry
+) -> SavedSession:
+    """Never load a crypto store that went back in time (``store_generation``): with a
+    password, put it aside and log in as a new device (signed at start with the kept
+    identity); without one, stop with what to do."""
+    store = crypto.store_dir(config)
+    server = await store_generation.read_server(client, session.user_id)
+    if not store_generation.is_stale(store_generation.read_local(store), server, session.device_id):
+        return session
+    what = (
+        f"the encryption store {store} is older than device {session.device_id}'s last use "
+        "(restored from a backup?): using it would leave agents' messages unreadable"
+    )
+    if config.secrets.password is None:
+        raise store_generation.StaleStoreError(
+            f"{what}. Move {store} and {session_path(config)} aside and give the bot a new "
+            "access token (a new device, signed at start with the kept identity)"
+        )
+    aside = store.with_name(f"{store.name}.stale-{int(time.time())}")
+    store.rename(aside)
+    store.mkdir(mode=0o700)
+    log.error("%s: moved to %s; logging in as a new device", what, aside)
+    return await _with_password(client, config, None, retry)
 
 
 async def log_in_again(
@@ -157,6 +190,33 @@ async def _with_token(
     return SavedSession(config.matrix.homeserver, response.user_id, device_id, keep)
 
 
+async def _login(
+    client: AsyncClient, config: Config, password: str, device_id: str | None
+) -> LoginResponse | LoginError:
+    """``POST /login`` without nio's ``login()``, which loads the crypto store at once:
+    the store must not be loaded before it is known not to be stale."""
+    body: dict[str, object] = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": config.matrix.user_id},
+        "password": password,
+        "initial_device_display_name": config.matrix.device_name,
+    }
+    if device_id:
+        body["device_id"] = device_id
+    token, client.access_token = client.access_token, ""  # /login takes no token
+    try:
+        result = await call(client, "POST", "/_matrix/client/v3/login", body)
+    finally:
+        client.access_token = token
+    if result.ok:
+        response = LoginResponse.from_dict(result.body)
+        if isinstance(response, LoginResponse):
+            return response
+    error = LoginError.from_dict(result.body)
+    error.transport_response = SimpleNamespace(status=result.status)
+    return error
+
+
 async def _with_password(
     client: AsyncClient,
     config: Config,
@@ -166,16 +226,14 @@ async def _with_password(
     password = config.secrets.password
     if password is None:
         raise FatalAuthError("no valid access token and no password to log in with")
-    client.user = config.matrix.user_id
-    client.device_id = saved.device_id if saved else None  # reuse the device and its keys
-    response = await retry(
-        lambda: client.login(password, device_name=config.matrix.device_name), "login"
-    )
+    device_id = saved.device_id if saved else None  # reuse the device and its keys
+    response = await retry(lambda: _login(client, config, password, device_id), "login")
     if not isinstance(response, LoginResponse):
         code = getattr(response, "status_code", None)
         if code == "M_FORBIDDEN":
             raise FatalAuthError(f"wrong user id or password (M_FORBIDDEN: {response.message})")
         raise FatalAuthError(f"login failed: {auth_message(response)}")
+    client.access_token = response.access_token
     return SavedSession(
         config.matrix.homeserver, response.user_id, response.device_id, response.access_token
     )

@@ -71,6 +71,7 @@ class Supervisor:
         self._stopping = False
         self._poll: asyncio.Task[Any] | None = None
         self._ready = False
+        self.to_device_events = 0  # received so far: the crypto store moved on
         self.errors = 0
 
     def stop(self) -> None:
@@ -138,6 +139,7 @@ class Supervisor:
             self._backoff.reset()
             self.errors = 0
             self._observer.record_sync_ok()
+            self.to_device_events += len(response.to_device_events)
             batch = self._checkpoint.open(response.next_batch)
             try:
                 await self._router.handle_sync(response, batch, initial=initial, since=self._token)

@@ -9,6 +9,7 @@ same (no shield, exclude-insecure-devices mode) is in test_js_agent_bot.py.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import sys
 
@@ -161,3 +162,51 @@ async def test_identity_status_reset_and_prune_from_the_command_line(
     assert code == 0 and "Deleted." in out, out
     after = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
     assert after["unsigned_devices"] == [] and after["signed_devices"] == [bot.account.device_id]
+
+
+async def test_a_data_directory_restored_from_a_backup_is_never_used_as_is(
+    homeserver: Homeserver, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    agent = await make_agent("agent")
+    bot = await start_bot()
+    room_id = await dm_with_bot(agent, bot)
+    first = await send_text(agent, room_id, "visio à 12 ?")
+    await collect_replies(agent, room_id, after=first, predicate=replies_to(first))
+    await bot.astop()
+    data, backup = bot.directory / "data", bot.directory / "backup"
+    shutil.copytree(data, backup)
+    await bot.astart()  # traffic after the backup: the store moves on
+    second = await send_text(agent, room_id, "zoom c'est autorisé ?")
+    await collect_replies(agent, room_id, after=second, predicate=replies_to(second))
+    await bot.astop()
+    shutil.rmtree(data)
+    shutil.copytree(backup, data)
+
+    # With only a token: the bot stops and says what to do, rather than answer unreadably.
+    try:
+        await bot.astart()
+    except RuntimeError as exc:
+        assert "exited with 2" in str(exc)
+    else:
+        raise AssertionError("the bot started on a stale store")
+    assert "older than device" in bot.log_since_start()
+
+    # With a password: the stale store is put aside, a new signed device answers.
+    bot.env.pop("TCHAP_BOT_ACCESS_TOKEN")
+    bot.env["TCHAP_BOT_PASSWORD"] = bot.account.password
+    await bot.astart()
+    assert "logging in as a new device" in bot.log_since_start()
+    assert any(p.name.startswith("crypto.stale-") for p in data.iterdir())
+    new_device = re.findall(r"logged in as \S+, device (\w+)", bot.log_since_start())[-1]
+    assert new_device != bot.account.device_id
+    await agent.wait_until(
+        lambda: any(
+            d.id == new_device for d in agent.client.device_store.active_user_devices(bot.user_id)
+        ),
+        what="the agent knows the bot's new device",
+    )
+    third = await send_text(agent, room_id, "fusionner appels iphone")
+    [reply] = await collect_replies(agent, room_id, after=third, predicate=replies_to(third))
+    assert "iPhone" in reply.body
+    seen = await cross_signing_seen_by(homeserver, agent.account.access_token, bot.user_id)
+    assert new_device in seen["signed_devices"]  # the old one stays until `identity --prune`
