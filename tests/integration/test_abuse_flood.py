@@ -98,3 +98,36 @@ async def test_an_agent_over_the_cap_gets_one_notice_and_others_are_served(
     counts = await answered_counts(flooder, flooder_room)
     assert all(counts[q] <= 1 for q in asked), counts
     assert "asked to slow down" in bot.log()
+
+
+@pytest.mark.timeout(120)
+async def test_one_agent_flooding_from_several_dms_does_not_delay_another(
+    homeserver: Homeserver, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    """Fairness is per agent, not per room: six DMs of one agent get one turn together."""
+    bot = await start_bot(
+        start=False, behaviour={"greet_on_join": False, "max_queued_per_agent": 100}
+    )
+    await homeserver.aoverride_ratelimit(bot.user_id, messages_per_second=3, burst_count=3)
+    await bot.astart()
+    flooder, other = await make_agent("flooder"), await make_agent("other")
+    rooms = [await dm_with_bot(flooder, bot) for _ in range(6)]
+    other_room = await dm_with_bot(other, bot)
+    # Unloaded: the other agent's own latency, for the comparison.
+    started = time.monotonic()
+    alone = await send_text(other, other_room, "audio à 6 ?")
+    await collect_replies(other, other_room, after=alone, predicate=replies_to(alone), timeout=20)
+    unloaded = time.monotonic() - started
+
+    flood = [await send_text(flooder, room, f"visio à {n + 2}") for n in range(4) for room in rooms]
+    started = time.monotonic()
+    single = await send_text(other, other_room, "partager un fichier")
+    await collect_replies(other, other_room, after=single, predicate=replies_to(single), timeout=20)
+    loaded = time.monotonic() - started
+    done_before = sum(
+        1 for room in rooms for e in flooder.timeline(room) if in_reply_to(e) in set(flood)
+    )
+    assert done_before < len(flood), "the flood was already answered: nothing proven"
+    # One flood reply at most goes first, at the bot's pace (1/3 s), then the other's turn.
+    assert loaded < max(2 * unloaded, unloaded + 1.0), (unloaded, loaded)
+    print(f"\nunloaded {unloaded:.2f} s, with a flood from 6 DMs {loaded:.2f} s")
