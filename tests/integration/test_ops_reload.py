@@ -106,3 +106,19 @@ async def test_expired_tool_is_no_longer_recommended_after_a_reload(
     log = bot.log()
     assert "Reload (sighup): Connaissances rechargées (version 3" in log
     assert "Aucun changement" in log and "(tool:tixeo) a expiré" in log
+
+
+async def test_a_reload_adding_1500_phrasings_is_summed_up_in_one_readable_message(
+    tmp_path: Path, make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    knowledge, _, (admin, admin_room), (agent, agent_room) = await start(
+        tmp_path, make_agent, start_bot
+    )
+    many = "".join(f"      - visio numéro {i}\n" for i in range(1500))
+    edit(knowledge / "needs.yaml", "    phrasings:\n", "    phrasings:\n" + many)
+    summary, _ = await ask(admin, admin_room, "!outils recharger", timeout=60)
+    assert summary.startswith("Connaissances rechargées"), summary[:200]
+    assert "+1500 : « visio numéro 0 »" in summary and "et 1495 autres" in summary
+    assert len(summary) < 5000
+    body, _ = await ask(agent, agent_room, "visio numéro 77")
+    assert body  # still answering
