@@ -85,6 +85,7 @@ async def test_secrets_never_appear_in_logs_or_data_files(
     password = bot.account.password
     secret_file = tmp_path / "password"
     secret_file.write_text(password)
+    secret_file.chmod(0o600)  # a secret others can read is refused
     bot.config_path.write_text(
         bot.config_path.read_text().replace(
             '"data_dir"', f'"secrets": {{"password_file": "{secret_file}"}}, "data_dir"'
