@@ -23,6 +23,8 @@ def applicable(option: Option, entities: Entities, knowledge: Knowledge, today: 
     n = entities.participants
     if option.participants is not None and n is not None and not option.participants.contains(n):
         return False
+    if entities.sensitive and not option.sensitive_ok:
+        return False
     if option.tool is None:
         return True
     tool = knowledge.tools[option.tool]
@@ -145,9 +147,15 @@ def resolve(
     return subject, need
 
 
-def caveat_subject(need_subject: str, asked: frozenset[str], knowledge: Knowledge) -> str | None:
+def caveat_subject(
+    need_subject: str,
+    asked: frozenset[str],
+    knowledge: Knowledge,
+    services: frozenset[str] = frozenset(),
+) -> str | None:
     """A question on a condition of one tool of the need ("navigateur", "vpn" for the
-    webconf) is about that tool: its reply puts the condition first."""
+    webconf), or from a service one tool has a fact for (the DDI's storage), is about that
+    tool: its reply puts the condition first."""
     index = index_for(knowledge)
     need = knowledge.needs[need_subject.removeprefix("need:")]
     hit = {
@@ -156,4 +164,11 @@ def caveat_subject(need_subject: str, asked: frozenset[str], knowledge: Knowledg
         if o.tool is not None
         and any(topic <= asked for topic in index.topics.get(f"tool:{o.tool}", ()))
     }
+    if not hit and services:
+        hit = {
+            f"tool:{o.tool}"
+            for o in need.options
+            if o.tool is not None
+            and any(set(c.services) & services for c in knowledge.tools[o.tool].caveats)
+        }
     return hit.pop() if len(hit) == 1 else None
