@@ -184,3 +184,12 @@ def test_the_example_shows_the_sync_defaults() -> None:
 def test_an_ops_section_that_is_not_a_mapping_is_an_error(ops: Any) -> None:
     errors = errors_of(minimal(ops=ops))
     assert any(e.startswith("ops: ") for e in errors), errors
+
+
+def test_audience_servers() -> None:
+    assert parse(minimal()).audience.servers == ()  # everyone is the guide's audience
+    config = parse(minimal(audience={"servers": ["agent.developpement-durable.tchap.gouv.fr"]}))
+    assert config.audience.servers == ("agent.developpement-durable.tchap.gouv.fr",)
+    errors = errors_of(minimal(audience={"servers": ["not a server!"], "serveurs": []}))
+    assert any(e.startswith("audience.servers: not homeserver names") for e in errors)
+    assert "audience.serveurs: unknown key" in errors
