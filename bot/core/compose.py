@@ -234,6 +234,11 @@ class Composer:
                 and not (c.participants and c.participants.min is None)
             ][:MAX_EXTRA]
         blocks += extra[:MAX_EXTRA]
+        if self.outsider and tool.audience != "all" and need is not None:
+            # The pôle's own offer, for an agent of another ministry: what is open to all.
+            blocks += self.instead(
+                need, tool, "Ouvert à tous les agents de l'État : ", open_to_all=True
+            )
         recommended = (Category.RECOMMANDE,)
         if need is not None and option is not None and option.existing_only:
             blocks += self.instead(need, tool, "Pour un nouvel espace : ", recommended)
@@ -308,6 +313,8 @@ class Composer:
         tool: Tool,
         intro: str,
         categories: tuple[Category, ...] = (Category.RECOMMANDE, Category.CONSEILLE),
+        *,
+        open_to_all: bool = False,
     ) -> list[Block]:
         """What the guide offers instead, for this question's conditions: one line for one
         or two tools, a list beyond."""
@@ -315,8 +322,12 @@ class Composer:
             need, self.d.entities, self.k, self.today, besides=tool.id, outsider=self.outsider
         )
         others = [
-            o for o in others if o.category in categories and not self.lacks(self.tool_of(o))
-        ][:MAX_ALTERNATIVES]
+            o
+            for o in others
+            if o.category in categories
+            and not self.lacks(self.tool_of(o))
+            and (not open_to_all or self.tool_of(o).audience == "all")
+        ][: 1 if open_to_all else MAX_ALTERNATIVES]
         if not others:
             return []
         self.tools += [self.tool_of(o).id for o in others]
