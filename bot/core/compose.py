@@ -407,6 +407,13 @@ class Composer:
                 para(verdict, lower_first(text)) if verdict else para(Bold(tool.name), " : ", text)
             )
             blocks += [para(f.text) for f in sentences[1:3]]
+        elif not steps:
+            # Only links or contacts: the answer is the address itself, on the first line.
+            ways: list[Inline] = [Bold(tool.name), " : "]
+            for i, link in enumerate(links[:2]):
+                ways += [" ; "] if i else []
+                ways.append(Link("" if len(links) == 1 else link.label, link.url))
+            return [para(*ways)]
         else:
             blocks.append(para(Bold(tool.name), " :"))
         if steps:

@@ -137,8 +137,8 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
         target, need = resolve(target, entities, knowledge, today, None)
     target = _answering(target, kinds, entities, context if follow_up else None, knowledge, today)
-    if not follow_up and target.startswith("need:") and "alternatives" not in kinds:
-        return None
+    if not follow_up and target.startswith("need:"):
+        return None  # a need named with the question: its own answer says what to use
     if not follow_up and target.startswith("tool:") and "alternatives" not in kinds:
         tool = knowledge.tools[target[5:]]
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
@@ -208,7 +208,9 @@ def _answering(
             knowledge.tools[tool_id], kinds, entities, today
         ):
             return f"tool:{tool_id}"
-    return target
+    # None of them: said of the tool the last reply led with ("le guide ne donne pas…").
+    lead = context.tool if context is not None else None
+    return f"tool:{lead}" if lead in knowledge.tools else target
 
 
 def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
