@@ -423,9 +423,14 @@ class Composer:
         if shown:
             blocks.append(bullets([Link(link.label, link.url)] for link in shown[:2]))
         elif not steps:
-            blocks += self.access(tool, said)
+            # After "Oui :" / "Non :", the way in names the tool the answer is about.
+            way = reach(tool, said)
+            if way and verdict:
+                blocks.append(para(Bold(tool.name), *way))
+            else:
+                blocks += self.access(tool, said)
         if verdict and not already_said(tool.name, self.said(blocks)):
-            blocks.insert(0, para(Bold(tool.name)))
+            blocks.append(para(Bold(tool.name)))
         return blocks
 
     def access(self, tool: Tool, said: str) -> list[Block]:

@@ -13,6 +13,8 @@ from bot.core.entities import Entities
 from bot.core.index import APP_PREFIX, index_for
 from bot.knowledge.model import Category, Knowledge, Need, Option
 
+PAIR = 2  # a call with one other person: no calls to merge
+
 
 def expired(valid_until: date | None, today: date) -> bool:
     return valid_until is not None and today > valid_until
@@ -135,7 +137,9 @@ def resolve(
     need = main_need(subject, knowledge, need_hint)
     kind = subject.partition(":")[0]
     few = tips_apply(entities, knowledge)
-    if entities.device and has_tips(subject, knowledge) and few:
+    # Two people: nothing to merge, unless merging is what was asked (a tip matched).
+    pair = entities.participants == PAIR and kind != "tip"
+    if entities.device and has_tips(subject, knowledge) and few and not pair:
         tip = tip_for(entities.device, need, knowledge)
         if tip:
             return tip, need

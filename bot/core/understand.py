@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date
 
 from bot.core.conditions import (
+    PAIR,
     caveat_subject,
     has_tips,
     main_need,
@@ -26,7 +27,8 @@ from bot.core.conditions import (
 )
 from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
-from bot.core.decision import CLARIFY, SOCIAL, Decision, Question, read_question
+from bot.core.decision import CLARIFY, SOCIAL, Decision, Question, read_question, score_text
+from bot.core.entities import without_entities
 from bot.core.index import APP_PREFIX, HELP, NONE, THANKS
 from bot.core.matcher import Scored
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
@@ -35,6 +37,7 @@ from bot.knowledge.model import Knowledge
 MARGIN = 0.08  # two needs closer than this are ambiguous
 APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
 MAX_CHOICES = 4
+MERGE_THRESHOLD = 0.5
 MAX_CORRECTIONS = 3  # "non, pardon, plutôt …": cues taken off one after the other
 _SOCIAL = SOCIAL
 
@@ -122,7 +125,8 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     )
 
     # A device settles it: phones and calls mean the device's tip ("galaxy appel à 3").
-    if entities.device and tips_apply(entities, knowledge):
+    pair = entities.participants == PAIR and not _merging(q, knowledge)
+    if entities.device and tips_apply(entities, knowledge) and not pair:
         for s in close:
             tip = tip_for(entities.device, main_need(s.subject, knowledge), knowledge)
             if tip and has_tips(s.subject, knowledge):
@@ -168,12 +172,30 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     if not strong:  # a weak match on one subject: say what the bot covers instead
         return q.decision(NONE)
     subject = top.subject
+    if pair and subject.startswith("tip:"):  # a device named, two people: the mobile itself
+        ident = subject.removeprefix("tip:")
+        owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
+        subject = owner.subject if owner is not None else subject
     if subject.startswith("need:") and entities.participants is None:
         # A count settles the tool itself (resolve); without one, a question on a tool's
         # condition ("navigateur", "vpn") is about that tool.
         subject = caveat_subject(subject, q.topics, knowledge, entities.services) or subject
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
+
+
+def _merging(q: Question, knowledge: Knowledge) -> bool:
+    """Merging calls is what was asked, the device aside: "mettre deux collègues dans le
+    même appel" counts the two added, not the call's size; "on est 2, j'ai un iPhone" asks
+    nothing to merge."""
+    lexicon = knowledge.lexicon
+    rest = without_entities(
+        q.norm.plain, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
+    )
+    return any(
+        s.subject.startswith("tip:") and s.score >= MERGE_THRESHOLD
+        for s in score_text(rest, knowledge)
+    )
 
 
 def _named_app(real: list[Scored]) -> str | None:

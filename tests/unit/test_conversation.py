@@ -195,6 +195,15 @@ def test_only_the_devices_tip_and_none_for_two(knowledge: Knowledge) -> None:
     assert "fusionner" not in two.text.lower()
     (android,) = talk(knowledge, "conférence à 3 sur mon samsung")
     assert "nouvel appel" not in android.text
+    # One other person: nothing to merge, whatever the phone; merging asked: its steps.
+    for replies in (
+        talk(knowledge, "moi et un collègue sur iphone"),
+        talk(knowledge, "audio à 2", "j'ai un iphone"),
+    ):
+        assert replies[-1].subject == "tool:mobile_phone"
+        assert "nouvel appel" not in replies[-1].text
+    (merge,) = talk(knowledge, "j'ai un samsung, je veux mettre deux collègues dans le même appel")
+    assert merge.subject == "tip:merge_calls_android"
 
 
 def test_replies_answer_first_and_stay_short(knowledge: Knowledge) -> None:
