@@ -234,6 +234,9 @@ class Composer:
                 and not (c.participants and c.participants.min is None)
             ][:MAX_EXTRA]
         blocks += extra[:MAX_EXTRA]
+        way = reach(tool, self.said(blocks))
+        if way:
+            blocks.append(para("Accès", *way) if tool.links else para("Contact", *way))
         if self.outsider and tool.audience != "all" and need is not None:
             # The pôle's own offer, for an agent of another ministry: what is open to all.
             blocks += self.instead(
@@ -245,9 +248,6 @@ class Composer:
         elif need is not None and option is not None and option.category != Category.RECOMMANDE:
             label = self.labels[Category.RECOMMANDE]
             blocks += self.instead(need, tool, f"{label} : ", recommended)
-        way = reach(tool, self.said(blocks))
-        if way:
-            blocks.append(para("Accès", *way) if tool.links else para("Contact", *way))
         blocks += self.tip_offer([tool])
         return blocks + self.offer_details(need, shown=1)
 
@@ -255,7 +255,7 @@ class Composer:
         out = []
         for caveat in touched(tool, self.d.topics, self.d.entities, self.k, self.today):
             text = caveat_text(caveat, self.today)
-            if self.stressed(caveat) or not already_said(text, said):
+            if not already_said(text, said):
                 said += " " + text
                 out.append(caveat)
         return out[:MAX_EXTRA]
@@ -335,9 +335,20 @@ class Composer:
             parts: list[Inline] = [intro]
             for i, option in enumerate(others):
                 parts += [" ; "] if i else []
-                parts += compact_line(self.tool_of(option), option)
+                parts += self.passing(option)
             return [para(*parts)]
-        return [para(intro.rstrip()), bullets(compact_line(self.tool_of(o), o) for o in others)]
+        return [para(intro.rstrip()), bullets(self.passing(o) for o in others)]
+
+    def passing(self, option: Option) -> Line:
+        """A tool named in passing; on a sensitive topic, with the guide's confidentiality
+        warning if it has one (Lifesize)."""
+        tool = self.tool_of(option)
+        line = compact_line(tool, option)
+        if self.d.entities.sensitive and any(
+            "sensible" in c.topics and "confidentiality" in c.about for c in tool.caveats
+        ):
+            return (*line, " (confidentialité non totalement assurée)")
+        return line
 
     def lacks(self, tool: Tool) -> bool:
         """The question denies what this tool requires too: not offered instead."""
@@ -457,7 +468,7 @@ class Composer:
         intro: list[Inline] = (
             ["À la place de ", Bold(tool.name), " :"] if tool else [f"Pour {need.title.lower()} :"]
         )
-        return [para(*intro), bullets(compact_line(self.tool_of(o), o) for o in others)]
+        return [para(*intro), bullets(self.passing(o) for o in others)]
 
     # -- a tip, an application outside the offers -------------------------------------------
     def tip(self, ident: str) -> list[Block]:
