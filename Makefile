@@ -54,10 +54,13 @@ unit: $(STAMP)
 integration: $(STAMP) $(SYNAPSE_STAMP) $(JS_AGENT_STAMP)
 	SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/pytest -q tests/integration
 
-# Each development set on its own must reach 95 %.
+# Each development set on its own must reach 95 %; the development conversations 90 % of
+# whole conversations (each turn answered with the context of the turns before it).
 eval: $(STAMP)
 	@set -e; for set in $(DEV_SET); do echo "== $$set"; \
-	  $(BIN)/tchap-bot eval $$set --min-accuracy 0.95; done
+	  $(BIN)/tchap-bot eval $$set --min-accuracy 0.95; done; \
+	echo "== ../shared/eval/dialogues-dev.yaml"; \
+	$(BIN)/tchap-bot eval ../shared/eval/dialogues-dev.yaml --min-accuracy 0.9
 
 test: $(STAMP) $(SYNAPSE_STAMP) $(JS_AGENT_STAMP)
 	$(MAKE) --no-print-directory lint

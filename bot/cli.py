@@ -7,12 +7,17 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
-from bot.config import DEFAULT_KNOWLEDGE_DIR
+from bot.config import DEFAULT_KNOWLEDGE_DIR, POLE_SERVERS
+
+if TYPE_CHECKING:
+    from bot.core import Context, Reply
+    from bot.core.audience import Audience
 
 
 def knowledge_dir(arg: str | None) -> Path:
@@ -39,13 +44,42 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
         yield line.rstrip("\r\n")
 
 
+def _audience(args: argparse.Namespace) -> Audience:
+    """An agent of ``--audience-server`` (default: one of the guide's audience)."""
+    from bot.core.audience import Audience
+
+    return Audience(frozenset(POLE_SERVERS), getattr(args, "audience_server", None))
+
+
+def _line(line: str) -> tuple[str | None, str]:
+    """(conversation id, question) of an input line: a JSON object
+    ``{"conversation": ID, "q": ...}`` or a plain question (shared/eval/README.md)."""
+    if not line.lstrip().startswith("{"):
+        return None, line
+    try:
+        data: Any = json.loads(line)
+    except json.JSONDecodeError:
+        return None, line
+    if not isinstance(data, dict):
+        return None, line
+    conversation = data.get("conversation")
+    return (None if conversation is None else str(conversation)), str(data.get("q", ""))
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.core import answer
 
     knowledge = _load(args)
+    audience = _audience(args)
     out = sys.stdout
-    for question in _questions(args):
-        reply, _ = answer(question, knowledge, today=args.today)
+    # One context per conversation id, as the Matrix bot keeps one per (room, agent).
+    contexts: dict[str, Context] = {}
+    for line in _questions(args):
+        conversation, question = _line(line)
+        context = contexts.get(conversation) if conversation is not None else None
+        reply, after = answer(question, knowledge, context, today=args.today, audience=audience)
+        if conversation is not None:
+            contexts[conversation] = after
         if args.json:
             out.write(json.dumps(reply.to_json(), ensure_ascii=False) + "\n")
         else:
@@ -58,6 +92,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.core import Context, answer
 
     knowledge = _load(args)
+    audience = _audience(args)
     context = Context()
     interactive = sys.stdin.isatty()
     print("tchap-bot — posez votre question (Ctrl-D pour quitter).\n")
@@ -73,26 +108,85 @@ def cmd_chat(args: argparse.Namespace) -> int:
             continue
         if not interactive:
             print(f"vous> {question}")
-        reply, context = answer(question, knowledge, context, today=args.today)
+        reply, context = answer(question, knowledge, context, today=args.today, audience=audience)
         print(f"\n{reply.text}\n")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.core import answer
-    from bot.evaluation import evaluate, load_cases
+    """Failing cases, then per file ``accuracy: N/M`` and, for conversations,
+    ``conversations: N/M (turns: a/b)`` last; ``--lengths`` adds the reply lengths."""
+    from bot.core import Context, answer
+    from bot.evaluation import evaluate, evaluate_dialogues, lengths, load_set
 
     knowledge = _load(args)
-    cases = load_cases(Path(args.file))
-    result = evaluate(cases, lambda q: answer(q, knowledge, today=args.today)[0])
-    for case, reply, problems in result.failures:
-        print(f"FAIL {case.q!r}: {'; '.join(problems)}")
-        if args.verbose:
-            print("    " + reply.text.replace("\n", "\n    "))
-    print(f"accuracy: {result.passed}/{result.total}")
-    if args.min_accuracy is not None and result.passed < args.min_accuracy * result.total:
-        print(f"below the required {args.min_accuracy:.0%}", file=sys.stderr)
-        return 1
-    return 0
+    audience = _audience(args)
+
+    def ask(question: str) -> Reply:
+        return answer(question, knowledge, today=args.today, audience=audience)[0]
+
+    def start() -> Callable[[str], Reply]:
+        context = Context()
+
+        def ask_in_turn(question: str) -> Reply:
+            nonlocal context
+            reply, context = answer(
+                question, knowledge, context, today=args.today, audience=audience
+            )
+            return reply
+
+        return ask_in_turn
+
+    failed = False
+    all_lengths: list[int] = []
+    summaries: list[str] = []
+    for name in args.file:
+        cases, dialogues = load_set(Path(name))
+        if len(args.file) > 1:
+            print(f"== {name}")
+        lines: list[str] = []
+        ratio: tuple[int, int] | None = None
+        if cases or not dialogues:
+            result = evaluate(cases, ask)
+            all_lengths += result.lengths
+            for case, reply, problems in result.failures:
+                _fail(f"FAIL {case.q!r}: {'; '.join(problems)}", reply, args.verbose)
+            lines.append(f"accuracy: {result.passed}/{result.total}")
+            ratio = (result.passed, result.total)
+        if dialogues:
+            talks = evaluate_dialogues(dialogues, start)
+            all_lengths += talks.turns.lengths
+            for title, n, case, reply, problems in talks.failed:
+                _fail(
+                    f"FAIL [{title}] turn {n} {case.q!r}: {'; '.join(problems)}",
+                    reply,
+                    args.verbose,
+                )
+            turns = talks.turns
+            lines.append(
+                f"conversations: {talks.passed}/{talks.total} (turns: {turns.passed}/{turns.total})"
+            )
+            ratio = (talks.passed, talks.total)  # whole conversations are what counts
+        if len(args.file) > 1 or not args.lengths:
+            print("\n".join(lines))
+        else:
+            summaries = lines
+        assert ratio is not None
+        if args.min_accuracy is not None and ratio[0] < args.min_accuracy * ratio[1]:
+            print(f"{name}: below the required {args.min_accuracy:.0%}", file=sys.stderr)
+            failed = True
+    if args.lengths:
+        figures = lengths(all_lengths)
+        if figures is not None:
+            print(figures.line())
+        if summaries:
+            print("\n".join(summaries))
+    return 1 if failed else 0
+
+
+def _fail(line: str, reply: Reply, verbose: bool) -> None:
+    print(line)
+    if verbose:
+        print("    " + reply.text.replace("\n", "\n    "))
 
 
 def _check_settings(config_path: Path) -> tuple[Path | None, int]:
@@ -174,19 +268,35 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="date used for dated offers"
     )
+    audience = argparse.ArgumentParser(add_help=False)
+    audience.add_argument(
+        "--audience-server",
+        metavar="SERVER",
+        help="ask as an agent of this homeserver (the guide's audience: "
+        + ", ".join(POLE_SERVERS)
+        + ")",
+    )
     sub = top.add_subparsers(dest="command", required=True)
 
-    ask = sub.add_parser("ask", parents=[common], help="answer questions (argument or stdin)")
+    ask = sub.add_parser(
+        "ask", parents=[common, audience], help="answer questions (argument or stdin)"
+    )
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("question", nargs="*")
     ask.set_defaults(func=cmd_ask)
 
-    chat = sub.add_parser("chat", parents=[common], help="interactive console")
+    chat = sub.add_parser("chat", parents=[common, audience], help="interactive console")
     chat.set_defaults(func=cmd_chat)
 
-    ev = sub.add_parser("eval", parents=[common], help="measure answer quality on a set")
-    ev.add_argument("file")
-    ev.add_argument("--min-accuracy", type=float, metavar="RATIO")
+    ev = sub.add_parser("eval", parents=[common, audience], help="measure answer quality on a set")
+    ev.add_argument("file", nargs="+", help="question or conversation sets")
+    ev.add_argument(
+        "--min-accuracy",
+        type=float,
+        metavar="RATIO",
+        help="fail below this share (of whole conversations, for conversation sets)",
+    )
+    ev.add_argument("--lengths", action="store_true", help="print the median and p90 reply lengths")
     ev.add_argument("-v", "--verbose", action="store_true", help="print failing replies")
     ev.set_defaults(func=cmd_eval)
 

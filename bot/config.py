@@ -27,6 +27,10 @@ from bot.ops.settings import OpsSettings, parse_ops_settings
 # The knowledge shipped with the bot: the config's default and the CLI's (bot.cli).
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
+# The guide's audience on Tchap: the pôle ministériel's homeserver. The CLI's
+# ``--audience-server`` compares with it; the bot's ``audience.servers`` says it.
+POLE_SERVERS = ("agent.developpement-durable.tchap.gouv.fr",)
+
 # Values of config.example.yaml that must not reach production unchanged.
 PLACEHOLDER_MARK = "CHANGE-ME"
 _PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
@@ -116,6 +120,14 @@ class BehaviourConfig:
 
 
 @dataclass(frozen=True)
+class AudienceConfig:
+    # Homeservers of the guide's audience (the pôle ministériel's agents). An agent from
+    # another one is told once that the SNUM's offers are for the pôle's agents, and its
+    # answers lead with the offers open to all. Empty: every agent is the audience.
+    servers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SyncConfig:
     timeout: float  # long-poll seconds
     timeline_limit: int
@@ -135,6 +147,7 @@ class Config:
     log_level: str
     secrets: Secrets
     ops: OpsSettings  # admins, health server, knowledge watching, store (bot.ops.settings)
+    audience: AudienceConfig = AudienceConfig()
 
     @property
     def server_name(self) -> str:
@@ -398,6 +411,12 @@ def parse_config(
     if backoff_initial <= 0 or backoff_max < backoff_initial:
         r.errors.append("sync: need 0 < backoff_initial <= backoff_max")
 
+    a = r.section("audience")
+    audience_servers = r.patterns("audience", a, "servers", ())
+    bad = [s for s in audience_servers if not re.fullmatch(r"[A-Za-z0-9.\-]+(:[0-9]+)?", s)]
+    if bad:
+        r.errors.append(f"audience.servers: not homeserver names: {', '.join(bad)}")
+
     r.known.setdefault("", set()).update({"data_dir", "knowledge_dir", "log_level"})
     data_dir = _path(r, raw, "data_dir", None, base_dir)
     knowledge_dir = _path(r, raw, "knowledge_dir", DEFAULT_KNOWLEDGE_DIR, base_dir)
@@ -460,6 +479,7 @@ def parse_config(
         log_level=log_level.upper(),
         secrets=Secrets(access_token=access_token, password=password, pickle_key=pickle_key),
         ops=ops,
+        audience=AudienceConfig(servers=audience_servers),
     )
 
 

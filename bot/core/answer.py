@@ -1,14 +1,17 @@
-"""The answering function: (question, context, knowledge) -> (reply, next context)."""
+"""The answering function: (question, context, knowledge, audience) -> (reply, next context)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+from bot.core.audience import EVERYONE, Audience
 from bot.core.compose import Composer
 from bot.core.context import Context
-from bot.core.render import to_html, to_text
+from bot.core.decision import CLARIFY, Decision
+from bot.core.render import para, to_html, to_text
 from bot.core.reply import Candidate, Reply
-from bot.core.understand import CLARIFY, decide
+from bot.core.understand import decide
 from bot.knowledge.model import Knowledge
 
 
@@ -18,27 +21,50 @@ def answer(
     context: Context | None = None,
     *,
     today: date | None = None,
+    audience: Audience = EVERYONE,
 ) -> tuple[Reply, Context]:
     """Answer one question. Pure: same inputs, same reply; no I/O.
 
-    ``today`` decides which dated offers have ended (defaults to the current date).
+    ``today`` decides which dated offers have ended (defaults to the current date);
+    ``audience`` says whether the agent is one the guide is written for.
     """
     context = context or Context()
     today = today or date.today()
     decision = decide(question, knowledge, context, today)
-    blocks = Composer(knowledge, decision, today).blocks()
+    composer = Composer(knowledge, decision, today, outsider=audience.outsider)
+    blocks = composer.blocks()
+    told = context.told_audience
+    notice = knowledge.conversation.audience_notice
+    if audience.outsider and not told and notice and _about_the_guide(decision):
+        blocks, told = [para(notice), *blocks], True
     candidates = tuple(Candidate(s.subject, min(1.0, s.score)) for s in decision.candidates)
     if decision.subject == CLARIFY:
         candidates = tuple(Candidate(s, 1.0 / (i + 1)) for i, s in enumerate(decision.choices))
     reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))
-    entities = decision.entities
-    next_context = Context(
+    return reply, _next(context, decision, tuple(dict.fromkeys(composer.tools)), told)
+
+
+def _about_the_guide(decision: Decision) -> bool:
+    """The notice goes with the first reply that is more than small talk."""
+    return not decision.brief
+
+
+def _next(context: Context, decision: Decision, tools: tuple[str, ...], told: bool) -> Context:
+    """What the conversation is about after this reply. A reply that is no answer (small
+    talk, out of scope) or only the rest of the last one ("détails") keeps the thread."""
+    base = context.fresh() if decision.fresh else context
+    if decision.details or decision.subject in ("help", "none"):
+        return replace(base, told_audience=told)
+    e = decision.entities
+    return Context(
         subject=decision.subject,
-        need=decision.need if decision.need is not None else context.need,
-        participants=entities.participants,
-        participants_said=entities.said,
-        device=entities.device,
-        sensitive=entities.sensitive,
+        need=decision.need if decision.need is not None else base.need,
+        participants=e.participants,
+        participants_said=e.said,
+        device=e.device,
+        sensitive=e.sensitive,
+        services=e.services,
         choices=decision.choices,
+        tools=tools,
+        told_audience=told,
     )
-    return reply, next_context

@@ -1,43 +1,84 @@
-"""Reply building: a decision and the knowledge, as short scannable blocks.
+"""Reply building: a decision and the knowledge, as short blocks that answer first.
 
-Order inside a reply: the recommendation first, then the alternatives, then warnings and
-what to avoid, then "faire autrement"; each tool with its link or contact. Nothing here
-invents content: every sentence comes from the knowledge files, the connecting words aside.
+The first line answers: the tool for this case with its way in, the fact asked, or "Oui" /
+"Non" and why, in the guide's words. Then at most two lines that matter for this question
+(the condition or caveat it touches, the alternative). The rest (other categories, what to
+avoid, "faire autrement") is on demand (details.py), offered by one closing line. The
+guide's conditions filter: a tool they rule out is not offered, and when it is the one
+asked about, the reply says why. Nothing here invents content: every sentence comes from the
+knowledge files, the connecting words aside.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from bot.core.conditions import applicable, expired, tips_apply
-from bot.core.entities import MAX_PARTICIPANTS, Entities
-from bot.core.index import index_for
-from bot.core.render import Block, Bold, Inline, Line, Link, bullets, para
-from bot.core.understand import CLARIFY, Decision
-from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Range, Tool
+from bot.core.conditions import applicable
+from bot.core.decision import CLARIFY, Decision
+from bot.core.details import Details
+from bot.core.facts import (
+    Fact,
+    alternatives,
+    caveat_text,
+    facts_of,
+    lacking,
+    option_in,
+    relevant,
+    ruled_out,
+    touched,
+    visible,
+)
+from bot.core.lines import (
+    already_said,
+    compact_line,
+    count,
+    day,
+    lower_first,
+    option_line,
+    reach,
+    target_shown,
+    text_of,
+)
+from bot.core.render import Block, Bold, Inline, Line, Link, Paragraph, bullets, para
+from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Tool
+
+MAX_EXTRA = 2  # lines after the answer: the condition touched, the alternative
+MAX_ALTERNATIVES = 4
 
 
 class Composer:
-    """Builds the blocks of one reply. Holds the knowledge, the date and the question's facts."""
+    """Builds the blocks of one reply; ``tools`` is what it offered, the lead first."""
 
-    def __init__(self, knowledge: Knowledge, decision: Decision, today: date) -> None:
+    def __init__(
+        self, knowledge: Knowledge, decision: Decision, today: date, *, outsider: bool = False
+    ) -> None:
         self.k = knowledge
         self.d = decision
         self.today = today
+        self.outsider = outsider
         self.labels = knowledge.conversation.category_labels
+        self.tools: list[str] = []
 
     # -- entry point ------------------------------------------------------------------
     def blocks(self) -> list[Block]:
         subject = self.d.subject
         kind, _, ident = subject.partition(":")
-        if subject == "help" and self.d.brief and self.k.conversation.thanks:
-            return [para(self.k.conversation.thanks)]
+        conversation = self.k.conversation
+        if subject == "help" and self.d.brief and conversation.thanks:
+            return [para(conversation.thanks)]
         if subject == "help":
-            return self.menu(self.k.conversation.greeting)
+            return self.menu(conversation.greeting)
         if subject == "none":
-            return self.menu(self.k.conversation.out_of_scope)
+            return self.menu(conversation.out_of_scope)
         if subject == CLARIFY:
             return self.clarify()
+        if self.d.details:
+            details = Details(self.k, self.d, self.today, outsider=self.outsider)
+            out = details.blocks()
+            self.tools = details.tools
+            return out
+        if self.d.attributes and kind in ("tool", "need"):
+            return self.attribute()
         if kind == "tip":
             return self.tip(ident)
         if kind == "tool":
@@ -46,13 +87,10 @@ class Composer:
             return self.outside_app(self.k.needs[ident])
         return self.need(self.k.needs[ident])
 
-    # -- pieces -------------------------------------------------------------------------
+    # -- help, clarification -----------------------------------------------------------
     def menu(self, intro: str) -> list[Block]:
-        conversation = self.k.conversation
-        items: list[list[Inline]] = [
-            [Bold(n.title), " : ", n.summary] for n in self.k.needs.values()
-        ]
-        return [para(intro), para(conversation.menu_intro), bullets(items)]
+        items: list[list[Inline]] = [[Bold(n.title)] for n in self.k.needs.values()]
+        return [para(intro), para(self.k.conversation.menu_intro), bullets(items)]
 
     def clarify(self) -> list[Block]:
         items: list[list[Inline]] = []
@@ -65,9 +103,380 @@ class Composer:
                 items.append([Bold(need.title), " : ", need.summary])
         return [para(self.k.conversation.clarify_intro), bullets(items, ordered=True)]
 
+    # -- a need ------------------------------------------------------------------------
+    def leads(self, need: Need) -> list[Option]:
+        """The options to answer with: the recommended ones the conditions allow (advised
+        ones when none is), for an agent outside the audience the offers open to all."""
+        allowed = alternatives(need, self.d.entities, self.k, self.today, outsider=False)
+        recommended = [o for o in allowed if o.category == Category.RECOMMANDE]
+        if self.outsider:
+            open_to_all = [o for o in allowed if self.tool_of(o).audience == "all"]
+            return (open_to_all[:1] + [o for o in recommended if o not in open_to_all[:1]])[:2]
+        return (recommended or allowed)[:2]
+
+    def need(self, need: Need) -> list[Block]:
+        e = self.d.entities
+        leads = self.leads(need)
+        if not leads:
+            return Details(self.k, self.d, self.today, outsider=self.outsider).need(need)
+        blocks: list[Block] = []
+        for i, option in enumerate(leads):
+            tool = self.tool_of(option)
+            self.tools.append(tool.id)
+            line = option_line(tool, option)
+            if i == 0 and e.participants is not None:
+                line = (f"Pour {count(e)} : ", *line)
+            blocks.append(para(*line))
+        said = self.said(blocks)
+        extra = self.touched_lines(need, [self.tool_of(o) for o in leads], said)
+        if len(extra) < MAX_EXTRA:
+            extra += self.alternative_line(need, leads)
+        blocks += extra[:MAX_EXTRA]
+        blocks += self.tip_offer([self.tool_of(o) for o in leads])
+        return blocks + self.offer_details(need, shown=len(leads) + len(extra))
+
+    def touched_lines(self, need: Need, leads: list[Tool], said: str) -> list[Block]:
+        """The caveats of the answer's tools this question touches; facts for the agent's
+        service from any tool of the need (the DDI's storage)."""
+        e = self.d.entities
+        out: list[Block] = []
+        tools = list(leads)
+        if e.services:
+            tools += [
+                self.k.tools[o.tool]
+                for o in need.options
+                if o.tool and self.k.tools[o.tool] not in tools
+            ]
+        for tool in tools:
+            for caveat in touched(tool, self.d.topics, e, self.k, self.today):
+                if tool not in leads and not set(caveat.services) & e.services:
+                    continue
+                text = caveat_text(caveat, self.today)
+                if already_said(text, said):
+                    continue
+                said += " " + text
+                out.append(para(text))
+        return out[:MAX_EXTRA]
+
+    def alternative_line(self, need: Need, leads: list[Option]) -> list[Block]:
+        others = [
+            o
+            for o in alternatives(need, self.d.entities, self.k, self.today, outsider=self.outsider)
+            if o not in leads
+        ]
+        if not others:
+            return []
+        category = others[0].category
+        same = [o for o in others if o.category == category][:2]
+        parts: list[Inline] = [f"{self.labels[category]} : "]
+        for i, option in enumerate(same):
+            parts += [" ; "] if i else []
+            parts += compact_line(self.tool_of(option), option)
+        return [para(*parts)]
+
+    def tip_offer(self, leads: list[Tool]) -> list[Block]:
+        """A mobile call for three without the device: which phone, for the right steps.
+        Nothing to merge for two."""
+        e = self.d.entities
+        if len(leads) != 1 or not leads[0].tips or e.device or e.participants == 2:
+            return []
+        devices = " ou ".join(self.k.tips[t].title.split()[-1] for t in leads[0].tips)
+        return [para(f"Pour fusionner les appels, précisez votre mobile ({devices}).")]
+
+    def offer_details(self, need: Need | None, shown: int) -> list[Block]:
+        offer = self.k.conversation.details_offer
+        if not offer or need is None:
+            return []
+        more = [
+            o
+            for o in need.options
+            if o.category != Category.RECOMMANDE
+            and applicable(o, self.d.entities, self.k, self.today)
+        ]
+        return [para(offer)] if more else []
+
+    # -- a tool --------------------------------------------------------------------------
+    def tool(self, tool: Tool) -> list[Block]:
+        need = self.k.needs.get(self.d.need or "")
+        option = option_in(tool, need)
+        self.tools.append(tool.id)
+        out = ruled_out(
+            tool,
+            need,
+            self.d.entities,
+            self.k,
+            self.today,
+            negated=self.d.negated,
+            words=self.d.words,
+        )
+        if out is not None:
+            return self.not_this(tool, need, option, out.reason, out.why)
+        e = self.d.entities
+        header: list[Inline] = ["Oui : "] if self.d.yes_no else []
+        header += [f"Pour {count(e)} : "] if e.participants is not None else []
+        header += [Bold(tool.name)]
+        if option is not None and need is not None:
+            header += [" — ", self.labels[option.category], f", {need.title.lower()}"]
+        blocks: list[Block] = [para(*header), para(tool.summary)]
+        if tool.steps:
+            blocks.append(bullets(([s] for s in tool.steps), ordered=True))
+        said = self.said(blocks)
+        extra: list[Block] = [self.caveat_line(c) for c in self.touched_caveats(tool, said)]
+        if not extra:
+            # Nothing touched: what the agent must have (VPN, licence...), the limit, and
+            # the confidentiality, which the guide signals wherever it names the tool.
+            extra += [
+                para(caveat_text(c, self.today))
+                for c in tool.caveats
+                if (c.needed or {"confidentiality", "limit"} & set(c.about))
+                and visible(c, e)
+                and not already_said(c.text, said)
+                and not (c.participants and c.participants.min is None)
+            ][:MAX_EXTRA]
+        blocks += extra[:MAX_EXTRA]
+        way = reach(tool, self.said(blocks))
+        if way:
+            blocks.append(para("Accès", *way) if tool.links else para("Contact", *way))
+        if self.outsider and tool.audience != "all" and need is not None:
+            # The pôle's own offer, for an agent of another ministry: what is open to all.
+            blocks += self.instead(
+                need, tool, "Ouvert à tous les agents de l'État : ", open_to_all=True
+            )
+        recommended = (Category.RECOMMANDE,)
+        if need is not None and option is not None and option.existing_only:
+            blocks += self.instead(need, tool, "Pour un nouvel espace : ", recommended)
+        elif need is not None and option is not None and option.category != Category.RECOMMANDE:
+            label = self.labels[Category.RECOMMANDE]
+            blocks += self.instead(need, tool, f"{label} : ", recommended)
+        blocks += self.tip_offer([tool])
+        return blocks + self.offer_details(need, shown=1)
+
+    def touched_caveats(self, tool: Tool, said: str) -> list[Caveat]:
+        out = []
+        for caveat in touched(tool, self.d.topics, self.d.entities, self.k, self.today):
+            text = caveat_text(caveat, self.today)
+            if not already_said(text, said):
+                said += " " + text
+                out.append(caveat)
+        return out[:MAX_EXTRA]
+
+    def stressed(self, caveat: Caveat) -> bool:
+        """The count falls in the range the caveat warns about (80 for a 3–50 booking)."""
+        n = self.d.entities.participants
+        return caveat.participants is not None and n is not None and caveat.participants.contains(n)
+
+    def caveat_line(self, caveat: Caveat) -> Block:
+        text = caveat_text(caveat, self.today)
+        if self.stressed(caveat):
+            return para(Bold("Attention : "), lower_first(text))
+        return para(text)
+
+    def not_this(
+        self, tool: Tool, need: Need | None, option: Option | None, reason: str, why: str
+    ) -> list[Block]:
+        """A tool the conditions rule out: why, in the guide's words, then what fits."""
+        e = self.d.entities
+        no = "Non : " if self.d.yes_no else ""
+        if reason == "expired":
+            lead = para(
+                no, Bold(tool.name), f" : cette offre a pris fin le {day(tool.valid_until)}."
+            )
+        elif reason == "avoid":
+            label = self.labels[option.category] if option else ""
+            lead = para(no, Bold(tool.name), f" — {label} : ", tool.summary)
+            if e.sensitive and why != option_text(option):
+                lead = para(no, Bold(tool.name), f" — {label} : ", why)
+        elif reason == "count":
+            bounds = (option.participants if option else None) or tool.participants
+            said = why or (
+                f"le guide l'indique pour {bounds.said}" if bounds and bounds.said else ""
+            )
+            start = f"Non, pas pour {count(e)} : " if no else f"Pour {count(e)}, "
+            lead = (
+                para(start, Bold(tool.name), " ne convient pas : ", lower_first(said))
+                if not no
+                else para(start, said)
+            )
+        elif reason == "lacking":
+            lead = para(no or "Attention : ", lower_first(why) if no else why)
+        else:  # sensitive
+            lead = para(no or "Sujet sensible : ", why)
+        blocks: list[Block] = [lead]
+        if need is not None:
+            intro = f"Pour {count(e)} : " if reason == "count" else "À la place : "
+            blocks += self.instead(need, tool, intro)
+        return blocks + self.offer_details(need, shown=1)
+
+    def instead(
+        self,
+        need: Need,
+        tool: Tool,
+        intro: str,
+        categories: tuple[Category, ...] = (Category.RECOMMANDE, Category.CONSEILLE),
+        *,
+        open_to_all: bool = False,
+    ) -> list[Block]:
+        """What the guide offers instead, for this question's conditions: one line for one
+        or two tools, a list beyond."""
+        others = alternatives(
+            need, self.d.entities, self.k, self.today, besides=tool.id, outsider=self.outsider
+        )
+        others = [
+            o
+            for o in others
+            if o.category in categories
+            and not self.lacks(self.tool_of(o))
+            and (not open_to_all or self.tool_of(o).audience == "all")
+        ][: 1 if open_to_all else MAX_ALTERNATIVES]
+        if not others:
+            return []
+        self.tools += [self.tool_of(o).id for o in others]
+        if len(others) <= 2:
+            parts: list[Inline] = [intro]
+            for i, option in enumerate(others):
+                parts += [" ; "] if i else []
+                parts += self.passing(option)
+            return [para(*parts)]
+        return [para(intro.rstrip()), bullets(self.passing(o) for o in others)]
+
+    def passing(self, option: Option) -> Line:
+        """A tool named in passing; on a sensitive topic, with the guide's confidentiality
+        warning if it has one (Lifesize)."""
+        tool = self.tool_of(option)
+        line = compact_line(tool, option)
+        if self.d.entities.sensitive and any(
+            "sensible" in c.topics and "confidentiality" in c.about for c in tool.caveats
+        ):
+            return (*line, " (confidentialité non totalement assurée)")
+        return line
+
+    def lacks(self, tool: Tool) -> bool:
+        """The question denies what this tool requires too: not offered instead."""
+        return any(c.requires and lacking(c, self.d.negated) for c in tool.caveats)
+
+    # -- an attribute of the subject -----------------------------------------------------
+    def attribute(self) -> list[Block]:
+        kind, _, ident = self.d.subject.partition(":")
+        kinds = self.d.attributes
+        need = self.k.needs.get(self.d.need or "")
+        if kind == "need":
+            tool_ids = [o.tool for o in self.leads(self.k.needs[ident]) if o.tool]
+            tool = self.k.tools[tool_ids[0]] if tool_ids else None
+        else:
+            tool = self.k.tools[ident]
+        if "alternatives" in kinds:
+            return self.alternatives(tool, need)
+        if tool is None:
+            return self.need(self.k.needs[ident])
+        out = ruled_out(
+            tool,
+            need,
+            self.d.entities,
+            self.k,
+            self.today,
+            negated=self.d.negated,
+            words=self.d.words,
+        )
+        if out is not None and (self.d.yes_no or out.reason in ("avoid", "expired")):
+            return self.tool(tool)
+        self.tools.append(tool.id)
+        facts = self.chosen_facts(tool, kinds)
+        if not facts:
+            missing = self.k.conversation.missing.get(kinds[0], "")
+            if not self.d.follow_up or not missing:
+                return self.tool(tool)
+            return [para(missing.format(name=tool.name)), *self.access(tool, "")]
+        return self.fact_blocks(tool, facts)
+
+    def chosen_facts(self, tool: Tool, kinds: tuple[str, ...]) -> list[Fact]:
+        """The facts asked; those the question's words point at, if any do; else the caveat
+        its words touch ("la visio rame": the video can be turned off)."""
+        facts = facts_of(tool, kinds, self.d.entities, self.today)
+        pointed = [f for f in facts if f.caveat and relevant(f.caveat, self.d.topics, self.k)]
+        if pointed:
+            return pointed + [f for f in facts if f.caveat is None]
+        aside = [
+            Fact("", caveat_text(c, self.today), caveat=c)
+            for c in touched(tool, self.d.topics, self.d.entities, self.k, self.today)
+            if relevant(c, self.d.topics, self.k)
+        ]
+        return aside + facts[:1] if aside else facts
+
+    def fact_blocks(self, tool: Tool, facts: list[Fact]) -> list[Block]:
+        first = facts[0]
+        verdict = ""
+        caveat = first.caveat
+        if self.d.needed and caveat is not None and caveat.needed is not None:
+            verdict = "Oui : " if caveat.needed else "Non : "
+        blocks: list[Block] = []
+        steps = [f.text for f in facts if f.kind == "usage" and f.caveat is None]
+        sentences = [f for f in facts if f.caveat is not None]
+        links = [f.link for f in facts if f.link is not None]
+        if sentences:
+            text = sentences[0].text
+            blocks.append(
+                para(verdict, lower_first(text)) if verdict else para(Bold(tool.name), " : ", text)
+            )
+            blocks += [para(f.text) for f in sentences[1:3]]
+        elif not steps:
+            # Only links or contacts: the answer is the address itself, on the first line.
+            ways: list[Inline] = [Bold(tool.name), " : "]
+            for i, link in enumerate(links[:2]):
+                ways += [" ; "] if i else []
+                ways.append(Link("" if len(links) == 1 else link.label, link.url))
+            return [para(*ways)]
+        else:
+            blocks.append(para(Bold(tool.name), " :"))
+        if steps:
+            blocks.append(bullets(([s] for s in steps), ordered=True))
+        said = self.said(blocks)
+        shown = [link for link in links if target_shown(link.url) not in said]
+        if shown:
+            blocks.append(bullets([Link(link.label, link.url)] for link in shown[:2]))
+        elif not steps:
+            # After "Oui :" / "Non :", the way in names the tool the answer is about.
+            way = reach(tool, said)
+            if way and verdict:
+                blocks.append(para(Bold(tool.name), *way))
+            else:
+                blocks += self.access(tool, said)
+        if verdict and not already_said(tool.name, self.said(blocks)):
+            blocks.append(para(Bold(tool.name)))
+        return blocks
+
+    def access(self, tool: Tool, said: str) -> list[Block]:
+        way = reach(tool, said)
+        if not way:
+            return []
+        return [para("Accès", *way) if tool.links else para("Contact", *way)]
+
+    def alternatives(self, tool: Tool | None, need: Need | None) -> list[Block]:
+        if need is None:
+            return (
+                [para(self.k.conversation.missing["alternatives"].format(name=tool.name))]
+                if tool
+                else []
+            )
+        besides = tool.id if tool else None
+        others = alternatives(
+            need, self.d.entities, self.k, self.today, besides=besides, outsider=self.outsider
+        )[:MAX_ALTERNATIVES]
+        if not others:
+            name = tool.name if tool else need.title
+            return [para(self.k.conversation.missing["alternatives"].format(name=name))]
+        self.tools += [self.tool_of(o).id for o in others]
+        intro: list[Inline] = (
+            ["À la place de ", Bold(tool.name), " :"] if tool else [f"Pour {need.title.lower()} :"]
+        )
+        return [para(*intro), bullets(self.passing(o) for o in others)]
+
+    # -- a tip, an application outside the offers -------------------------------------------
     def tip(self, ident: str) -> list[Block]:
         tip = self.k.tips[ident]
         blocks: list[Block] = [para(Bold(tip.title)), bullets(([s] for s in tip.steps), True)]
+        owner = next((t for t in self.k.tools.values() if ident in t.tips), None)
+        if owner is not None:
+            self.tools.append(owner.id)
         need = self.k.needs.get(tip.need)
         if need is not None:
             # The other ranged recommendation of the need: what to use beyond a phone call.
@@ -78,245 +487,41 @@ class Composer:
                     and not tool.tips
                     and option.category == Category.RECOMMANDE
                     and option.participants is not None
-                    and applicable(option, Entities(), self.k, self.today)
+                    and applicable(option, type(self.d.entities)(), self.k, self.today)
                 ):
-                    line = self.compact_line(tool, option)
-                    blocks.append(para("Pour une réunion plus large : ", *line))
-        return blocks
-
-    def tool(self, tool: Tool) -> list[Block]:
-        need = self.k.needs.get(self.d.need or "")
-        placement = self.placements(tool)
-        blocks: list[Block] = [
-            para(Bold(tool.name), " — ", placement) if placement else para(Bold(tool.name))
-        ]
-        if expired(tool.valid_until, self.today):
-            blocks.append(para(f"Cette offre a pris fin le {_day(tool.valid_until)}."))
-        warnings = self.sensitive_warning(tool)
-        blocks += warnings
-        n = self.d.entities.participants
-        if n is not None and tool.participants is not None and not tool.participants.contains(n):
-            blocks.append(
-                para(Bold("Attention : "), _range_text(tool.participants, self.d.entities))
-            )
-        blocks.append(para(tool.summary))
-        caveats = self.ordered_caveats(tool.caveats)
-        if caveats:
-            blocks.append(bullets([[self.caveat_text(c)] for c in caveats]))
-        if tool.steps:
-            blocks.append(bullets(([s] for s in tool.steps), ordered=True))
-        contact = self.contacts(tool)
-        if contact:
-            blocks.append(bullets(contact))
-        for tip_id in tool.tips:
-            tip = self.k.tips[tip_id]
-            if self.d.entities.device in (None, tip.device):
-                blocks.append(para("Astuce : ", Bold(tip.title)))
-                blocks.append(bullets(([s] for s in tip.steps), ordered=True))
-        if need is not None:
-            blocks += self.better_choice(tool, need, bool(warnings))
-        return blocks
-
-    def need(self, need: Need) -> list[Block]:
-        blocks: list[Block] = [para(Bold(need.title), " — ", need.summary)]
-        entities = self.d.entities
-        if entities.participants is not None:
-            blocks.append(para(f"Pour {_count(entities)} :"))
-        excluded: list[str] = []
-        for category in Category:
-            lines: list[Line] = []
-            for option in need.options:
-                if option.category != category:
-                    continue
-                if applicable(option, entities, self.k, self.today):
-                    lines.append(self.option_line(option))
-                elif (
-                    option.tool
-                    and entities.sensitive
-                    and not self.k.tools[option.tool].sensitive_ok
-                ):
-                    excluded.append(self.k.tools[option.tool].name)
-            if lines:
-                blocks += [para(Bold(self.labels[category])), bullets(lines)]
-        if excluded:
-            blocks.append(
-                para(
-                    "Sujet sensible : ",
-                    ", ".join(excluded),
-                    " ne sont pas proposés (le guide les exclut pour les sujets sensibles).",
-                )
-            )
-        if need.notes:
-            blocks.append(bullets([n] for n in need.notes))
-        tips = [self.k.tips[t] for t in need.tips]
-        if tips and tips_apply(entities, self.k):
-            names = " ou ".join(f"« fusionner appels {t.device} »" for t in tips)
-            blocks.append(
-                para("Astuce pour réunir plusieurs appels sur un mobile : demandez ", names, ".")
-            )
+                    blocks.append(
+                        para("Pour une réunion plus large : ", *compact_line(tool, option))
+                    )
         return blocks
 
     def outside_app(self, need: Need) -> list[Block]:
         app = self.k.outside_apps[self.d.app or ""]
+        # No "Non": the guide asks to limit these applications, it does not forbid them.
         rule = self.k.conversation.outside_offer_rule
-        recommended = [
-            self.option_line(o)
-            for o in need.options
-            if o.category == Category.RECOMMANDE
-            and applicable(o, self.d.entities, self.k, self.today)
-        ]
-        blocks: list[Block] = [
-            para(Bold(app.name), " ne fait partie ni de l'offre du SNUM ni de celle de la DINUM."),
-            para(rule),
-        ]
-        if recommended:
-            blocks += [
-                para(Bold(f"{need.title} : {self.labels[Category.RECOMMANDE]}")),
-                bullets(recommended),
-            ]
-        shown = {o.tool for o in need.options if o.category == Category.RECOMMANDE}
+        blocks: list[Block] = [para(Bold(app.name), " : ", lower_first(rule))]
+        leads = self.leads(need)
+        shown = {o.tool for o in leads}
         others = [self.k.tools[t] for t in app.alternatives if t not in shown]
-        if others:
-            lines = [self.tool_line(t, self.placed_option(t, need)) for t in others]
-            blocks += [para(Bold("Autre solution du guide :")), bullets(lines)]
+        lines: list[Line] = [compact_line(self.tool_of(o), o) for o in leads]
+        lines += [compact_line(t, option_in(t, need)) for t in others]
+        self.tools += [o.tool for o in leads if o.tool] + [t.id for t in others]
+        if lines:
+            blocks += [para(Bold(f"À la place, pour {need.title.lower()} :")), bullets(lines)]
         return blocks
 
-    def placed_option(self, tool: Tool, need: Need) -> Option | None:
-        return next((o for o in need.options if o.tool == tool.id), None)
+    # -- helpers ---------------------------------------------------------------------------
+    def tool_of(self, option: Option) -> Tool:
+        return self.k.tools[option.tool or ""]
 
-    # -- lines ----------------------------------------------------------------------------
-    def option_line(self, option: Option) -> Line:
-        if option.tool is None:
-            if self.d.app is not None:
-                return (Bold(self.k.outside_apps[self.d.app].name), " : ", option.text)
-            return (option.text,)
-        return self.tool_line(self.k.tools[option.tool], option)
-
-    def tool_line(self, tool: Tool, option: Option | None = None) -> Line:
-        parts: list[Inline] = [
-            Bold(tool.name),
-            " : ",
-            (option.text if option and option.text else tool.summary),
-        ]
-        for caveat in tool.caveats:
-            if self.stressed(caveat) or (self.relevant(caveat) and not caveat.participants):
-                parts += [" ", self.caveat_text(caveat)]
-        said = " ".join(p for p in parts if isinstance(p, str))
-        parts += self.reach(tool, said)
-        return tuple(parts)
-
-    def compact_line(self, tool: Tool, option: Option | None = None) -> Line:
-        """The tool's name and its way in, for a tool named in passing."""
-        parts: list[Inline] = [Bold(tool.name)]
-        if option is not None and option.participants is not None:
-            parts.append(f" ({_span(option.participants)})")
-        parts += [" ", self.caveat_text(c)] if (c := self.first_stressed(tool)) else []
-        return (*parts, *self.reach(tool, ""))
-
-    def first_stressed(self, tool: Tool) -> Caveat | None:
-        return next((c for c in tool.caveats if self.stressed(c)), None)
-
-    def reach(self, tool: Tool, said: str) -> list[Inline]:
-        """The first way in, a link or else a contact address, unless the text gave it."""
-        targets = [link.url for link in tool.links] + [c.email for c in tool.contacts]
-        target = targets[0] if targets else ""
-        shown = target.removeprefix("https://").removeprefix("http://").rstrip("/")
-        if not target or shown in said:
-            return []
-        return [" — ", Link("", target)]
-
-    def contacts(self, tool: Tool) -> list[list[Inline]]:
-        items: list[list[Inline]] = [[Link(link.label, link.url)] for link in tool.links]
-        items += [[Link(c.label, c.email)] for c in tool.contacts]
-        return items
-
-    def placements(self, tool: Tool) -> str:
-        """Where the guide places the tool, best placement first."""
-        places = sorted(
-            (list(Category).index(option.category), self.labels[option.category], need.title)
-            for need in self.k.needs.values()
-            for option in need.options
-            if option.tool == tool.id
-        )
-        return " ; ".join(dict.fromkeys(f"{label} : {title.lower()}" for _, label, title in places))
-
-    def better_choice(self, tool: Tool, need: Need, sensitive_issue: bool) -> list[Block]:
-        """For a tool the guide does not recommend (here), name the ones it does."""
-        own = [o for o in need.options if o.tool == tool.id]
-        recommended_here = any(
-            o.category == Category.RECOMMANDE and applicable(o, self.d.entities, self.k, self.today)
-            for o in own
-        )
-        if recommended_here and not sensitive_issue and not expired(tool.valid_until, self.today):
-            return []
-        lines = [
-            self.compact_line(self.k.tools[o.tool], o)
-            for o in need.options
-            if o.category == Category.RECOMMANDE
-            and o.tool not in (None, tool.id)
-            and applicable(o, self.d.entities, self.k, self.today)
-        ]
-        return (
-            [para(Bold(f"Préférez, pour {need.title.lower()} :")), bullets(lines)] if lines else []
-        )
-
-    def sensitive_warning(self, tool: Tool) -> list[Block]:
-        if tool.sensitive_ok or not self.d.entities.sensitive:
-            return []
-        said = [c for c in tool.caveats if "sensible" in c.topics]
-        text = said[0].text if said else f"{tool.name} est à proscrire pour les sujets sensibles."
-        return [para(Bold("Sujet sensible : "), text)]
-
-    # -- caveats ---------------------------------------------------------------------------
-    def caveat_text(self, caveat: Caveat) -> str:
-        if expired(caveat.valid_until, self.today) and caveat.expired_text:
-            return caveat.expired_text
-        if self.stressed(caveat):
-            return "Attention : " + caveat.text[:1].lower() + caveat.text[1:]
-        return caveat.text
-
-    def stressed(self, caveat: Caveat) -> bool:
-        n = self.d.entities.participants
-        return caveat.participants is not None and n is not None and caveat.participants.contains(n)
-
-    def relevant(self, caveat: Caveat) -> bool:
-        topics = index_for(self.k).caveat_topics.get(caveat, ())
-        return any(topic <= self.d.topics for topic in topics)
-
-    def ordered_caveats(self, caveats: tuple[Caveat, ...]) -> list[Caveat]:
-        """Stressed and relevant caveats first; the sensitive one is already said."""
-        rest = [c for c in caveats if not (self.d.entities.sensitive and "sensible" in c.topics)]
-        return sorted(rest, key=lambda c: (not self.stressed(c), not self.relevant(c)))
+    def said(self, blocks: list[Block]) -> str:
+        out = []
+        for block in blocks:
+            if isinstance(block, Paragraph):
+                out.append(text_of(block.parts))
+            else:
+                out += [text_of(item) for item in block.items]
+        return " ".join(out)
 
 
-def _count(entities: Entities) -> str:
-    """The count as the agent said it: a reply never states a number the agent did not give
-    ("plus de 50 participants", not "51 participants")."""
-    n = entities.participants
-    if entities.said:
-        return entities.said
-    return (
-        "un très grand nombre de participants"
-        if (n or 0) >= MAX_PARTICIPANTS
-        else f"{n} participants"
-    )
-
-
-def _day(day: date | None) -> str:
-    months = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-    if day is None:
-        return ""
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{first} {months.split()[day.month - 1]} {day.year}"
-
-
-def _span(bounds: Range) -> str:
-    if bounds.min is not None and bounds.max is not None:
-        return f"de {bounds.min} à {bounds.max} participants"
-    if bounds.min is not None:
-        return f"à partir de {bounds.min} participants"
-    return f"jusqu'à {bounds.max} participants"
-
-
-def _range_text(bounds: Range, entities: Entities) -> str:
-    return f"le guide indique cette solution {_span(bounds)} ; vous prévoyez {_count(entities)}."
+def option_text(option: Option | None) -> str:
+    return option.text if option is not None else ""

@@ -13,6 +13,8 @@ from bot.core.entities import Entities
 from bot.core.index import APP_PREFIX, index_for
 from bot.knowledge.model import Category, Knowledge, Need, Option
 
+PAIR = 2  # a call with one other person: no calls to merge
+
 
 def expired(valid_until: date | None, today: date) -> bool:
     return valid_until is not None and today > valid_until
@@ -22,6 +24,8 @@ def applicable(option: Option, entities: Entities, knowledge: Knowledge, today: 
     """Whether the guide's conditions let this option be offered for this question."""
     n = entities.participants
     if option.participants is not None and n is not None and not option.participants.contains(n):
+        return False
+    if entities.sensitive and not option.sensitive_ok:
         return False
     if option.tool is None:
         return True
@@ -133,7 +137,9 @@ def resolve(
     need = main_need(subject, knowledge, need_hint)
     kind = subject.partition(":")[0]
     few = tips_apply(entities, knowledge)
-    if entities.device and has_tips(subject, knowledge) and few:
+    # Two people: nothing to merge, unless merging is what was asked (a tip matched).
+    pair = entities.participants == PAIR and kind != "tip"
+    if entities.device and has_tips(subject, knowledge) and few and not pair:
         tip = tip_for(entities.device, need, knowledge)
         if tip:
             return tip, need
@@ -145,9 +151,15 @@ def resolve(
     return subject, need
 
 
-def caveat_subject(need_subject: str, asked: frozenset[str], knowledge: Knowledge) -> str | None:
+def caveat_subject(
+    need_subject: str,
+    asked: frozenset[str],
+    knowledge: Knowledge,
+    services: frozenset[str] = frozenset(),
+) -> str | None:
     """A question on a condition of one tool of the need ("navigateur", "vpn" for the
-    webconf) is about that tool: its reply puts the condition first."""
+    webconf), or from a service one tool has a fact for (the DDI's storage), is about that
+    tool: its reply puts the condition first."""
     index = index_for(knowledge)
     need = knowledge.needs[need_subject.removeprefix("need:")]
     hit = {
@@ -156,4 +168,11 @@ def caveat_subject(need_subject: str, asked: frozenset[str], knowledge: Knowledg
         if o.tool is not None
         and any(topic <= asked for topic in index.topics.get(f"tool:{o.tool}", ()))
     }
+    if not hit and services:
+        hit = {
+            f"tool:{o.tool}"
+            for o in need.options
+            if o.tool is not None
+            and any(set(c.services) & services for c in knowledge.tools[o.tool].caveats)
+        }
     return hit.pop() if len(hit) == 1 else None

@@ -1,4 +1,5 @@
-"""Entities read from a normalised question: participant count, device, sensitivity."""
+"""Entities read from a normalised question: participant count, device, sensitivity, and
+the service the agent works in (administration centrale, services déconcentrés, DDI)."""
 
 from __future__ import annotations
 
@@ -92,20 +93,28 @@ class Entities:
     # The count as the agent said it, for replies ("plus de 50 participants", "une
     # vingtaine de participants"): they repeat what was said, never a number not given.
     said: str | None = None
+    services: frozenset[str] = frozenset()  # service ids of the lexicon ("ddi")
 
     def merged_over(self, older: Entities) -> Entities:
-        """This message's entities, completed by what an earlier message said."""
+        """This message's entities, completed by what an earlier message said: what it says
+        replaces what was said before ("en fait j'ai un iPhone")."""
         counted = self.participants is not None
         return Entities(
             self.participants if counted else older.participants,
             self.device or older.device,
             self.sensitive or older.sensitive,
             self.said if counted else older.said,
+            self.services or older.services,
         )
 
     @property
     def empty(self) -> bool:
-        return self.participants is None and self.device is None and not self.sensitive
+        return (
+            self.participants is None
+            and self.device is None
+            and not self.sensitive
+            and not self.services
+        )
 
 
 @lru_cache(maxsize=256)
@@ -134,7 +143,8 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
         if found:
             n = int(found.group(1))
             text = said.format(n=n)
-            return _capped(max(1, n + offset), text if " " in said else f"{text} participants")
+            people = "participant" if n + offset <= 1 else "participants"
+            return _capped(max(1, n + offset), text if " " in said else f"{text} {people}")
     for word, value in approximate.items():
         place = _phrases((word,)).search(plain)
         if place and not _NOT_PEOPLE_OF.match(plain[place.end() :]):
@@ -171,22 +181,30 @@ def _misspelt_device(plain: str, devices: Mapping[str, tuple[str, ...]]) -> str 
     return None
 
 
+def read_services(plain: str, services: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
+    """Every service whose words the question says: a DDT is a DDI and a decentralised
+    service."""
+    return frozenset(s for s, words in services.items() if _phrases(tuple(words)).search(plain))
+
+
 def read_entities(
     plain: str,
     *,
     devices: Mapping[str, tuple[str, ...]],
     sensitive_words: tuple[str, ...],
     approximate_numbers: Mapping[str, int],
+    services: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Entities:
     device = next(
         (device for device, words in devices.items() if _phrases(tuple(words)).search(plain)),
         None,
     ) or _misspelt_device(plain, devices)
     sensitive = _phrases(tuple(sensitive_words)).search(plain) is not None
+    where = read_services(plain, services or {})
     count = read_count(plain, approximate_numbers)
     if count is None:
-        return Entities(None, device, sensitive)
-    return Entities(count[0], device, sensitive, count[1])
+        return Entities(None, device, sensitive, None, where)
+    return Entities(count[0], device, sensitive, count[1], where)
 
 
 def without_entities(
@@ -194,10 +212,11 @@ def without_entities(
     devices: Mapping[str, tuple[str, ...]],
     sensitive_words: tuple[str, ...],
     approximate_numbers: Mapping[str, int],
+    services: Mapping[str, tuple[str, ...]] | None = None,
 ) -> str:
     """The text with every entity mention removed: what else the message says."""
     words = [w for ws in devices.values() for w in ws] + list(sensitive_words)
-    words += list(approximate_numbers)
+    words += list(approximate_numbers) + [w for ws in (services or {}).values() for w in ws]
     for phrase in sorted(words, key=len, reverse=True):
         plain = re.sub(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", " ", plain)
     plain = re.sub(rf"\b(?:plus|moins) de\b|\b\d+\b|\b{_PEOPLE}\b", " ", plain)

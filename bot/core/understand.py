@@ -1,20 +1,21 @@
 """From a question (and the conversation so far) to a decision: what the reply is about.
 
-The matcher scores subjects from words; ``decide`` runs the rules words alone cannot:
-numbered choices after a clarification, follow-ups that only carry an entity ("et sur
-iPhone ?"), small talk, the thresholds between an answer, a clarification and "out of
-scope", and near-ties between a need, its tools and its tips. The guide's conditions
-themselves (counts, devices, sensitivity, dates) are in ``conditions.py``.
+The matcher scores subjects from words; ``decide`` runs the rules words alone cannot. First
+the conversation moves: a topic switch ("autre question : …") starts afresh, a correction
+("non, plutôt par téléphone") replaces what it corrects, and the rules of thread.py read the
+message against the context (picks, "détails", attribute questions, bare entities). Then
+small talk, the thresholds between an answer, a clarification and "out of scope", and
+near-ties between a need, its tools and its tips. The guide's conditions themselves (counts,
+devices, sensitivity, dates) are in ``conditions.py``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import date
-from typing import Any
 
 from bot.core.conditions import (
+    PAIR,
     caveat_subject,
     has_tips,
     main_need,
@@ -25,126 +26,54 @@ from bot.core.conditions import (
     unconditional,
 )
 from bot.core.context import Context
-from bot.core.entities import Entities, read_entities, without_entities
-from bot.core.index import APP_PREFIX, HELP, NONE, THANKS, index_for
-from bot.core.matcher import Scored, ranked, score_apps, score_subjects
-from bot.core.normalize import NEGATED, Normalized, normalize
+from bot.core.cues import cues_for, only_filler, read_moves
+from bot.core.decision import CLARIFY, SOCIAL, Decision, Question, read_question, score_text
+from bot.core.entities import without_entities
+from bot.core.index import APP_PREFIX, HELP, NONE, THANKS
+from bot.core.matcher import Scored
+from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
 from bot.knowledge.model import Knowledge
 
-CLARIFY = "clarify"
-ANSWER_THRESHOLD = 0.55  # below: not understood well enough to answer directly
-CLARIFY_THRESHOLD = 0.4  # between the two: ask which need is meant, if several fit
 MARGIN = 0.08  # two needs closer than this are ambiguous
 APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
 MAX_CHOICES = 4
-_SOCIAL = (HELP, NONE, THANKS)
-_CHOICE = re.compile(r"^\s*(?:le |la |option |choix |n )?(\d{1,2})\s*$")
-# Words that make a message a follow-up without saying anything new of their own.
-FOLLOW_UP_WORDS = frozenset(
-    "et mais sinon alors ok plutot maintenant si avec pour sur ca cela un une le la"
-    " sujet sujets dossier dossiers theme cas question reunion reunions".split()
-)
+MERGE_THRESHOLD = 0.5
+MAX_CORRECTIONS = 3  # "non, pardon, plutôt …": cues taken off one after the other
+_SOCIAL = SOCIAL
 
-
-@dataclass(frozen=True)
-class Decision:
-    subject: str  # need:..., tool:..., tip:..., help, clarify, none
-    entities: Entities
-    candidates: tuple[Scored, ...]
-    need: str | None = None  # the need the answer is framed in
-    app: str | None = None  # an application the guide does not name, when asked about
-    choices: tuple[str, ...] = ()  # for clarify
-    brief: bool = False  # small talk ("merci"): a short reply, no menu
-    topics: frozenset[str] = field(default_factory=frozenset)  # question tokens, for caveats
-
-
-@dataclass(frozen=True)
-class _Question:
-    """One question as the rules below read it."""
-
-    norm: Normalized
-    entities: Entities
-    topics: frozenset[str]  # stems, denied or not: caveat topics match either
-    scored: tuple[Scored, ...]  # every subject with a score, best first
-
-    def decision(self, subject: str, **fields: Any) -> Decision:
-        fields.setdefault("entities", self.entities)
-        return Decision(subject, candidates=self.scored[:5], topics=self.topics, **fields)
+__all__ = ["ANSWER_THRESHOLD", "CLARIFY", "CLARIFY_THRESHOLD", "Decision", "decide"]
 
 
 def decide(question: str, knowledge: Knowledge, context: Context, today: date) -> Decision:
-    """The rules, in order: a numbered choice, an entity-only follow-up, small talk and
-    out-of-scope, then what the best-scored subjects and the guide's conditions say."""
-    index = index_for(knowledge)
-    lexicon = knowledge.lexicon
-    norm = normalize(question, index.abbreviations, index.stopwords)
-    entities = read_entities(
-        norm.plain,
-        devices=lexicon.devices,
-        sensitive_words=lexicon.sensitive,
-        approximate_numbers=lexicon.approximate_numbers,
-    )
-    topics = frozenset(t.removeprefix(NEGATED) for t in norm.tokens)
-    earlier = Entities(
-        context.participants, context.device, context.sensitive, context.participants_said
-    )
-    picked = _numbered_choice(norm, entities, earlier, context, knowledge, today, topics)
-    if picked is not None:
-        return picked
-    # The situations the question says, as concept tokens beside its own (concepts.py).
-    spans = index.concepts.spans(norm.words)
-    said = tuple(spans)
-    scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans)
-    q = _Question(norm, entities, topics, tuple(ranked(scored + score_apps(norm.typed, index))))
-    return (
-        _follow_up(q, earlier, context, knowledge, today)
-        or _social(q)
-        or _matched(q, knowledge, today)
-    )
+    """The rules, in order: a topic switch, a correction, the thread's follow-ups (picks,
+    details, attributes, bare entities), small talk and out-of-scope, then what the
+    best-scored subjects and the guide's conditions say."""
+    q = read_question(question, knowledge)
+    switch = q.moves.switch
+    if switch is not None and not only_filler(read_moves(switch, cues_for(knowledge)).rest):
+        return replace(decide(switch, knowledge, context.fresh(), today), fresh=True)
+    carried = q.norm.words[:1] == ("et",) and context.subject not in (None, CLARIFY, *SOCIAL)
+    if context.subject not in (None, HELP, NONE):
+        for _ in range(MAX_CORRECTIONS):
+            rest = q.moves.correction
+            if rest is None or only_filler(rest):
+                break
+            q, carried = read_question(rest, knowledge), True
+    decision = follow(q, context, knowledge, today)
+    if decision is not None and decision.attributes and not decision.follow_up:
+        # An attribute asked with a subject of its own: the off-topic rules still hold
+        # ("réserver une salle de réunion" is no Lifesize booking).
+        social = _social(q)
+        if social is not None and social.subject == NONE:
+            return social
+    if decision is not None:
+        return decision
+    if carried:  # what the correction or the "et" does not replace is kept
+        q = replace(q, entities=q.entities.merged_over(context.entities))
+    return _social(q) or _matched(q, knowledge, today)
 
 
-def _numbered_choice(
-    norm: Normalized,
-    entities: Entities,
-    earlier: Entities,
-    context: Context,
-    knowledge: Knowledge,
-    today: date,
-    topics: frozenset[str],
-) -> Decision | None:
-    """ "2" after a clarification picks the second subject offered."""
-    choice = _CHOICE.match(norm.plain)
-    if not (choice and context.choices and 1 <= int(choice.group(1)) <= len(context.choices)):
-        return None
-    picked = context.choices[int(choice.group(1)) - 1]
-    merged = entities.merged_over(earlier)
-    subject, need = resolve(picked, merged, knowledge, today, context.need)
-    return Decision(subject, merged, (Scored(picked, 1.0, frozenset()),), need, topics=topics)
-
-
-def _follow_up(
-    q: _Question, earlier: Entities, context: Context, knowledge: Knowledge, today: date
-) -> Decision | None:
-    """ "et sur iPhone ?", "et pour 80 personnes ?": only entities, so refine the last answer."""
-    if q.entities.empty or context.subject in (None, CLARIFY, HELP, NONE):
-        return None
-    lexicon = knowledge.lexicon
-    rest = without_entities(
-        q.norm.plain, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
-    )
-    stopwords = index_for(knowledge).stopwords | FOLLOW_UP_WORDS
-    if normalize(rest, {}, stopwords).tokens:
-        return None  # the message says something of its own
-    merged = q.entities.merged_over(earlier)
-    # A new count or sensitivity can change the tool: start again from the need.
-    changed = q.entities.participants is not None or q.entities.sensitive
-    base = f"need:{context.need}" if changed and context.need else context.subject
-    assert base is not None
-    subject, need = resolve(base, merged, knowledge, today, context.need)
-    return q.decision(subject, entities=merged, need=need)
-
-
-def _social(q: _Question) -> Decision | None:
+def _social(q: Question) -> Decision | None:
     """Greetings, thanks and known off-topic requests; nothing matched well enough."""
     real = [s for s in q.scored if s.subject not in _SOCIAL]
     top = real[0] if real else None
@@ -173,7 +102,7 @@ def _social(q: _Question) -> Decision | None:
     return None
 
 
-def _matched(q: _Question, knowledge: Knowledge, today: date) -> Decision:
+def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     """The best real subject, once the guide's conditions and the near-ties are weighed."""
     entities = q.entities
     # A count the tips do not serve (150 people) leaves them out: "en même temps" in a
@@ -196,7 +125,8 @@ def _matched(q: _Question, knowledge: Knowledge, today: date) -> Decision:
     )
 
     # A device settles it: phones and calls mean the device's tip ("galaxy appel à 3").
-    if entities.device and tips_apply(entities, knowledge):
+    pair = entities.participants == PAIR and not _merging(q, knowledge)
+    if entities.device and tips_apply(entities, knowledge) and not pair:
         for s in close:
             tip = tip_for(entities.device, main_need(s.subject, knowledge), knowledge)
             if tip and has_tips(s.subject, knowledge):
@@ -206,10 +136,17 @@ def _matched(q: _Question, knowledge: Knowledge, today: date) -> Decision:
     if top.subject.startswith("tip:") and not entities.device and len(tips) > 1:
         return q.decision(CLARIFY, choices=tuple(tips))
     # A need asked in words beats a tool the guide places elsewhere ("visio depuis mon tel").
+    # So does a need named as well as a tool it offers only for some counts, when no count
+    # is given ("par téléphone": the mobile is for 2 or 3 only).
     if top.subject.startswith("tool:"):
         for s in close[1:]:
             need_id = s.subject.removeprefix("need:")
-            if s.subject.startswith("need:") and not placed(top.subject, need_id, knowledge):
+            if not s.subject.startswith("need:"):
+                continue
+            if not placed(top.subject, need_id, knowledge) or (
+                s.score >= top.score - MARGIN / 2
+                and not unconditional(top.subject, need_id, entities, knowledge)
+            ):
                 subject, need = resolve(s.subject, entities, knowledge, today, None)
                 return q.decision(subject, need=need)
     # A tool of the need, named nearly as well as the need itself, is the precise answer
@@ -235,12 +172,30 @@ def _matched(q: _Question, knowledge: Knowledge, today: date) -> Decision:
     if not strong:  # a weak match on one subject: say what the bot covers instead
         return q.decision(NONE)
     subject = top.subject
+    if pair and subject.startswith("tip:"):  # a device named, two people: the mobile itself
+        ident = subject.removeprefix("tip:")
+        owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
+        subject = owner.subject if owner is not None else subject
     if subject.startswith("need:") and entities.participants is None:
         # A count settles the tool itself (resolve); without one, a question on a tool's
         # condition ("navigateur", "vpn") is about that tool.
-        subject = caveat_subject(subject, q.topics, knowledge) or subject
+        subject = caveat_subject(subject, q.topics, knowledge, entities.services) or subject
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
+
+
+def _merging(q: Question, knowledge: Knowledge) -> bool:
+    """Merging calls is what was asked, the device aside: "mettre deux collègues dans le
+    même appel" counts the two added, not the call's size; "on est 2, j'ai un iPhone" asks
+    nothing to merge."""
+    lexicon = knowledge.lexicon
+    rest = without_entities(
+        q.norm.plain, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
+    )
+    return any(
+        s.subject.startswith("tip:") and s.score >= MERGE_THRESHOLD
+        for s in score_text(rest, knowledge)
+    )
 
 
 def _named_app(real: list[Scored]) -> str | None:

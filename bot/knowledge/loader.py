@@ -21,6 +21,7 @@ from bot.knowledge.model import (
     Caveat,
     Contact,
     Conversation,
+    Dialogue,
     Knowledge,
     Lexicon,
     Link,
@@ -122,7 +123,9 @@ def _too_long(data: Any, path: DataPath) -> Iterator[Issue]:
 def _range(data: Any) -> Range | None:
     if data is None:
         return None
-    return Range(min=_int_or_none(data.get("min")), max=_int_or_none(data.get("max")))
+    return Range(
+        min=_int_or_none(data.get("min")), max=_int_or_none(data.get("max")), said=data.get("said")
+    )
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -298,6 +301,7 @@ class _Builder:
         conversation = self._conversation()
         if lexicon is not None:
             self._check_situations(lexicon)
+            self._check_services(lexicon)
 
         origins: dict[str, tuple[str, int]] = {}
         for section, (prefix, _label) in LIST_SECTIONS.items():
@@ -362,6 +366,21 @@ class _Builder:
                 else:
                     owner[key] = name
 
+    def _check_services(self, lexicon: Lexicon) -> None:
+        """A fact for a service names one of lexicon.services, or it is never said."""
+        known = ", ".join(lexicon.services) or "aucun"
+        for loc in self.valid["tools"]:
+            for i, caveat in enumerate(loc.data.get("caveats") or ()):
+                for j, service in enumerate(caveat.get("services") or ()):
+                    if service not in lexicon.services:
+                        self.issue(
+                            loc.file,
+                            Issue(
+                                (*loc.path, "caveats", i, "services", j),
+                                f"service inconnu « {service} » (lexicon.services : {known})",
+                            ),
+                        )
+
     def _ref(self, loc: _Located, path: DataPath, kind: str, ident: str | None) -> None:
         if ident is not None and ident not in self.seen[kind]:
             label = LIST_SECTIONS[kind][1]
@@ -417,12 +436,25 @@ class _Builder:
                     severity="warning",
                 ),
             )
+        if d.get("requires_for") and not d.get("requires"):
+            self.issue(
+                loc.file,
+                Issue(
+                    (*loc.path, *path, "requires_for"),
+                    "requires_for sans requires : aucune exigence à qui l'appliquer",
+                ),
+            )
         return Caveat(
             text=d["text"],
             topics=_tuple(d.get("topics")),
             participants=participants,
             valid_until=day,
             expired_text=d.get("expired_text"),
+            about=_tuple(d.get("about")),
+            services=_tuple(d.get("services")),
+            requires=_tuple(d.get("requires")),
+            requires_for=_tuple(d.get("requires_for")),
+            needed=d.get("needed"),
         )
 
     def _tool(self, loc: _Located) -> Tool:
@@ -447,6 +479,8 @@ class _Builder:
             valid_until=day,
             tips=_tuple(d.get("tips")),
             situations=_tuple(d.get("situations")),
+            # The SNUM's offer is the pôle's own unless said otherwise; DINUM's is everyone's.
+            audience=d.get("audience", "pole" if d["offer"] == "SNUM" else "all"),
         )
 
     def _need(self, loc: _Located) -> Need:
@@ -470,6 +504,8 @@ class _Builder:
                     tool=o.get("tool"),
                     text=o.get("text", ""),
                     participants=participants,
+                    sensitive_ok=o.get("sensitive_ok", True),
+                    existing_only=o.get("existing_only", False),
                 )
             )
         for i, tip in enumerate(d.get("tips") or ()):
@@ -541,6 +577,9 @@ class _Builder:
             approximate_numbers={k: int(v) for k, v in d["approximate_numbers"].items()},
             stopwords=_tuple(d["stopwords"]),
             concepts={k: tuple(v) for k, v in (d.get("concepts") or {}).items()},
+            services={k: tuple(v) for k, v in (d.get("services") or {}).items()},
+            attributes={k: tuple(v) for k, v in (d.get("attributes") or {}).items()},
+            dialogue=_dialogue(d.get("dialogue") or {}),
         )
 
     def _conversation(self) -> Conversation | None:
@@ -560,7 +599,22 @@ class _Builder:
             outside_offer_rule=d["outside_offer_rule"],
             category_labels={Category(k): v for k, v in d["category_labels"].items()},
             source=d["source"],
+            details_offer=d.get("details_offer", ""),
+            audience_notice=d.get("audience_notice", ""),
+            missing=dict(d.get("missing") or {}),
         )
+
+
+def _dialogue(d: dict[str, Any]) -> Dialogue:
+    return Dialogue(
+        ordinals={k: int(v) for k, v in (d.get("ordinals") or {}).items()},
+        corrections=_tuple(d.get("corrections")),
+        topic_switches=_tuple(d.get("topic_switches")),
+        details=_tuple(d.get("details")),
+        yes_no=_tuple(d.get("yes_no")),
+        needed=_tuple(d.get("needed")),
+        participation=_tuple(d.get("participation")),
+    )
 
 
 def _sort_key(p: Problem) -> tuple[int, str, int]:

@@ -28,6 +28,8 @@ class Range:
 
     min: int | None = None
     max: int | None = None
+    # How the guide says it ("plus de 50 participants"), for replies; not part of the range.
+    said: str | None = field(default=None, compare=False)
 
     def contains(self, n: int) -> bool:
         return (self.min is None or n >= self.min) and (self.max is None or n <= self.max)
@@ -61,6 +63,37 @@ class Caveat:
     participants: Range | None = None
     valid_until: date | None = None
     expired_text: str | None = None  # said instead of ``text`` once ``valid_until`` is past
+    # The attributes this fact answers ("link", "limit", "condition"...; ATTRIBUTES below):
+    # "c'est quoi le lien ?" or "il faut une validation ?" get this sentence, and only it.
+    about: tuple[str, ...] = ()
+    # Services of the lexicon this fact is for ("administration_centrale", "ddi"): said when
+    # the agent is in one of them, or has not said where they work; never to another.
+    services: tuple[str, ...] = ()
+    # A requirement: words whose denial ("pas de VPN", "sans licence") means the agent lacks
+    # it, so "puis-je... ?" is answered "Non" with this sentence...
+    requires: tuple[str, ...] = ()
+    # ...when the question says one of these (the role the guide requires it for:
+    # "organiser"); a question that only says "participer" gets the fact, not a verdict.
+    requires_for: tuple[str, ...] = ()
+    # For "faut-il... ?" on this fact's topic: whether the guide says it is needed (the VPN:
+    # yes; a validation for webMél: no). None: the sentence answers without a yes or no.
+    needed: bool | None = None
+
+
+# What an attribute question may ask about a subject; the lexicon lists how agents ask it.
+ATTRIBUTES = (
+    "link",  # address, site
+    "contact",  # who to write to, how to book or request
+    "creation",  # who creates a space, how to get one
+    "limit",  # how many participants
+    "condition",  # VPN, licence, browsers, validation, double authentication
+    "confidentiality",  # security, data, sensitive topics
+    "price",  # free, paid, trial
+    "installation",  # install, download
+    "usage",  # how to use it
+    "validity",  # until when
+    "alternatives",  # what to use instead
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +112,9 @@ class Tool:
     valid_until: date | None = None  # the whole tool stops being recommended after this day
     tips: tuple[str, ...] = ()  # ids of tips that go with this tool
     situations: tuple[str, ...] = ()  # situations the guide implies (see Need.situations)
+    # Whose offer it is: "pole" (the pôle ministériel's own services, contacts, addresses)
+    # or "all" (interministerial or anyone's: DINUM, WebConférence de l'État, Tchap).
+    audience: str = "pole"
 
     @property
     def subject(self) -> str:
@@ -93,6 +129,10 @@ class Option:
     tool: str | None  # tool id; None for the guide's unnamed "ces applications"
     text: str = ""  # what the guide says of it for this need (rule text when tool is None)
     participants: Range | None = None  # the option applies only for counts in this range
+    sensitive_ok: bool = True  # False: not offered for sensitive topics (unnamed apps)
+    # Kept by the guide only for what already exists (Alfresco spaces): never offered as a
+    # choice for a new need, said when the tool itself is asked about.
+    existing_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +181,19 @@ class OutsideApp:
 
 
 @dataclass(frozen=True)
+class Dialogue:
+    """The words of conversation moves, folded: picks, corrections, topic switches."""
+
+    ordinals: dict[str, int] = field(default_factory=dict)  # "deuxieme" -> 2, "dernier" -> -1
+    corrections: tuple[str, ...] = ()  # "non", "plutot", "en fait", "je voulais dire"
+    topic_switches: tuple[str, ...] = ()  # "autre question", "autre sujet"
+    details: tuple[str, ...] = ()  # "details", "plus", "que faut il eviter"
+    yes_no: tuple[str, ...] = ()  # "puis je", "peut on", "est ce autorise"
+    needed: tuple[str, ...] = ()  # "faut il", "il faut", "besoin", "necessaire"
+    participation: tuple[str, ...] = ()  # "participer", "rejoindre": not the organiser
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """Words the understanding needs, kept as data so maintainers can extend them."""
 
@@ -152,6 +205,12 @@ class Lexicon:
     # Words that say the same thing in a situation: "a_distance" -> ("à distance", "en
     # ligne", "depuis chez moi"...). A situation written with one of them matches them all.
     concepts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where the agent works: "ddi" -> ("ddi", "ddt", "ddtm"...). A word may be in several.
+    services: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # How agents ask for an attribute of the subject under discussion: "link" -> ("lien",
+    # "adresse", "url"...). Keys are ATTRIBUTES.
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dialogue: Dialogue = field(default_factory=Dialogue)
 
 
 @dataclass(frozen=True)
@@ -169,6 +228,11 @@ class Conversation:
     source: str  # where the answers come from, shown in help
     thanks_phrasings: tuple[str, ...] = ()  # "merci", "au revoir": small talk
     thanks: str = ""  # the short reply to them
+    details_offer: str = ""  # the closing line of a short reply that has more on demand
+    # Said once per conversation to an agent outside the guide's audience (audience.py).
+    audience_notice: str = ""
+    # For an attribute the guide does not give: "{name}" is the subject's name.
+    missing: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

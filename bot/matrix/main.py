@@ -30,6 +30,7 @@ from nio import AsyncClient, ProfileGetDisplayNameResponse
 
 from bot.config import Config, ConfigError, load_config
 from bot.core import Context, answer
+from bot.core.audience import Audience
 from bot.knowledge.holder import KnowledgeHolder
 from bot.matrix import crypto, datadir, device_trust, session, store_generation
 from bot.matrix.callbacks import Router
@@ -60,11 +61,15 @@ EXIT_RESTARTABLE = 3  # state database not writable, unexpected error: a restart
 FAULT_TRIGGER_ENV = "TCHAP_BOT_TEST_FAULT_TRIGGER"
 
 
-def core_responder(holder: KnowledgeHolder) -> Callable[[Question, Context | None], Answer]:
-    """Answers with the pure core and the knowledge in service at that moment."""
+def core_responder(
+    holder: KnowledgeHolder, audience_servers: tuple[str, ...] = ()
+) -> Callable[[Question, Context | None], Answer]:
+    """Answers with the pure core and the knowledge in service at that moment, for an
+    agent of the guide's audience or not (``audience.servers``, the sender's server)."""
 
     def respond(question: Question, context: Context | None) -> Answer:
-        return answer(question.text, holder.current, context)
+        audience = Audience.of(question.sender, audience_servers)
+        return answer(question.text, holder.current, context, audience=audience)
 
     return respond
 
@@ -127,7 +132,12 @@ class Bot:
             sender=self.sender,
             conversations=self.conversations,
             respond=respond
-            or ops_responder(core_responder(holder), self.ops, prefix, self._admin_trust),
+            or ops_responder(
+                core_responder(holder, config.audience.servers),
+                self.ops,
+                prefix,
+                self._admin_trust,
+            ),
             greeting=lambda: answer("aide", holder.current)[0],
             observer=self.observer,
             fault_trigger=os.environ.get(FAULT_TRIGGER_ENV) or None,

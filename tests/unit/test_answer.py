@@ -65,22 +65,37 @@ def test_conditions_choose_the_answer(
         assert absent.lower() not in reply.text.lower()
 
 
-def test_web_meeting_for_eight_keeps_the_need_and_stresses_scaleway_limit(
-    knowledge: Knowledge,
-) -> None:
+def test_a_count_filters_the_tools_instead_of_warning(knowledge: Knowledge) -> None:
     reply = ask(knowledge, "visio à 8 personnes")
     assert reply.subject == "need:web_conference"
     assert "Lifesize" not in reply.text  # over 50 only
-    assert "Attention" in reply.text and "5 personnes" in reply.text
+    assert "Scaleway" not in reply.text  # salons of more than 5 are discouraged
+    assert "Tixéo" in reply.text and "Attention" not in reply.text
+    twelve = ask(knowledge, "visio à 12")
+    assert "Scaleway" not in twelve.text and "Tixéo" not in twelve.text  # 10 at most
 
 
-def test_sensitive_topic_drops_what_the_guide_excludes(knowledge: Knowledge) -> None:
+def test_asked_about_a_tool_the_count_rules_out_says_why(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "peut-on utiliser scaleway à 12 ?")
+    assert reply.subject == "tool:scaleway"
+    first = reply.text.splitlines()[0]
+    assert first.startswith("Non") and "5 personnes" in first
+    assert "webconf.numerique.gouv.fr" in reply.text  # what fits instead
+    assert "ensemble.scaleway.com" not in reply.text
+
+
+def test_sensitive_topic_keeps_lifesize_with_its_confidentiality_warning(
+    knowledge: Knowledge,
+) -> None:
+    # The guide says Lifesize's confidentiality is not fully assured; it does not exclude it.
     reply = ask(knowledge, "visio sur un dossier confidentiel avec 80 personnes")
-    assert reply.subject != "tool:lifesize"
-    assert "sensible" in reply.text.lower()
+    assert reply.subject == "tool:lifesize"
+    assert "pas totalement assurée" in reply.text
+    assert "exclut" not in reply.text
     zoom = ask(knowledge, "zoom pour un sujet sensible ?")
     assert zoom.subject == "tool:zoom"
     assert zoom.text.index("sensible") < zoom.text.index("webconf.numerique.gouv.fr")
+    assert "proscrire" in zoom.text.splitlines()[0]
 
 
 def test_unnamed_application_gets_the_outside_offer_rule(knowledge: Knowledge) -> None:
@@ -106,12 +121,15 @@ def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     assert bigger.subject == "tool:lifesize"
 
 
-def test_sensitive_follow_up_drops_the_excluded_tool(knowledge: Knowledge) -> None:
+def test_sensitive_follow_up_keeps_the_thread(knowledge: Knowledge) -> None:
     first, sensitive = conversation(knowledge, "visio à 60 ?", "et sur un sujet sensible ?")
     assert first.subject == "tool:lifesize"
-    assert sensitive.subject == "need:web_conference"
-    assert "webconf.numerique.gouv.fr" in sensitive.text
-    assert "Sujet sensible" in sensitive.text and "Lifesize" in sensitive.text.split("Sujet")[-1]
+    assert sensitive.subject == "tool:lifesize"  # the count of 60 is kept
+    assert "confidentialité" in sensitive.text and "Zoom" not in sensitive.text
+    # Applications outside the offers are "à proscrire" for sensitive topics: not offered.
+    plain = conversation(knowledge, "visio", "détails")[1]
+    sensitive_details = conversation(knowledge, "visio", "c'est un sujet sensible", "détails")[2]
+    assert "hors offres" in plain.text and "hors offres" not in sensitive_details.text
 
 
 def test_numbered_choice_after_a_clarification(knowledge: Knowledge) -> None:
@@ -190,9 +208,12 @@ def test_thanks_with_a_question_answers_the_question(knowledge: Knowledge) -> No
     assert ask(knowledge, "merci ! et pour une audio à 30 ?").subject == "tool:audioconf_ministere"
 
 
-def test_tool_placements_start_with_the_best(knowledge: Knowledge) -> None:
-    reply = ask(knowledge, "tchap ?")
-    assert reply.text.index("Recommandé") < reply.text.index("Conseillé")
+def test_a_tool_header_names_one_placement(knowledge: Knowledge) -> None:
+    for question in ("tchap ?", "le service d'audio conférence du ministère", "ariane"):
+        header = ask(knowledge, question).text.splitlines()[0]
+        labels = knowledge.conversation.category_labels.values()
+        assert sum(label in header for label in labels) == 1, header
+        assert " ; " not in header
 
 
 def test_merging_calls_without_a_device_asks_which_phone(knowledge: Knowledge) -> None:

@@ -89,3 +89,51 @@ def test_the_cli_and_the_config_share_one_default_knowledge_directory() -> None:
         bot.config.DEFAULT_KNOWLEDGE_DIR,
         Path(os.environ.get("TCHAP_BOT_KNOWLEDGE", "")),
     )
+
+
+def test_json_lines_share_one_context_per_conversation() -> None:
+    lines = [
+        '{"conversation": "a", "q": "scaleway"}',
+        '{"conversation": "b", "q": "tixeo"}',
+        '{"conversation": "a", "q": "c\'est quoi le lien ?"}',
+        '{"conversation": "b", "q": "combien de participants au maximum ?"}',
+        "c'est quoi le lien ?",  # a plain line is a question on its own
+        '{"q": "bonjour"}',
+    ]
+    done = run("ask", "--json", stdin="\n".join(lines) + "\n")
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(out) == len(lines)
+    assert out[2]["subject"] == "tool:scaleway" and "ensemble.scaleway.com" in out[2]["text"]
+    assert out[3]["subject"] == "tool:tixeo" and "10" in out[3]["text"]
+    assert out[4]["subject"] != "tool:scaleway"
+    assert out[5]["subject"] == "help"
+
+
+def test_eval_reads_conversation_files(tmp_path: Path) -> None:
+    talks = tmp_path / "talks.yaml"
+    talks.write_text(
+        "- name: clarify-then-pick\n  turns:\n"
+        '    - q: "réunion à distance"\n      expect: [clarify]\n'
+        '    - q: "la deuxième"\n      expect: ["@choice"]\n'
+        '      must_not_include: ["2 participants"]\n'
+        "- name: wrong-on-purpose\n  turns:\n"
+        '    - q: "zoom ?"\n      expect: [tool:zoom]\n'
+        '    - q: "et à la place ?"\n      expect: [tool:tixeo]\n',
+        encoding="utf-8",
+    )
+    done = run("eval", str(talks))
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "conversations: 1/2 (turns: 3/4)"
+    assert lines[0].startswith("FAIL [wrong-on-purpose] turn 2")
+    assert done.returncode == 0
+    assert run("eval", str(talks), "--min-accuracy", "0.9").returncode == 1
+    lengths = run("eval", str(talks), "--lengths").stdout.strip().splitlines()
+    assert lengths[-1] == "conversations: 1/2 (turns: 3/4)"
+    assert lengths[-2].startswith("lengths: 4 replies, median ")
+
+
+def test_the_audience_can_be_simulated() -> None:
+    outside = run("ask", "--audience-server", "agent.finances.tchap.gouv.fr", "visio")
+    inside = run("ask", "visio")
+    assert "pôle ministériel" in outside.stdout.split("\n")[0]
+    assert "pôle ministériel" not in inside.stdout

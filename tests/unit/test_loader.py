@@ -324,10 +324,10 @@ def test_lexicon_defined_twice(kdir: Path) -> None:
 def test_wrong_types_are_located(kdir: Path) -> None:
     path = kdir / "tools.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("sensitive_ok: false  # hébergée", "sensitive_ok: non  # hébergée")
+    text = text.replace("    sensitive_ok: false\n", "    sensitive_ok: non\n", 1)
     path.write_text(text, encoding="utf-8")
     (p,) = errors_of(kdir)
-    assert p.entry == "tool:lifesize"
+    assert p.entry == "tool:zoom"
     assert p.line == line_of(path, "sensitive_ok: non")
     assert p.message == "sensitive_ok : true ou false attendu(e), trouvé « non »"
 

@@ -201,3 +201,12 @@ def test_a_secret_file_others_can_read_is_refused_with_the_chmod_to_run(tmp_path
     assert f"chmod 600 {secret}" in error and "0644" in error and KEY not in error
     secret.chmod(0o600)
     assert load_config(path, {"TCHAP_BOT_ACCESS_TOKEN": "t"}).secrets.pickle_key == KEY
+
+
+def test_audience_servers() -> None:
+    assert parse(minimal()).audience.servers == ()  # everyone is the guide's audience
+    config = parse(minimal(audience={"servers": ["agent.developpement-durable.tchap.gouv.fr"]}))
+    assert config.audience.servers == ("agent.developpement-durable.tchap.gouv.fr",)
+    errors = errors_of(minimal(audience={"servers": ["not a server!"], "serveurs": []}))
+    assert any(e.startswith("audience.servers: not homeserver names") for e in errors)
+    assert "audience.serveurs: unknown key" in errors

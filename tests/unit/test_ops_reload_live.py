@@ -29,8 +29,9 @@ PAUL = "@paul:hs.test"  # a member of GROUP in the harness
 NEW_YAML = SMALL_YAML.replace("title: Web conférence", "title: Visioconférence").replace(
     "name: WebConférence de l'État", "name: WebConf nationale"
 )
-OLD_MARKS = ("Web conférence —", "WebConférence de l'État")
-NEW_MARKS = ("Visioconférence —", "WebConf nationale")
+# A short reply names the tool it leads with, not the need's title.
+OLD_MARKS = ("WebConférence de l'État",)
+NEW_MARKS = ("WebConf nationale",)
 
 
 class BlockingLoader:

@@ -1,0 +1,219 @@
+"""The words that make a message a conversation move, found in its plain text.
+
+A follow-up says little of its own: "c'est quoi le lien ?" asks for an attribute of the
+subject under discussion, "le premier" picks an option, "non, plutôt par téléphone" corrects,
+"autre question : ..." starts afresh, "détails" asks for the rest. Each is recognised by the
+lexicon's phrases (attributes, dialogue), as whole words of the normalised text; what remains
+once they are taken out is what the message says of its own (understand.py weighs it).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from threading import Lock
+
+from rapidfuzz.distance import Levenshtein
+
+from bot.core.normalize import stem
+from bot.knowledge.model import Knowledge
+
+# Words that carry nothing once the cues are out: "et", "alors", "svp", "c'est", "quel".
+FILLER = frozenset(
+    "et mais alors donc ok bon ben euh ah oh oui si svp stp merci please d accord dac"
+    " le la les l un une des du de d au aux a en y ce c cet cette ca cela est sont il ils elle"
+    " on nous vous je j me m moi mon ma mes ton ta tes son sa ses leur leurs pour sur avec"
+    " dans par que qu qui quoi quel quelle quels quelles quand comment ou est-ce ce n ne"
+    " pas vraiment donc aussi encore deja dites donne donnez moi voir montre montrez veux"
+    " voudrais voudrions aimerais souhaite s il vous plait te plait t e option choix numero"
+    " no n sujet celui celle prends prend choisis choisi quelque chose chose faire fait"
+    " puis peut peux pouvez on est etre ai as avons avez ont sommes serons sera seront suis"
+    " travaille travaillons bosse utilise j ai".split()
+)
+# Where a correction or a switch must stand to count: first in the message, after these.
+_LEADING = frozenset("et ah oh oups ha bon ben euh ok".split())
+# Corrections said anywhere: "par téléphone plutôt", "finalement en visio".
+_ANYWHERE = frozenset({"plutot", "finalement", "en fait", "enfait"})
+_NUMBER = re.compile(r"^\d{1,4}$")
+STEM_MIN = 5  # a one-word cue is also found by its stem ("télécharge", "connecte")...
+TYPO_MIN = 7  # ...and with one typo when this long ("instaler")
+
+
+def _regex(phrases: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted({p for p in phrases if p}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(p) for p in ordered)
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives or '(?!)'})(?![a-z0-9])")
+
+
+@dataclass(frozen=True)
+class Cues:
+    """The lexicon's move phrases, compiled once per knowledge object."""
+
+    attributes: re.Pattern[str]
+    attribute_kinds: dict[str, tuple[str, ...]]  # phrase -> the attributes it asks
+    attribute_stems: dict[str, tuple[str, ...]]  # stem of a one-word cue -> its attributes
+    attribute_words: tuple[str, ...]  # one-word cues long enough for a typo
+    corrections: re.Pattern[str]
+    switches: re.Pattern[str]
+    details: re.Pattern[str]
+    yes_no: re.Pattern[str]
+    needed: re.Pattern[str]
+    participation: re.Pattern[str]
+    ordinals: dict[str, int]
+
+
+def compile_cues(knowledge: Knowledge) -> Cues:
+    lexicon = knowledge.lexicon
+    kinds: dict[str, list[str]] = {}
+    for kind, phrases in lexicon.attributes.items():
+        for phrase in phrases:
+            kinds.setdefault(phrase, []).append(kind)
+    stems: dict[str, list[str]] = {}
+    for phrase, phrase_kinds in kinds.items():
+        if " " not in phrase and len(stem(phrase)) >= STEM_MIN:
+            for kind in phrase_kinds:
+                stems.setdefault(stem(phrase), []).append(kind)
+    d = lexicon.dialogue
+    return Cues(
+        attributes=_regex(kinds),
+        attribute_kinds={p: tuple(k) for p, k in kinds.items()},
+        attribute_stems={t: tuple(dict.fromkeys(k)) for t, k in stems.items()},
+        attribute_words=tuple(p for p in kinds if " " not in p and len(p) >= TYPO_MIN),
+        corrections=_regex(d.corrections),
+        switches=_regex(d.topic_switches),
+        details=_regex(d.details),
+        yes_no=_regex(d.yes_no),
+        needed=_regex(d.needed),
+        participation=_regex(d.participation),
+        ordinals=dict(d.ordinals),
+    )
+
+
+def blank(plain: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The text with these spans taken out, single-spaced."""
+    out = list(plain)
+    for start, end in spans:
+        out[start:end] = " " * (end - start)
+    return " ".join("".join(out).split())
+
+
+def only_filler(text: str, extra: frozenset[str] = frozenset()) -> bool:
+    return all(w in FILLER or w in extra for w in text.split())
+
+
+@dataclass(frozen=True)
+class Moves:
+    """What a message's cues say it does. ``rest``: the text without attribute and question
+    cues, what the message names of its own."""
+
+    attributes: tuple[str, ...]  # attribute kinds asked, in order of the text
+    # Asked by an inflection or a typo of a cue ("télécharge", "instaler"): only trusted of
+    # the subject under discussion ("s'adresser à tous" is no question on an address).
+    near_attributes: tuple[str, ...]
+    rest: str
+    yes_no: bool  # "puis-je… ?", "c'est autorisé ?"
+    needed: bool  # "faut-il… ?"
+    participating: bool  # "participer", "rejoindre": not as the organiser
+    correction: str | None  # the text after a correction cue ("non, plutôt …")
+    switch: str | None  # the text after a topic switch ("autre question : …")
+    details: bool  # the whole message asks for the rest of the last answer
+    pick: int | None  # 1-based option picked ("2", "le premier"); -1: the last
+
+
+def _near_cues(plain: str, taken: list[tuple[int, int]], cues: Cues) -> list[tuple[str, int, int]]:
+    """(cue, start, end) of the words outside ``taken`` that are an inflection or a typo
+    of a one-word cue."""
+    out = []
+    for word in re.finditer(r"[a-z0-9]+", plain):
+        if any(a <= word.start() < b for a, b in taken) or len(word.group(0)) < STEM_MIN:
+            continue
+        token = word.group(0)
+        if stem(token) in cues.attribute_stems:
+            out.append((stem(token), *word.span()))
+        elif len(token) >= TYPO_MIN:
+            near = next(
+                (
+                    c
+                    for c in cues.attribute_words
+                    if Levenshtein.distance(token, c, score_cutoff=1) <= 1
+                ),
+                None,
+            )
+            if near is not None:
+                out.append((near, *word.span()))
+    return out
+
+
+def read_moves(plain: str, cues: Cues) -> Moves:
+    found = list(cues.attributes.finditer(plain))
+    kinds = tuple(dict.fromkeys(k for m in found for k in cues.attribute_kinds[m.group(0)]))
+    spans = [m.span() for m in found]
+    near: list[str] = []
+    for cue, start, end in _near_cues(plain, spans, cues):
+        near += cues.attribute_stems.get(cue) or cues.attribute_kinds[cue]
+        spans.append((start, end))
+    asks = [*spans, *(m.span() for m in cues.yes_no.finditer(plain))]
+    asks += [m.span() for m in cues.needed.finditer(plain)]
+    rest = blank(plain, asks)
+    details_left = blank(plain, (m.span() for m in cues.details.finditer(plain)))
+    return Moves(
+        attributes=kinds,
+        near_attributes=tuple(k for k in dict.fromkeys(near) if k not in kinds),
+        rest=rest,
+        yes_no=cues.yes_no.search(plain) is not None,
+        needed=cues.needed.search(plain) is not None,
+        participating=cues.participation.search(plain) is not None,
+        correction=_after(plain, cues.corrections, anywhere=_ANYWHERE),
+        switch=_after(plain, cues.switches),
+        details=details_left != plain.strip() and only_filler(details_left),
+        pick=_pick(plain, cues.ordinals),
+    )
+
+
+def _after(
+    plain: str, pattern: re.Pattern[str], anywhere: frozenset[str] = frozenset()
+) -> str | None:
+    """The text without the cue, when the cue opens the message (or may stand anywhere)."""
+    for found in pattern.finditer(plain):
+        before = plain[: found.start()].split()
+        if all(w in _LEADING for w in before) or found.group(0) in anywhere:
+            return blank(plain, [found.span()])
+    return None
+
+
+def _pick(plain: str, ordinals: Mapping[str, int]) -> int | None:
+    """ "2", "le 2", "option 2", "le deuxième", "la 2e", "le dernier": one number, nothing
+    else of substance."""
+    words = plain.split()
+    picks: list[int] = []
+    rest: list[str] = []
+    for i, word in enumerate(words):
+        if _NUMBER.match(word):
+            picks.append(int(word))
+        elif word in ordinals:
+            picks.append(ordinals[word])
+        elif word == "e" and i > 0 and _NUMBER.match(words[i - 1]):
+            continue  # "2e" is normalised to "2 e"
+        else:
+            rest.append(word)
+    if len(picks) != 1 or not only_filler(" ".join(rest)):
+        return None
+    return picks[0]
+
+
+_cache: dict[int, tuple[weakref.ref[Knowledge], Cues]] = {}
+_lock = Lock()
+
+
+def cues_for(knowledge: Knowledge) -> Cues:
+    """The compiled cues of a knowledge object, built on first use and dropped with it."""
+    key = id(knowledge)
+    entry = _cache.get(key)
+    if entry is not None and entry[0]() is knowledge:
+        return entry[1]
+    with _lock:
+        cues = compile_cues(knowledge)
+        _cache[key] = (weakref.ref(knowledge, lambda _: _cache.pop(key, None)), cues)
+        return cues

@@ -1,0 +1,107 @@
+"""What the rules decide a reply is about, and one question as they read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.core.cues import Moves, cues_for, read_moves
+from bot.core.entities import Entities, read_entities
+from bot.core.index import HELP, NONE, THANKS, index_for
+from bot.core.matcher import Scored, ranked, score_apps, score_subjects
+from bot.core.normalize import NEGATED, Normalized, normalize
+from bot.knowledge.model import Knowledge
+
+CLARIFY = "clarify"
+SOCIAL = (HELP, NONE, THANKS)
+
+
+@dataclass(frozen=True)
+class Decision:
+    subject: str  # need:..., tool:..., tip:..., help, clarify, none
+    entities: Entities
+    candidates: tuple[Scored, ...]
+    need: str | None = None  # the need the answer is framed in
+    app: str | None = None  # an application the guide does not name, when asked about
+    choices: tuple[str, ...] = ()  # for clarify
+    brief: bool = False  # small talk ("merci"): a short reply, no menu
+    topics: frozenset[str] = field(default_factory=frozenset)  # question stems, for caveats
+    attributes: tuple[str, ...] = ()  # what is asked of the subject ("link", "limit"...)
+    follow_up: bool = False  # asked of the subject under discussion, not named again
+    details: bool = False  # the rest of the last answer, on demand
+    yes_no: bool = False  # "puis-je… ?": the reply starts with Oui or Non
+    needed: bool = False  # "faut-il… ?"
+    negated: frozenset[str] = frozenset()  # stems the question denies ("pas de VPN")
+    words: frozenset[str] = frozenset()  # the question's plain words (roles: "organiser")
+    fresh: bool = False  # a topic switch: the context is not carried
+
+
+@dataclass(frozen=True)
+class Question:
+    """One message as the rules read it."""
+
+    text: str
+    norm: Normalized
+    moves: Moves
+    entities: Entities
+    topics: frozenset[str]  # stems, denied or not: caveat topics match either
+    scored: tuple[Scored, ...]  # every subject with a score, best first
+
+    def decision(self, subject: str, **fields: Any) -> Decision:
+        fields.setdefault("entities", self.entities)
+        fields.setdefault("candidates", self.scored[:5])
+        return Decision(
+            subject,
+            topics=self.topics,
+            yes_no=self.moves.yes_no,
+            needed=self.moves.needed,
+            negated=frozenset(
+                t.removeprefix(NEGATED) for t in self.norm.tokens if t.startswith(NEGATED)
+            ),
+            words=frozenset(self.norm.words),
+            **fields,
+        )
+
+    @property
+    def real(self) -> list[Scored]:
+        return [s for s in self.scored if s.subject not in SOCIAL]
+
+
+def read_question(text: str, knowledge: Knowledge) -> Question:
+    index = index_for(knowledge)
+    lexicon = knowledge.lexicon
+    norm = normalize(text, index.abbreviations, index.stopwords)
+    moves = read_moves(norm.plain, cues_for(knowledge))
+    entities = read_entities(
+        norm.plain,
+        devices=lexicon.devices,
+        sensitive_words=lexicon.sensitive,
+        approximate_numbers=lexicon.approximate_numbers,
+        services=lexicon.services,
+    )
+    if entities.sensitive and moves.attributes:
+        # "c'est confidentiel ?" asks about confidentiality; it does not say the topic is.
+        sensitive = read_entities(
+            moves.rest, devices={}, sensitive_words=lexicon.sensitive, approximate_numbers={}
+        ).sensitive
+        entities = replace(entities, sensitive=sensitive)
+    return Question(text, norm, moves, entities, _topics(norm), score(norm, knowledge))
+
+
+def _topics(norm: Normalized) -> frozenset[str]:
+    return frozenset(t.removeprefix(NEGATED) for t in norm.tokens)
+
+
+def score(norm: Normalized, knowledge: Knowledge) -> tuple[Scored, ...]:
+    """Every subject scored against the question, best first (matcher.py)."""
+    index = index_for(knowledge)
+    # The situations the question says, as concept tokens beside its own (concepts.py).
+    spans = index.concepts.spans(norm.words)
+    said = tuple(spans)
+    scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans)
+    return tuple(ranked(scored + score_apps(norm.typed, index)))
+
+
+def score_text(text: str, knowledge: Knowledge) -> tuple[Scored, ...]:
+    index = index_for(knowledge)
+    return score(normalize(text, index.abbreviations, index.stopwords), knowledge)

@@ -1,0 +1,245 @@
+"""The rules that read a message against the conversation so far (context.py).
+
+In order: a pick after a clarification ("2", "le premier", "la visio"), a request for the
+rest of the last answer ("détails"), a question on an attribute of the subject under
+discussion ("c'est quoi le lien ?", or of a tool named with it: "tixeo c'est gratuit ?"),
+and a message that only adds entities ("nous serons 25", "j'ai un iphone", "je suis dans une
+DDI"), which refines the last answer. Each returns None when it does not apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from bot.core.conditions import main_need, resolve
+from bot.core.context import Context
+from bot.core.cues import only_filler
+from bot.core.decision import CLARIFY, SOCIAL, Decision, Question, score_text
+from bot.core.entities import Entities, without_entities
+from bot.core.facts import alternatives, answered
+from bot.core.matcher import Scored
+from bot.knowledge.model import Category, Knowledge
+
+ANSWER_THRESHOLD = 0.55  # a subject named this surely is what the message is about
+CLARIFY_THRESHOLD = 0.4  # below: the message names nothing of its own
+OVERRIDE_THRESHOLD = 0.8  # to leave the tool under discussion for another of its need
+MARGIN = 0.08  # two subjects closer than this are named as well as each other
+MIN_COUNT = 2  # a bare number after an answer is a head count from two people
+
+
+def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
+    if context.subject is None:
+        return attribute(q, context, knowledge, today)
+    return (
+        pick(q, context, knowledge, today)
+        or details(q, context)
+        or attribute(q, context, knowledge, today)
+        or refine(q, context, knowledge, today)
+    )
+
+
+def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
+    """After a clarification, a number, an ordinal or a name picks an option; never a
+    count ("2" is the second option, not two participants)."""
+    choices = context.choices
+    if not choices or context.subject != CLARIFY:
+        return None
+    chosen: str | None = None
+    n = q.moves.pick
+    if n is not None and q.entities.participants is None:
+        if 1 <= n <= len(choices):
+            chosen = choices[n - 1]
+        elif n == -1:
+            chosen = choices[-1]
+    elif q.entities.device:
+        tips = [c for c in choices if c.startswith("tip:")]
+        chosen = next((c for c in tips if knowledge.tips[c[4:]].device == q.entities.device), None)
+    if chosen is None:
+        chosen = _named_choice(q, choices, knowledge)
+    if chosen is None:
+        return None
+    entities = q.entities.merged_over(context.entities)
+    if n is not None:  # the number was the pick, not a count
+        entities = replace(
+            entities, participants=context.participants, said=context.participants_said
+        )
+    subject, need = resolve(chosen, entities, knowledge, today, context.need)
+    return q.decision(
+        subject, entities=entities, need=need, candidates=(Scored(chosen, 1.0, frozenset()),)
+    )
+
+
+def _named_choice(q: Question, choices: tuple[str, ...], knowledge: Knowledge) -> str | None:
+    """ "la visio", "par téléphone": the option whose need the message names."""
+    for s in q.real:
+        if s.score < CLARIFY_THRESHOLD:
+            return None
+        if s.subject in choices:
+            return s.subject
+        need = main_need(s.subject, knowledge)
+        if need is not None and f"need:{need}" in choices:
+            return f"need:{need}"
+    return None
+
+
+def details(q: Question, context: Context) -> Decision | None:
+    if not q.moves.details or context.subject in (CLARIFY, *SOCIAL):
+        return None
+    assert context.subject is not None
+    return q.decision(context.subject, entities=context.entities, need=context.need, details=True)
+
+
+def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
+    """ "c'est quoi le lien ?", "combien de participants au maximum ?", "il faut une
+    validation ?": the one fact asked, of the subject under discussion or of the tool the
+    message names with it."""
+    kinds = q.moves.attributes
+    near_only = not kinds
+    kinds = kinds or q.moves.near_attributes
+    if not kinds:
+        return None
+    lexicon = knowledge.lexicon
+    rest = without_entities(
+        q.moves.rest,
+        lexicon.devices,
+        lexicon.sensitive,
+        lexicon.approximate_numbers,
+        lexicon.services,
+    )
+    named = None
+    scored: list[Scored] = []
+    if not only_filler(rest):
+        scored = [s for s in score_text(rest, knowledge) if s.subject not in SOCIAL]
+        named = scored[0] if scored else None
+    here = _under_discussion(context)
+    follow_up = False
+    if named is None or named.score < CLARIFY_THRESHOLD:
+        if here is None:
+            return None
+        target, follow_up = here, True
+    elif named.subject.startswith("app:"):
+        return None
+    elif named.score >= ANSWER_THRESHOLD and not _same_thread(named, here, context, knowledge):
+        target = _precise(named, scored, knowledge)
+    elif here is not None and named.score < OVERRIDE_THRESHOLD:
+        target, follow_up = here, True
+    elif named.score >= ANSWER_THRESHOLD:
+        target = _precise(named, scored, knowledge)
+    else:
+        return None
+    if near_only and not follow_up:
+        return None
+    entities = q.entities.merged_over(context.entities) if follow_up else q.entities
+    need = main_need(target, knowledge, context.need if follow_up else None)
+    if not follow_up and target.startswith("need:"):
+        # A need named with the question: the tool its conditions settle, if any (a
+        # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
+        target, need = resolve(target, entities, knowledge, today, None)
+    target = _answering(target, kinds, entities, context if follow_up else None, knowledge, today)
+    if not follow_up and target.startswith("need:"):
+        return None  # a need named with the question: its own answer says what to use
+    if not follow_up and target.startswith("tool:") and "alternatives" not in kinds:
+        tool = knowledge.tools[target[5:]]
+        if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
+            return None  # nothing of it asked: the ordinary answer about the tool
+    return q.decision(target, entities=entities, need=need, attributes=kinds, follow_up=follow_up)
+
+
+def _precise(named: Scored, scored: list[Scored], knowledge: Knowledge) -> str:
+    """A tool of the need named nearly as well as the need ("webconf de l'État")."""
+    if not named.subject.startswith("need:"):
+        return named.subject
+    need = named.subject.removeprefix("need:")
+    for s in scored[1:]:
+        if s.score < named.score - MARGIN:
+            break
+        if s.subject.startswith("tool:") and main_need(s.subject, knowledge, need) == need:
+            return s.subject
+    return named.subject
+
+
+def _under_discussion(context: Context) -> str | None:
+    subject = context.subject
+    if subject is None or subject in (CLARIFY, *SOCIAL):
+        return None
+    return subject
+
+
+def _same_thread(named: Scored, here: str | None, context: Context, knowledge: Knowledge) -> bool:
+    """The message names the need under discussion, or a tool of it: still this thread."""
+    if here is None:
+        return False
+    if named.subject == here:
+        return True
+    return main_need(named.subject, knowledge) == context.need and named.score < OVERRIDE_THRESHOLD
+
+
+def _answering(
+    target: str,
+    kinds: tuple[str, ...],
+    entities: Entities,
+    context: Context | None,
+    knowledge: Knowledge,
+    today: date,
+) -> str:
+    """The subject whose facts answer: a tool as is; a tip's tool; for a need, the first of
+    the tools the last reply offered (or the need's own) that the guide answers for."""
+    kind, _, ident = target.partition(":")
+    if kind == "tip":
+        owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
+        return owner.subject if owner and "usage" not in kinds else target
+    if kind != "need" or "alternatives" in kinds:
+        return target
+    need = knowledge.needs[ident]
+    if context is not None and context.need == ident:
+        offered = list(context.tools)
+    else:  # the tools the need's answer leads with, for this count or whatever the count
+        allowed = alternatives(need, entities, knowledge, today)
+        offered = [
+            o.tool
+            for o in allowed
+            if o.tool
+            and o.category == Category.RECOMMANDE
+            and (o.participants is None or entities.participants is not None)
+        ]
+    for tool_id in dict.fromkeys(offered):
+        if tool_id in knowledge.tools and answered(
+            knowledge.tools[tool_id], kinds, entities, today
+        ):
+            return f"tool:{tool_id}"
+    # None of them: said of the tool the last reply led with ("le guide ne donne pas…").
+    lead = context.tool if context is not None else None
+    return f"tool:{lead}" if lead in knowledge.tools else target
+
+
+def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
+    """A message that only adds entities ("nous serons 25", "et sur iPhone ?", "je suis
+    dans une DDI"), with or without "et": refine the last answer."""
+    if context.subject in (None, CLARIFY, *SOCIAL):
+        return None
+    entities = q.entities
+    n = q.moves.pick
+    if entities.empty and n is not None and n >= MIN_COUNT:
+        entities = Entities(n, said=f"{n} participants")  # "et 150 ?", "plutôt 80"
+    if entities.empty:
+        return None
+    lexicon = knowledge.lexicon
+    rest = without_entities(
+        q.moves.rest,
+        lexicon.devices,
+        lexicon.sensitive,
+        lexicon.approximate_numbers,
+        lexicon.services,
+    )
+    if not only_filler(rest):
+        real = [s for s in score_text(rest, knowledge) if s.subject not in SOCIAL]
+        if real and real[0].score >= CLARIFY_THRESHOLD:
+            return None  # the message says something of its own
+    merged = entities.merged_over(context.entities)
+    # A new count, sensitivity or service can change the tool: start again from the need.
+    changed = entities.participants is not None or entities.sensitive or bool(entities.services)
+    base = f"need:{context.need}" if changed and context.need else context.subject
+    assert base is not None
+    subject, need = resolve(base, merged, knowledge, today, context.need)
+    return q.decision(subject, entities=merged, need=need)

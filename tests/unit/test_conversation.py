@@ -1,0 +1,218 @@
+"""Conversations through the pure core: the thread is kept from one message to the next.
+
+Attribute questions on the subject under discussion, bare entities, picks after a
+clarification, corrections, topic switches, details on demand; and the answer first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.core import Context, Reply, answer
+from bot.knowledge import load_knowledge
+from bot.knowledge.model import Knowledge
+
+TODAY = date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    return load_knowledge(Path(__file__).resolve().parents[2] / "knowledge")
+
+
+def talk(knowledge: Knowledge, *questions: str) -> list[Reply]:
+    context = Context()
+    replies = []
+    for question in questions:
+        reply, context = answer(question, knowledge, context, today=TODAY)
+        replies.append(reply)
+    return replies
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "subject", "fact", "not_said"),
+    [
+        ("scaleway", "c'est quoi le lien ?", "tool:scaleway", "ensemble.scaleway.com", "DINUM"),
+        ("tixeo", "combien de participants au maximum ?", "tool:tixeo", "10 utilisateurs", "Jitsi"),
+        ("tixeo", "c'est payant ?", "tool:tixeo", "30 jours", "installation"),
+        ("le webmél", "il faut une validation ?", "tool:mel", "sans procédure", "Aide"),
+        ("lifesize", "comment on réserve une salle ?", "tool:lifesize", "soutien-it", "serveur"),
+        ("osmose", "à qui j'envoie la demande ?", "tool:osmose", "osmose.contact", "Jitsi"),
+        ("ariane", "comment on l'utilise ?", "tool:ariane", "Discussions", "Tchap"),
+        ("tchap", "où est-ce que je le télécharge ?", "tool:tchap", "App Store", "dimensionnée"),
+        ("sharepoint", "qui peut créer un espace ?", "tool:sharepoint", "licence", "Osmose"),
+        ("visio", "il faut un VPN ?", "tool:webconf_etat", "VPN", "Lifesize"),
+    ],
+)
+def test_an_attribute_question_gets_the_one_fact_of_the_subject_under_discussion(
+    knowledge: Knowledge, first: str, follow_up: str, subject: str, fact: str, not_said: str
+) -> None:
+    _, reply = talk(knowledge, first, follow_up)
+    assert reply.subject == subject
+    assert fact in reply.text
+    assert not_said not in reply.text  # the one fact asked, not the whole entry
+    assert len(reply.text) < 400
+
+
+def test_a_needed_question_is_answered_yes_or_no(knowledge: Knowledge) -> None:
+    _, validation = talk(knowledge, "webmel", "il faut une validation ?")
+    assert validation.text.startswith("Non : ")
+    _, install = talk(knowledge, "tixeo", "faut-il installer quelque chose ?")
+    assert install.text.startswith("Oui : ") and "installation" in install.text
+
+
+def test_what_the_guide_does_not_give_is_said_so(knowledge: Knowledge) -> None:
+    _, reply = talk(knowledge, "webconf de l'état", "c'est payant ?")
+    assert reply.subject == "tool:webconf_etat"
+    assert reply.text.startswith("Le guide ne dit rien du prix")
+    assert "webconf.numerique.gouv.fr" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("first", "entity", "subject", "present", "absent"),
+    [
+        ("audio conférence", "nous serons 25", "tool:audioconf_ministere", "audio.mtes.fr", ""),
+        ("audio conférence pour 3", "j'ai un iphone", "tip:merge_calls_iphone", "nouvel appel", ""),
+        ("stocker des fichiers", "je suis dans une DDI", None, "Intérieur", ""),
+        ("audioconf à 15", "je suis en administration centrale", None, "P2R", "localement"),
+        ("audioconf à 15", "et en DREAL ?", None, "localement", "P2R"),
+        ("visio", "et 150 ?", "tool:lifesize", "soutien-it", ""),
+        ("tchap", "et sur iphone ?", "tool:tchap", "App Store", ""),
+    ],
+)
+def test_a_bare_entity_refines_the_last_answer(
+    knowledge: Knowledge, first: str, entity: str, subject: str | None, present: str, absent: str
+) -> None:
+    _, reply = talk(knowledge, first, entity)
+    assert reply.subject != "none"
+    if subject:
+        assert reply.subject == subject
+    assert present in reply.text
+    if absent:
+        assert absent not in reply.text
+
+
+@pytest.mark.parametrize("pick", ["2", "la deuxième", "le 2e", "option 2", "la dernière"])
+def test_a_pick_after_a_clarification_is_never_a_count(knowledge: Knowledge, pick: str) -> None:
+    clarify, picked = talk(knowledge, "réunion à distance", pick)
+    assert clarify.subject == "clarify"
+    assert picked.subject == clarify.candidates[-1 if "dernière" in pick else 1].subject
+    assert "participant" not in picked.text.split("\n")[0]
+
+
+def test_one_picks_the_first_option_and_is_no_count(knowledge: Knowledge) -> None:
+    clarify, picked = talk(knowledge, "réunion", "1")
+    assert picked.subject == clarify.candidates[0].subject
+    assert "Pour 1 " not in picked.text
+    first = talk(knowledge, "réunion", "le premier")[1]
+    assert first.subject == clarify.candidates[0].subject
+
+
+def test_a_name_picks_an_option(knowledge: Knowledge) -> None:
+    clarify, picked = talk(knowledge, "comment fusionner des appels ?", "iphone")
+    assert clarify.subject == "clarify"
+    assert picked.subject == "tip:merge_calls_iphone"
+    assert "android" not in picked.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("first", "correction", "subjects", "present"),
+    [
+        ("visio", "non, plutôt par téléphone", {"need:audio_conference"}, "audio.mtes.fr"),
+        ("visio à 8", "non, finalement au téléphone", {"tool:audioconf_ministere"}, "audio"),
+        (
+            "fusionner des appels sur android",
+            "en fait j'ai un iphone",
+            {"tip:merge_calls_iphone"},
+            "nouvel appel",
+        ),
+        ("visio à 30", "pardon, plutôt 80", {"tool:lifesize"}, "Lifesize"),
+        (
+            "conférence à trois sur iphone",
+            "je voulais dire android",
+            {"tip:merge_calls_android"},
+            "Fusionner",
+        ),
+    ],
+)
+def test_a_correction_replaces_what_it_corrects(
+    knowledge: Knowledge, first: str, correction: str, subjects: set[str], present: str
+) -> None:
+    before, after = talk(knowledge, first, correction)
+    assert after.subject in subjects
+    assert after.text != before.text
+    assert present in after.text
+
+
+def test_a_topic_switch_starts_afresh(knowledge: Knowledge) -> None:
+    _, mail = talk(
+        knowledge, "visio à 6 avec des partenaires", "autre question : où lire mes mails ?"
+    )
+    assert mail.subject in ("need:email", "tool:mel")
+    assert "mel.din.developpement-durable.gouv.fr" in mail.text
+    assert "6 participants" not in mail.text  # the count belonged to the visio
+
+
+def test_details_give_the_rest_on_demand(knowledge: Knowledge) -> None:
+    short, more = talk(knowledge, "visio", "détails")
+    assert "détails" in short.text.splitlines()[-1]  # the closing line offers them
+    assert "Zoom" not in short.text and "Zoom" in more.text
+    assert more.subject == short.subject
+    _, avoid = talk(knowledge, "partager des fichiers", "que faut-il éviter ?")
+    assert "RGPD" in avoid.text
+
+
+def test_alternatives_to_zoom_include_the_dinum_offers(knowledge: Knowledge) -> None:
+    for replies in (
+        talk(knowledge, "une alternative à zoom ?"),
+        talk(knowledge, "zoom", "et à la place ?"),
+    ):
+        reply = replies[-1]
+        assert reply.subject == "tool:zoom"
+        for name in ("WebConférence de l'État", "Scaleway", "Tixéo"):
+            assert name in reply.text
+
+
+def test_the_first_line_answers_a_yes_no_question(knowledge: Knowledge) -> None:
+    (vpn,) = talk(knowledge, "je n'ai pas de VPN, puis-je organiser une WebConférence de l'État ?")
+    assert vpn.text.startswith("Non : l'organisateur doit être un agent doté d'un VPN")
+    assert "Scaleway" in vpn.text  # what to use instead
+    (licence,) = talk(knowledge, "je n'ai pas de licence, puis-je créer un SharePoint ?")
+    assert licence.text.startswith("Non : le créateur d'un espace collaboratif")
+    (join,) = talk(knowledge, "je n'ai pas de VPN, je peux participer à une webconf de l'état ?")
+    assert not join.text.startswith("Non")  # the VPN is the organiser's
+    (zoom,) = talk(knowledge, "est-ce que je peux utiliser zoom ?")
+    assert zoom.text.startswith("Non : ")
+
+
+def test_only_the_devices_tip_and_none_for_two(knowledge: Knowledge) -> None:
+    (three,) = talk(knowledge, "audio conférence pour 3")
+    assert "Fusionner les appels" not in three.text and "nouvel appel" not in three.text
+    (two,) = talk(knowledge, "appeler un collègue, nous sommes 2")
+    assert "fusionner" not in two.text.lower()
+    (android,) = talk(knowledge, "conférence à 3 sur mon samsung")
+    assert "nouvel appel" not in android.text
+    # One other person: nothing to merge, whatever the phone; merging asked: its steps.
+    for replies in (
+        talk(knowledge, "moi et un collègue sur iphone"),
+        talk(knowledge, "audio à 2", "j'ai un iphone"),
+    ):
+        assert replies[-1].subject == "tool:mobile_phone"
+        assert "nouvel appel" not in replies[-1].text
+    (merge,) = talk(knowledge, "j'ai un samsung, je veux mettre deux collègues dans le même appel")
+    assert merge.subject == "tip:merge_calls_android"
+
+
+def test_replies_answer_first_and_stay_short(knowledge: Knowledge) -> None:
+    for question in ("visio", "audio conférence", "partager des fichiers", "tixeo", "zoom ?"):
+        (reply,) = talk(knowledge, question)
+        assert len(reply.text) <= 1000, question
+        assert reply.text.count("\n\n") <= 5, question
+
+
+def test_small_talk_keeps_the_thread(knowledge: Knowledge) -> None:
+    *_, link = talk(knowledge, "scaleway", "merci", "c'est quoi le lien ?")
+    assert link.subject == "tool:scaleway" and "ensemble.scaleway.com" in link.text
