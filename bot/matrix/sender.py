@@ -133,6 +133,7 @@ class Sender:
         self._in_flight = 0
         self._interval = 0.0
         self._last_send = -float("inf")
+        self._last_accepted = -float("inf")  # when the last send the homeserver took began
         self._typing: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self.stats = SenderStats()
@@ -262,6 +263,7 @@ class Sender:
                 response = None
                 reason = f"{type(exc).__name__}: {exc}"
             if isinstance(response, RoomSendResponse):
+                self._last_accepted = self._last_send
                 self.stats.sent += 1
                 self._progress = self._clock()
                 _notify("on_sent", item.on_sent, response.event_id)
@@ -283,8 +285,15 @@ class Sender:
                 if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
                     self.stats.rate_limited += 1
                     wait = wait or 5.0
-                    # Already paced: the interval was too short by ``wait``.
+                    # Already paced: the interval was too short by ``wait``. And the
+                    # homeserver decided when this send began: the next one it takes is
+                    # ``wait`` after that, so the rate it allows is one message per
+                    # (since the last accepted + wait). Synapse pauses 0.5 s before its 429,
+                    # so ``wait`` alone is often near 0 and would never converge.
                     paced = self._interval + wait if self._interval else wait
+                    since_accepted = self._last_send - self._last_accepted
+                    if since_accepted <= MAX_PACING_INTERVAL:
+                        paced = max(paced, since_accepted + wait)
                     self._interval = min(paced, MAX_PACING_INTERVAL)
                     log.info(
                         "rate limited: waiting %.1f s, then one message every %.1f s",
