@@ -80,15 +80,17 @@ def test_chat_keeps_the_conversation() -> None:
     assert "nouvel appel" in done.stdout
 
 
-def test_the_cli_and_the_config_share_one_default_knowledge_directory() -> None:
+def test_the_cli_and_the_config_share_one_default_knowledge_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import bot.cli
     import bot.config
 
-    assert not hasattr(bot.cli, "DEFAULT_KNOWLEDGE")
-    assert bot.cli.knowledge_dir(None) in (
-        bot.config.DEFAULT_KNOWLEDGE_DIR,
-        Path(os.environ.get("TCHAP_BOT_KNOWLEDGE", "")),
-    )
+    monkeypatch.delenv("TCHAP_BOT_KNOWLEDGE", raising=False)
+    assert bot.cli.knowledge_dir(None) == bot.config.DEFAULT_KNOWLEDGE_DIR
+    monkeypatch.setenv("TCHAP_BOT_KNOWLEDGE", str(tmp_path))
+    assert bot.cli.knowledge_dir(None) == tmp_path
+    assert bot.cli.knowledge_dir("elsewhere") == Path("elsewhere")  # the argument wins
 
 
 def test_json_lines_share_one_context_per_conversation() -> None:

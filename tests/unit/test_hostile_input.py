@@ -61,7 +61,10 @@ def check_reply(question: str, knowledge: Knowledge = KNOWLEDGE) -> None:
     assert len(reply.html) <= 2 * MAX_REPLY
     assert set(re.findall(r"</?([a-zA-Z0-9]+)", reply.html)) <= ALLOWED_TAGS
     assert "<script" not in reply.html and "onerror" not in reply.html
-    assert "javascript:" not in reply.html.replace("javascript:alert(1)", "")
+    # Links come from the knowledge only: the question's text never becomes a link.
+    hrefs = re.findall(r"""href\s*=\s*["']?([^"'\s>]*)""", reply.html, flags=re.IGNORECASE)
+    assert all(re.match(r"(https://|http://|mailto:|tel:)", h) for h in hrefs), hrefs
+    assert "javascript:" not in "".join(hrefs).lower()
     # Follow-ups on a hostile context keep working.
     answer("et pour 3 personnes ?", knowledge, context, today=TODAY)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from datetime import date
@@ -368,12 +369,39 @@ BROKEN_DOCUMENTS: list[object] = [
 ]
 
 
+def _keyed(path: tuple[str | int, ...], message: str) -> set[tuple[str | int, ...]]:
+    """A violation located down to the key: a missing or an unknown key is named by the
+    message on the mapping (jsonschema and ours alike), so it joins the path."""
+    if m := re.fullmatch(r"'(.+)' is a required property", message):
+        return {(*path, m[1])}
+    if m := re.fullmatch(r"clé obligatoire manquante « (.+) »", message):
+        return {(*path, m[1])}
+    if m := re.fullmatch(
+        r"Additional properties are not allowed \((.+) (?:was|were) unexpected\)", message
+    ):
+        return {(*path, key) for key in re.findall(r"'([^']+)'", m[1])}
+    return {path}
+
+
+def _corrected(path: tuple[str | int, ...], message: str) -> set[tuple[str | int, ...]]:
+    """The key a misspelt one stands for: we report the misspelling once, jsonschema also
+    reports the right key as missing when it is required."""
+    if m := re.fullmatch(r"clé inconnue « .+ » \(attendu : (.+)\)", message):
+        return {(*path[:-1], m[1])}
+    return set()
+
+
 @pytest.mark.parametrize("document", BROKEN_DOCUMENTS)
 def test_schema_interpreter_agrees_with_jsonschema(document: object) -> None:
-    """Every violation jsonschema finds, the loader finds at the same place, and vice versa."""
-    ours = {issue.path for issue in schema_checker().errors(document)}
-    theirs = {path for path, _message in jsonschema_paths(document)}
+    """Every violation jsonschema finds, the loader finds at the same key, and vice versa."""
+    issues = list(schema_checker().errors(document))
+    ours = set().union(*(_keyed(i.path, i.message) for i in issues))
+    covered = ours.union(*(_corrected(i.path, i.message) for i in issues))
+    theirs = set().union(*(_keyed(p, m) for p, m in jsonschema_paths(document)))
     assert theirs, "the case should be invalid"
-    # Unknown and missing keys: jsonschema reports them on the mapping, we on the key.
-    assert all(any(p[: len(t)] == t for p in ours) for t in theirs), (ours, theirs)
+    # Deeper is fine (we point at the item inside the list jsonschema names), never elsewhere.
+    assert all(any(p[: len(t)] == t for p in covered) for t in theirs), (ours, theirs)
     assert all(any(p[: len(t)] == t for t in theirs) for p in ours), (ours, theirs)
+    # The root is never a catch-all: a violation jsonschema names at the root is one we
+    # name at the root too.
+    assert (() in theirs) == (() in ours), (ours, theirs)
