@@ -270,40 +270,64 @@ async def until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.01)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_watcher_reloads_once_after_the_files_settle(tmp_path: Path) -> None:
     holder, reloader, path = make(tmp_path)
-    watcher = KnowledgeWatcher(reloader, interval=0.02, debounce=0.3)
-    await watcher.start()
-    try:
-        await asyncio.sleep(0.1)
-        assert watcher.reloads == 0  # nothing changed
-        for i in range(3):  # an editor saving in steps
-            path.write_text(SMALL_YAML.replace("[zoom]", f"[zoom, z{i}]"), encoding="utf-8")
-            await asyncio.sleep(0.01)
-        (path.parent / ".knowledge.yaml.swp").write_text("x")  # ignored
-        await until(lambda: holder.generation > 1)
-        await asyncio.sleep(0.4)  # no second reload for the same change
-    finally:
-        await watcher.stop()
+    clock = FakeClock()
+    watcher = KnowledgeWatcher(reloader, debounce=2.0, clock=clock)
+    await watcher.take_baseline()
+    assert not await watcher.poll()  # nothing changed
+    for i in range(3):  # an editor saving in steps, each poll seeing another state
+        path.write_text(SMALL_YAML.replace("[zoom]", f"[zoom, z{i}]"), encoding="utf-8")
+        os.utime(path, ns=(i * 10**9, i * 10**9))  # distinct even on a coarse filesystem
+        clock.now += 1.5
+        assert not await watcher.poll()
+    (path.parent / ".knowledge.yaml.swp").write_text("x")  # ignored
+    clock.now += 1.0
+    assert not await watcher.poll()  # settled for 1 s only: under the 2 s debounce
+    assert holder.generation == 1
+    clock.now += 1.5
+    assert await watcher.poll()  # settled for 2.5 s: one reload
+    clock.now += 10
+    assert not await watcher.poll()  # and no second one for the same change
     assert watcher.reloads == 1 and holder.generation == 2
     assert "z2" in holder.current.tools["zoom"].phrasings
 
 
-async def test_watcher_does_not_retry_a_broken_file_until_it_changes(tmp_path: Path) -> None:
+async def test_the_running_watcher_reloads_a_change(tmp_path: Path) -> None:
     holder, reloader, path = make(tmp_path)
     watcher = KnowledgeWatcher(reloader, interval=0.02, debounce=0.0)
     await watcher.start()
     try:
-        path.write_text(SMALL_YAML + "  x: [\n", encoding="utf-8")
-        await until(lambda: reloader.last_outcome is not None)
-        await asyncio.sleep(0.2)
-        assert watcher.reloads == 1 and reloader.last_outcome is not None
-        assert not reloader.last_outcome.ok
-        path.write_text(SMALL_YAML.replace("[zoom]", "[zoom, fixed]"), encoding="utf-8")
+        path.write_text(SMALL_YAML.replace("[zoom]", "[zoom, live]"), encoding="utf-8")
         await until(lambda: holder.generation == 2)
     finally:
         await watcher.stop()
-    assert watcher.reloads == 2
+    assert "live" in holder.current.tools["zoom"].phrasings
+
+
+async def test_watcher_does_not_retry_a_broken_file_until_it_changes(tmp_path: Path) -> None:
+    holder, reloader, path = make(tmp_path)
+    watcher = KnowledgeWatcher(reloader, debounce=0.0, clock=FakeClock())
+    await watcher.take_baseline()
+    path.write_text(SMALL_YAML + "  x: [\n", encoding="utf-8")
+    assert not await watcher.poll()  # seen once
+    assert await watcher.poll()  # settled: reloaded, and refused
+    assert reloader.last_outcome is not None and not reloader.last_outcome.ok
+    for _ in range(3):
+        assert not await watcher.poll()  # the same broken file is not retried
+    assert watcher.reloads == 1 and holder.generation == 1
+    path.write_text(SMALL_YAML.replace("[zoom]", "[zoom, fixed]"), encoding="utf-8")
+    assert not await watcher.poll()
+    assert await watcher.poll()
+    assert holder.generation == 2 and "fixed" in holder.current.tools["zoom"].phrasings
 
 
 async def test_sighup_reloads(tmp_path: Path) -> None:
