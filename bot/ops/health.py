@@ -39,7 +39,6 @@ class BotStatus:
     clock: Callable[[], float] = time.monotonic
     started_at: float = field(default=0.0)
     logged_in: bool = False
-    first_sync_done: bool = False
     knowledge_loaded: bool = False
     last_sync_ok: float | None = None
     # While replies wait to be sent: the time of the last progress (Sender.stalled_since).
@@ -56,7 +55,6 @@ class BotStatus:
 
     def record_sync_ok(self) -> None:
         self.last_sync_ok = self.clock()
-        self.first_sync_done = True
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def ready_verdict(status: BotStatus) -> Verdict:
         label
         for done, label in (
             (status.logged_in, "connexion"),
-            (status.first_sync_done, "première synchronisation"),
+            (status.last_sync_ok is not None, "première synchronisation"),
             (status.knowledge_loaded, "connaissances"),
             (status.device_signed or status.identity_problem, "signature de l'appareil"),
         )
