@@ -67,10 +67,12 @@ class BotProcess:
         *,
         env: dict[str, str] | None = None,
         entry: str = "bot",
+        new_session: bool = False,
         **overrides: Any,
     ) -> None:
         self.homeserver = homeserver
         self.entry = entry
+        self.new_session = new_session  # as Homeserver's: out of reach of a terminal's Ctrl-C
         self.account = account
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -121,6 +123,7 @@ class BotProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
 
     async def astart(self, *, ready_timeout: float = 30.0) -> None:
