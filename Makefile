@@ -12,7 +12,7 @@ NODE_NEEDED := the js test agent (Element-family client) needs Node.js >= 20
 DEV_SET ?= ../shared/eval/dev.yaml ../shared/eval/dev2.yaml
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test unit integration js-agent eval lint bench check clean
+.PHONY: demo demo-matrix test unit integration js-agent eval lint bench check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -39,6 +39,11 @@ js-agent: $(JS_AGENT_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tchap-bot chat
+
+# The real bot on a throwaway Synapse (127.0.0.1, SQLite) with a console agent in an
+# encrypted direct chat; it prints a login for Element. Ctrl-C or Ctrl-D stops it all.
+demo-matrix: $(STAMP) $(SYNAPSE_STAMP)
+	@SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/python -m tests.demo_matrix
 
 check: $(STAMP)
 	$(BIN)/tchap-bot check knowledge

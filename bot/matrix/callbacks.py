@@ -63,7 +63,6 @@ class Router:
         respond: Responder,
         greeting: Callable[[], Reply],
         observer: Observer | None = None,
-        fault_trigger: str | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -98,7 +97,6 @@ class Router:
             allowed=self.rooms.allowed,
             spawn=self._spawn,
             now_ms=self._now_ms,
-            fault_trigger=fault_trigger,
         )
 
     @property

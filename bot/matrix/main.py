@@ -56,9 +56,6 @@ EXIT_STOPPED = 0
 EXIT_CREDENTIALS_REFUSED = 1  # the operator must act (token, password, account)
 EXIT_INVALID_SETUP = 2  # configuration, knowledge, data directory, health port
 EXIT_RESTARTABLE = 3  # state database not writable, unexpected error: a restart may fix it
-# Test-only: a question equal to this value makes the message handler raise, to prove
-# that a failing handler does not stop the bot. Never set it in production.
-FAULT_TRIGGER_ENV = "TCHAP_BOT_TEST_FAULT_TRIGGER"
 
 
 def core_responder(
@@ -140,7 +137,6 @@ class Bot:
             ),
             greeting=lambda: answer("aide", holder.current)[0],
             observer=self.observer,
-            fault_trigger=os.environ.get(FAULT_TRIGGER_ENV) or None,
         )
         self.supervisor = Supervisor(
             self.client,

@@ -63,7 +63,6 @@ class Messages:
         allowed: Callable[[str], bool],
         spawn: Callable[[Awaitable[Any]], None],
         now_ms: Callable[[], int],
-        fault_trigger: str | None = None,
     ) -> None:
         self._client = client
         self._config = config
@@ -77,7 +76,6 @@ class Messages:
         self._allowed = allowed if config.invites.apply_to_senders else (lambda _: True)
         self._spawn = spawn
         self._now_ms = now_ms
-        self._fault_trigger = fault_trigger
         self.policy = Policy(
             command_prefix=config.behaviour.command_prefix,
             ignored_users=config.behaviour.ignored_users,
@@ -179,8 +177,6 @@ class Messages:
         arrived = time.monotonic()
         context = self._conversations.get(question.room_id, question.sender)
         try:
-            if self._fault_trigger is not None and question.text == self._fault_trigger:
-                raise RuntimeError("fault injected for tests (TCHAP_BOT_TEST_FAULT_TRIGGER)")
             result = self._respond(question, context)
         except Exception:
             self._answer_failed(question, decision, place, arrived)

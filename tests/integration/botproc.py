@@ -3,7 +3,9 @@
 `BotProcess` writes a config into its own directory (data directory, config, log), with
 the homeserver's URL and a registered bot account whose token and pickle key go through
 the environment, as in production. Start, stop with SIGTERM, kill with SIGKILL, start
-again: the data directory is kept, so restarts are real restarts.
+again: the data directory is kept, so restarts are real restarts. `entry` names another
+module to run instead of `bot`: a test-only entry point (e.g. `faulty_bot`) that changes
+the bot from outside before calling its real `main`.
 """
 
 from __future__ import annotations
@@ -64,9 +66,13 @@ class BotProcess:
         directory: Path,
         *,
         env: dict[str, str] | None = None,
+        entry: str = "bot",
+        new_session: bool = False,
         **overrides: Any,
     ) -> None:
         self.homeserver = homeserver
+        self.entry = entry
+        self.new_session = new_session  # as Homeserver's: out of reach of a terminal's Ctrl-C
         self.account = account
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -111,12 +117,13 @@ class BotProcess:
     def _spawn(self) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
+                [sys.executable, "-m", self.entry, "run", "--config", str(self.config_path)],
                 cwd=REPO_ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
 
     async def astart(self, *, ready_timeout: float = 30.0) -> None:
@@ -182,7 +189,7 @@ BotFactory = Callable[..., Awaitable[BotProcess]]
 async def start_bot_fixture(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[BotFactory]:
-    """`await start_bot(server=None, env=None, **config_overrides)`: a registered bot
+    """`await start_bot(server=None, env=None, entry="bot", **config_overrides)`: a registered bot
     account on the server (default: the session homeserver), its process started."""
     bots: list[BotProcess] = []
 

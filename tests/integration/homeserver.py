@@ -138,12 +138,16 @@ class Homeserver:
         ratelimits: RateLimits = "relaxed",
         python: Path | None = None,
         start_timeout: float = 60.0,
+        new_session: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.server_name = server_name
         self.ratelimits = ratelimits
         self.python = python or synapse_python()
         self.start_timeout = start_timeout
+        # Its own session: a terminal's Ctrl-C reaches only the owner, which stops the
+        # processes it started in order (the demo: bot first, then the homeserver).
+        self.new_session = new_session
         self.config_path = self.directory / "homeserver.yaml"
         self.log_path = self.directory / "homeserver.log"
         self.output_path = self.directory / "synapse.out"
@@ -260,6 +264,7 @@ class Homeserver:
                 preexec_fn=_die_with_parent
                 if sys.platform == "linux" and threading.current_thread() is threading.main_thread()
                 else None,
+                start_new_session=self.new_session,
             )
 
     def _check_alive_before(self, deadline: float) -> None:

@@ -11,6 +11,7 @@ from .agents import (
 )
 from .botproc import BotFactory, BotProcess, dm_with_bot, start_bot_fixture  # noqa: F401
 from .conftest import AgentFactory
+from .faulty_bot import FAULT_MESSAGE, FAULT_TRIGGER_ENV
 
 
 async def test_questions_sent_while_stopped_are_answered_once_after_restart(
@@ -44,8 +45,12 @@ async def test_a_failing_handler_does_not_stop_the_bot(
     make_agent: AgentFactory, start_bot: BotFactory
 ) -> None:
     trigger = "déclenche une panne de test"
+    # The real bot, started through a test-only entry point that makes its answer
+    # function raise on the trigger (tests/integration/faulty_bot.py).
     bot = await start_bot(
-        behaviour={"greet_on_join": False}, env={"TCHAP_BOT_TEST_FAULT_TRIGGER": trigger}
+        behaviour={"greet_on_join": False},
+        env={FAULT_TRIGGER_ENV: trigger},
+        entry="tests.integration.faulty_bot",
     )
     agent = await make_agent("agent")
     room_id = await dm_with_bot(agent, bot)
@@ -55,7 +60,7 @@ async def test_a_failing_handler_does_not_stop_the_bot(
     assert "une erreur est survenue" in notice.source["content"]["body"]
     await collect_replies(agent, room_id, after=boom, predicate=replies_to(after))
     assert bot.running
-    assert "fault injected for tests" in bot.log()
+    assert FAULT_MESSAGE in bot.log()
     # Answered once (by the notice): not again after a restart.
     assert await bot.astop() == 0
     await bot.astart()
