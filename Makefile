@@ -63,7 +63,7 @@ eval: $(STAMP)
 	$(BIN)/tchap-bot eval ../shared/eval/dialogues-dev.yaml --min-accuracy 0.9
 
 # What an operator installs: the wheel, built and installed into a fresh virtualenv outside
-# the checkout, then asked, checked and versioned from there (about 30 s, pip's cache warm).
+# the checkout, then asked, checked and versioned from there (15-35 s, pip's cache warm).
 .PHONY: wheel-check
 wheel-check: $(STAMP)
 	PYTHON=$(BIN)/python bash tests/packaging/wheel_check.sh
