@@ -67,9 +67,16 @@ eval: $(STAMP)
 	echo "== ../shared/eval/dialogues-dev.yaml"; \
 	$(BIN)/tchap-bot eval ../shared/eval/dialogues-dev.yaml --min-accuracy 0.9
 
+# What an operator installs: the wheel, built and installed into a fresh virtualenv outside
+# the checkout, then asked, checked and versioned from there (15-35 s, pip's cache warm).
+.PHONY: wheel-check
+wheel-check: $(STAMP)
+	PYTHON=$(BIN)/python bash tests/packaging/wheel_check.sh
+
 test: $(STAMP) $(SYNAPSE_STAMP) $(JS_AGENT_STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/tchap-bot check knowledge
+	$(MAKE) --no-print-directory wheel-check
 	SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/pytest -q
 	$(MAKE) --no-print-directory eval
 

@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import __version__
 from bot.config import DEFAULT_KNOWLEDGE_DIR, POLE_SERVERS
 
 if TYPE_CHECKING:
@@ -260,9 +259,22 @@ def cmd_identity(args: argparse.Namespace) -> int:
     return identity_main(Path(args.config), args.action, prune=args.prune, yes=args.yes)
 
 
+class _Version(argparse.Action):
+    """argparse's "version" action, with the version read only when asked for (bot.__init__)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        import bot
+
+        print(f"tchap-bot {bot.__version__}")  # on stdout, as argparse's own action
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tchap-bot", description=__doc__)
-    top.add_argument("--version", action="version", version=f"tchap-bot {__version__}")
+    top.add_argument("--version", action=_Version)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--knowledge", metavar="DIR", help="knowledge directory")
     common.add_argument(

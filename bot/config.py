@@ -22,10 +22,11 @@ from urllib.parse import urlparse
 
 import yaml
 
+from bot.knowledge.shipped import shipped_knowledge_dir
 from bot.ops.settings import OpsSettings, parse_ops_settings
 
 # The knowledge shipped with the bot: the config's default and the CLI's (bot.cli).
-DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+DEFAULT_KNOWLEDGE_DIR = shipped_knowledge_dir()
 
 # The guide's audience on Tchap: the pôle ministériel's homeserver. The CLI's
 # ``--audience-server`` compares with it; the bot's ``audience.servers`` says it.
