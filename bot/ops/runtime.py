@@ -25,12 +25,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.config import OpsSettings
 from bot.knowledge.holder import KnowledgeHolder
 from bot.ops.admin import DEFAULT_PREFIX, AdminCommands
 from bot.ops.health import BotStatus, HealthServer
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Loader, Reloader, default_loader, install_sighup
-from bot.ops.settings import OpsSettings
 from bot.ops.store import Store, VoteChange, vote_from_reaction
 from bot.ops.watcher import KnowledgeWatcher
 

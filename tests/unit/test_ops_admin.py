@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from ops_support import SMALL_YAML, fake_loader, write_small
 
+from bot.config import StoreSettings
 from bot.knowledge.holder import KnowledgeHolder
 from bot.ops.admin import AdminCommands, Command, format_duration, parse_command
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Reloader
-from bot.ops.settings import StoreSettings
 from bot.ops.store import Store
 
 ADMIN = "@admin.outils:agent.dinum.tchap.gouv.fr"
