@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bot.config import OpsSettings
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.problems import format_problem
 from bot.ops.admin import DEFAULT_PREFIX, AdminCommands
 from bot.ops.health import BotStatus, HealthServer
 from bot.ops.metrics import Metrics
@@ -98,7 +99,7 @@ class OpsRuntime:
         if sighup:
             self._uninstall_sighup = install_sighup(asyncio.get_running_loop(), self.reloader)
         for expiry in self.reloader.expiries():
-            log.warning("Knowledge: %s", expiry.text())
+            log.warning("Knowledge: %s", format_problem(expiry.problem()))
 
     async def stop(self) -> None:
         if self._uninstall_sighup is not None:

@@ -27,7 +27,11 @@ def knowledge(tmp_path: Path) -> Path:
 
 
 def warned(capsys: pytest.CaptureFixture[str]) -> bool:
-    return "outil « tixeo » : valid_until : l'outil expire le" in capsys.readouterr().out
+    end = date.today() + timedelta(days=20)
+    return (
+        f"avertissement : outil « tixeo » : valid_until : l'outil expire le {end:%d/%m/%Y}, "
+        "dans 20 jours\n"
+    ) in capsys.readouterr().out
 
 
 def test_warn_days_from_the_command_line(

@@ -120,7 +120,7 @@ async def test_reload_good_and_broken(env: Env) -> None:
     reply = await env.admin.handle(ADMIN, "!outils reload")
     assert reply is not None
     assert reply.text.startswith("Rechargement refusé (1 erreur)")
-    assert "knowledge.yaml, ligne 18" in reply.text
+    assert "- knowledge.yaml:18: YAML invalide" in reply.text
     assert env.holder.generation == 2
     assert env.metrics.snapshot().reloads == {"ok": 1, "error": 1}
 
