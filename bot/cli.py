@@ -202,10 +202,12 @@ def _check_config(config_path: Path) -> Config:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.config import KnowledgeOpsSettings
     from bot.knowledge import check_knowledge, format_problem
 
     config = _check_config(Path(args.config)) if args.config else None
-    warn_days = 30 if config is None else config.ops.knowledge.warn_days
+    ops = KnowledgeOpsSettings() if config is None else config.ops.knowledge
+    warn_days = ops.warn_days
     if args.warn_days is not None:
         warn_days = args.warn_days
     if args.directory:

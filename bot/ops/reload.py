@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from bot.config import KnowledgeOpsSettings
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.knowledge.expiries import Expiry, upcoming_expiries
 from bot.knowledge.holder import KnowledgeHolder
@@ -45,7 +46,7 @@ class Reloader:
         *,
         loader: Loader = default_loader,
         metrics: Metrics | None = None,
-        warn_days: int = 30,
+        warn_days: int = KnowledgeOpsSettings.warn_days,
         today: Callable[[], date] = date.today,
     ) -> None:
         self.holder = holder
