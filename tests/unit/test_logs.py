@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,3 +100,32 @@ async def test_a_handled_question_leaves_no_question_text_in_the_json_log(
     assert any("$q1" in r["message"] for r in records)  # the question is named by its id
     for word in ("confidentielle", "Bérénice", "Zylberstein", "visio"):
         assert not [line for line in lines if word.lower() in line.lower()], word
+
+
+def test_tchap_bot_run_logs_json_lines_when_configured(tmp_path: Path) -> None:
+    """The wiring: ``log_format: json`` in the config reaches ``run``'s set-up."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "matrix:\n  homeserver: http://127.0.0.1:1\n  user_id: '@bot:hs.test'\n"
+        "data_dir: state\nlog_format: json\nops:\n  health: {enabled: false}\n"
+    )
+    env = {**os.environ, "TCHAP_BOT_ACCESS_TOKEN": TOKEN, "TCHAP_BOT_PICKLE_KEY": "k" * 32}
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    guard = threading.Timer(30, bot.kill)  # never hang the test run
+    guard.start()
+    try:
+        assert bot.stderr is not None
+        first = bot.stderr.readline()  # the homeserver is unreachable: it says so, and waits
+    finally:
+        bot.terminate()
+        _, rest = bot.communicate(timeout=30)
+        guard.cancel()
+    assert bot.returncode == 0  # stopped as asked, while waiting
+    records = [json.loads(line) for line in [first, *rest.splitlines()]]
+    assert records[0]["level"] == "WARNING" and "homeserver unreachable" in records[0]["message"]
+    assert records[-1]["message"] == "stopped"
