@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import DEFAULT_KNOWLEDGE_DIR, POLE_SERVERS
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.core import Context, Reply
     from bot.core.audience import Audience
 
@@ -188,49 +189,32 @@ def _fail(line: str, reply: Reply, verbose: bool) -> None:
         print("    " + reply.text.replace("\n", "\n    "))
 
 
-def _check_settings(config_path: Path) -> tuple[Path | None, int]:
-    """``knowledge_dir`` and ``ops.knowledge.warn_days`` of a bot config (no secrets read)."""
-    import yaml
-
-    from bot.ops.settings import parse_ops_settings
+def _check_config(config_path: Path) -> Config:
+    """The bot's config, read as ``run`` reads it but without its secrets; exit 2 if invalid."""
+    from bot.config import ConfigError, load_config
 
     try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        return load_config(config_path, secrets_required=False)
+    except ConfigError as exc:
         print(f"{config_path}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        print(f"{config_path}: the top level must be a mapping of keys", file=sys.stderr)
-        raise SystemExit(2)
-    ops, errors = parse_ops_settings(raw.get("ops"))
-    for error in errors:
-        print(f"{config_path}: {error}", file=sys.stderr)
-    if errors:
-        raise SystemExit(2)
-    value = raw.get("knowledge_dir")
-    directory = None
-    if isinstance(value, str) and value.strip():
-        directory = Path(value).expanduser()
-        directory = directory if directory.is_absolute() else config_path.parent / directory
-    return directory, ops.knowledge.warn_days
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.config import KnowledgeOpsSettings
     from bot.knowledge import check_knowledge, format_problem
 
-    configured_dir, warn_days = None, 30
-    if args.config:
-        configured_dir, warn_days = _check_settings(Path(args.config))
+    config = _check_config(Path(args.config)) if args.config else None
+    ops = KnowledgeOpsSettings() if config is None else config.ops.knowledge
+    warn_days = ops.warn_days
     if args.warn_days is not None:
         warn_days = args.warn_days
     if args.directory:
         directory = Path(args.directory)
-    elif args.knowledge or configured_dir is None:
+    elif args.knowledge or config is None:
         directory = knowledge_dir(args.knowledge)
     else:
-        directory = configured_dir
+        directory = config.knowledge_dir
     knowledge, problems = check_knowledge(directory, args.today or date.today(), warn_days)
     for problem in problems:
         print(
@@ -323,7 +307,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--config",
         metavar="FILE",
-        help="the bot's config: its knowledge_dir and ops.knowledge.warn_days",
+        help="the bot's config, checked as `run` reads it (secrets aside); its knowledge_dir "
+        "and ops.knowledge.warn_days are used",
     )
     check.set_defaults(func=cmd_check)
 

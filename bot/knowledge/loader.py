@@ -12,10 +12,11 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.knowledge.expiries import expiries_of
 from bot.knowledge.model import (
     Category,
     Caveat,
@@ -310,6 +311,10 @@ class _Builder:
                     loc.file.name,
                     loc.file.line_of(loc.path) or 0,
                 )
+        date_origins = self._date_origins()
+        if self.today is not None:  # warnings: said even when an error stops the load
+            for expiry in expiries_of(tools.values(), date_origins, self.today, self.warn_days):
+                self.problems.append(expiry.problem())
 
         if any(p.severity == "error" for p in self.problems):
             return None
@@ -322,7 +327,23 @@ class _Builder:
             lexicon=lexicon,
             conversation=conversation,
             origins=origins,
+            date_origins=date_origins,
         )
+
+    def _date_origins(self) -> dict[tuple[str, int | None], tuple[str, int]]:
+        """Where each tool's and caveat's ``valid_until`` was read."""
+        found: dict[tuple[str, int | None], tuple[str, int]] = {}
+        for loc in self.valid["tools"]:
+            subject = f"tool:{loc.data['id']}"
+            dated: list[tuple[int | None, DataPath]] = []
+            if loc.data.get("valid_until") is not None:
+                dated.append((None, ("valid_until",)))
+            for i, caveat in enumerate(loc.data.get("caveats") or ()):
+                if isinstance(caveat, dict) and caveat.get("valid_until") is not None:
+                    dated.append((i, ("caveats", i, "valid_until")))
+            for index, path in dated:
+                found[(subject, index)] = (loc.file.name, loc.file.line_of((*loc.path, *path)) or 0)
+        return found
 
     def _check_situations(self, lexicon: Lexicon) -> None:
         """A situation combines words (one word alone is a phrasing); a concept word belongs
@@ -392,41 +413,23 @@ class _Builder:
                 loc.file, Issue((*loc.path, *path), f"min ({r.min}) supérieur à max ({r.max})")
             )
 
-    def _check_date(self, loc: _Located, path: DataPath, value: Any, what: str) -> date | None:
-        """A date already of the right shape, None if it does not exist; warns if past or near."""
+    def _check_date(self, loc: _Located, path: DataPath, value: Any) -> date | None:
+        """A date already of the right shape, None if it does not exist.
+
+        Whether it is past or near is said once the tools are built (``expiries_of``)."""
         if value is None:
             return None
         try:
-            day = date.fromisoformat(value)
+            return date.fromisoformat(value)
         except ValueError:
             self.issue(loc.file, Issue((*loc.path, *path), f"date « {value} » inexistante"))
             return None
-        if self.today is not None:
-            where = (*loc.path, *path)
-            if day < self.today:
-                self.issue(
-                    loc.file,
-                    Issue(where, f"{what} a expiré le {day.isoformat()}", severity="warning"),
-                )
-            elif day <= self.today + timedelta(days=self.warn_days):
-                left = (day - self.today).days
-                self.issue(
-                    loc.file,
-                    Issue(
-                        where,
-                        f"{what} expire le {day.isoformat()} (dans {left} jour(s))",
-                        severity="warning",
-                    ),
-                )
-        return day
 
     def _caveat(self, loc: _Located, i: int, d: dict[str, Any]) -> Caveat:
         path: DataPath = ("caveats", i)
         participants = _range(d.get("participants"))
         self._check_range(loc, (*path, "participants"), participants)
-        day = self._check_date(
-            loc, (*path, "valid_until"), d.get("valid_until"), "la mise en garde"
-        )
+        day = self._check_date(loc, (*path, "valid_until"), d.get("valid_until"))
         if d.get("expired_text") and d.get("valid_until") is None:
             self.issue(
                 loc.file,
@@ -461,7 +464,7 @@ class _Builder:
         d = loc.data
         participants = _range(d.get("participants"))
         self._check_range(loc, ("participants",), participants)
-        day = self._check_date(loc, ("valid_until",), d.get("valid_until"), "l'outil")
+        day = self._check_date(loc, ("valid_until",), d.get("valid_until"))
         for i, tip in enumerate(d.get("tips") or ()):
             self._ref(loc, ("tips", i), "tips", tip)
         return Tool(

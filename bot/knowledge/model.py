@@ -245,6 +245,9 @@ class Knowledge:
     conversation: Conversation
     # Where each entry came from, for messages: subject -> (file, line).
     origins: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Where each valid_until was read, for expiry warnings (bot.knowledge.expiries):
+    # (tool subject, caveat index or None for the tool's own) -> (file, line).
+    date_origins: dict[tuple[str, int | None], tuple[str, int]] = field(default_factory=dict)
 
     def subjects(self) -> list[str]:
         return (

@@ -31,6 +31,7 @@ ENTRY_LABELS: dict[str, str] = {
 class Problem:
     """One thing wrong (or worth a look) in the knowledge files.
 
+    ``file`` is a file name, or the directory for a problem of the whole (``""``: unknown).
     ``entry`` is the subject-like name of the entry concerned (``tool:zoom``,
     ``need#3`` when it has no usable id, ``lexicon``, ``conversation``) or ``None``.
     """
@@ -77,9 +78,12 @@ def entry_label(entry: str) -> str:
 
 
 def format_problem(p: Problem) -> str:
-    """One line per problem, ``file:line: entry : message`` (editors can jump to it)."""
+    """One line per problem, ``file:line: entry : message`` (editors can jump to it).
+
+    The one wording of a problem: ``tchap-bot check``, the reload reply and the log use it.
+    """
     where = p.file if p.line is None else f"{p.file}:{p.line}"
-    parts = [f"{where}:"]
+    parts = [f"{where}:"] if where else []
     if p.severity == "warning":
         parts.append("avertissement :")
     if p.entry:

@@ -61,4 +61,4 @@ def auth_message(response: ErrorResponse) -> str:
 
 
 class StateWriteError(Exception):
-    """The state database could not be written while running: the bot stops (exit 3: a restart may fix it)."""
+    """The state database could not be written while running: the bot stops (exit 3)."""

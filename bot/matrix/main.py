@@ -32,6 +32,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.core import Context, answer
 from bot.core.audience import Audience
 from bot.knowledge.holder import KnowledgeHolder
+from bot.logs import setup_logging
 from bot.matrix import crypto, datadir, device_trust, session, store_generation
 from bot.matrix.callbacks import Router
 from bot.matrix.conversations import Conversations
@@ -320,21 +321,6 @@ class Bot:
                 self.router.display_name = response.displayname
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if level != "DEBUG":
-        logging.getLogger("nio").setLevel(logging.ERROR)  # nio warns on every retried 429
-        logging.getLogger("peewee").setLevel(logging.WARNING)
-    else:
-        # nio.responses logs whole response bodies at DEBUG: the access token of a
-        # password login, the agents' decrypted messages. Never logged.
-        logging.getLogger("nio.responses").setLevel(logging.INFO)
-
-
 def run(config_path: Path) -> int:
     """Entry point of ``tchap-bot run --config PATH``; returns the exit code."""
     os.umask(0o077)  # every file the bot creates (stores, state, logs of nio) is private
@@ -345,7 +331,12 @@ def run(config_path: Path) -> int:
     except ConfigError as exc:
         print(f"tchap-bot: {exc}", file=sys.stderr)
         return EXIT_INVALID_SETUP
-    setup_logging(config.log_level)
+    secrets = config.secrets
+    setup_logging(
+        config.log_level,
+        config.log_format,
+        secrets=(secrets.access_token or "", secrets.password or "", secrets.pickle_key),
+    )
 
     from bot.knowledge import KnowledgeError, load_knowledge
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import __version__
+from bot.config import BehaviourConfig
 from bot.knowledge.holder import KnowledgeHolder
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Reloader
@@ -28,7 +29,7 @@ from bot.ops.store import Feedback, Store
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "!outils"
+DEFAULT_PREFIX = BehaviourConfig.command_prefix  # written once, in bot.config
 MAX_UNANSWERED = 50
 MAX_PROBLEMS_SHOWN = 25  # in a reload reply; the log lists them all
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from bot.config import HealthSettings
 from bot.ops.metrics import CONTENT_TYPE, Metrics
-from bot.ops.settings import HealthSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,15 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from bot.knowledge import load_knowledge
+from bot.config import KnowledgeOpsSettings
+from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge.expiries import Expiry, upcoming_expiries
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.model import Knowledge
-from bot.ops.expiries import Expiry, upcoming_expiries
+from bot.knowledge.problems import Problem
 from bot.ops.knowledge_diff import diff_knowledge
 from bot.ops.metrics import Metrics
-from bot.ops.reload_outcome import ReloadOutcome, ReportedProblem, problems_from
+from bot.ops.reload_outcome import ReloadOutcome, problems_from
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class Reloader:
         *,
         loader: Loader = default_loader,
         metrics: Metrics | None = None,
-        warn_days: int = 30,
+        warn_days: int = KnowledgeOpsSettings.warn_days,
         today: Callable[[], date] = date.today,
     ) -> None:
         self.holder = holder
@@ -69,13 +71,13 @@ class Reloader:
             started = time.monotonic()
             try:
                 new = await asyncio.to_thread(self._loader, self.directory)
-                problems = _sanity_problems(new)
+                problems = _sanity_problems(new, self.directory)
             except Exception as exc:  # any failure keeps the knowledge in service
-                if not getattr(exc, "problems", None) and not isinstance(exc, OSError):
+                if not isinstance(exc, KnowledgeError | OSError):
                     log.exception("Unexpected error while loading %s", self.directory)
-                new, problems = None, problems_from(exc)
+                new, problems = None, problems_from(exc, self.directory)
             duration = time.monotonic() - started
-            if new is None or any(p.is_error for p in problems):
+            if new is None or any(p.severity == "error" for p in problems):
                 outcome = ReloadOutcome(
                     False,
                     trigger,
@@ -101,10 +103,10 @@ class Reloader:
             return outcome
 
 
-def _sanity_problems(knowledge: Knowledge) -> tuple[ReportedProblem, ...]:
+def _sanity_problems(knowledge: Knowledge, directory: Path) -> tuple[Problem, ...]:
     """Refuse what the loader may accept but would leave agents with nothing."""
     if not knowledge.needs:
-        return (ReportedProblem("les fichiers ne décrivent aucun besoin"),)
+        return (Problem(str(directory), None, None, "les fichiers ne décrivent aucun besoin"),)
     return ()
 
 

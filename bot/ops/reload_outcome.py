@@ -1,96 +1,44 @@
 """The result of one reload and its French rendering for the admin (text, HTML) and the log.
 
-A refused reload carries every problem, located (file, line, entry); an accepted one
-its :class:`KnowledgeDiff`, the loader's warnings and the dated entries about to expire.
+A refused reload carries every problem; an accepted one its :class:`KnowledgeDiff`, its
+sanity warnings and the dated entries about to expire. Each problem and expiry is the
+knowledge's own :class:`~bot.knowledge.problems.Problem`, worded by ``format_problem``
+as ``tchap-bot check`` words it, so the admin, the log and the check say the same line.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
 
-from bot.ops.expiries import Expiry
+from bot.knowledge.expiries import Expiry
+from bot.knowledge.problems import KnowledgeError, Problem, format_problem
 from bot.ops.knowledge_diff import ChangeSet, KnowledgeDiff, PhrasingChange
 
 _MAX_IDS_SHOWN = 12  # per line of the diff: a chat message must stay readable
 
 
-class ProblemLike(Protocol):
-    """The shape of ``bot.knowledge``'s ``Problem`` (what ``KnowledgeError.problems`` holds)."""
-
-    @property
-    def file(self) -> Any: ...
-    @property
-    def line(self) -> Any: ...
-    @property
-    def entry(self) -> Any: ...
-    @property
-    def message(self) -> Any: ...
-    @property
-    def severity(self) -> Any: ...
-
-
-@dataclass(frozen=True)
-class ReportedProblem:
-    """One problem of a refused reload, located as precisely as the loader could."""
-
-    message: str
-    file: str | None = None
-    line: int | None = None
-    entry: str | None = None
-    severity: str = "error"
-
-    @classmethod
-    def from_problem(cls, problem: ProblemLike) -> ReportedProblem:
-        severity = getattr(problem, "severity", "error")
-        severity = getattr(severity, "value", severity)  # an enum or a plain string
-        line = getattr(problem, "line", None)
-        file = getattr(problem, "file", None)
-        entry = getattr(problem, "entry", None)
-        return cls(
-            message=str(getattr(problem, "message", problem)),
-            file=str(file) if file else None,
-            line=line if isinstance(line, int) else None,
-            entry=str(entry) if entry else None,
-            severity=str(severity or "error").lower(),
-        )
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity not in ("warning", "warn", "avertissement")
-
-    def location(self) -> str:
-        parts = []
-        if self.file:
-            parts.append(self.file + (f", ligne {self.line}" if self.line else ""))
-        if self.entry:
-            parts.append(self.entry)
-        return " — ".join(parts)
-
-    def text(self) -> str:
-        where = self.location()
-        label = "" if self.is_error else "avertissement : "
-        return f"{where} : {label}{self.message}" if where else f"{label}{self.message}"
-
-
-def problems_from(exc: BaseException) -> tuple[ReportedProblem, ...]:
-    problems = getattr(exc, "problems", None)
-    if problems:
-        reported = [ReportedProblem.from_problem(p) for p in problems]
+def problems_from(exc: BaseException, directory: Path) -> tuple[Problem, ...]:
+    """The problems of a failed load, the root causes first."""
+    if isinstance(exc, KnowledgeError) and exc.problems:
         # Errors first; among them, file-level ones (a YAML syntax error, a missing
         # section) first, as they usually cause the others. Otherwise the loader's order.
-        return tuple(sorted(reported, key=lambda p: (not p.is_error, p.entry is not None)))
+        return tuple(
+            sorted(exc.problems, key=lambda p: (p.severity != "error", p.entry is not None))
+        )
     if isinstance(exc, OSError):
-        return (ReportedProblem(f"lecture impossible : {exc.strerror or exc}", exc.filename),)
-    return (ReportedProblem(f"erreur inattendue du chargement : {type(exc).__name__}: {exc}"),)
+        where = str(exc.filename or directory)
+        return (Problem(where, None, None, f"lecture impossible : {exc.strerror or exc}"),)
+    message = f"erreur inattendue du chargement : {type(exc).__name__}: {exc}"
+    return (Problem(str(directory), None, None, message),)
 
 
 @dataclass(frozen=True)
 class ReloadOutcome:
     ok: bool
     trigger: str  # "admin", "sighup", "watch"...
-    problems: tuple[ReportedProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     diff: KnowledgeDiff | None = None
     expiries: tuple[Expiry, ...] = ()
     duration: float = 0.0
@@ -103,13 +51,13 @@ class ReloadOutcome:
         the log gets them all."""
         blocks: list[tuple[str, list[str]]] = []
         if not self.ok:
-            errors = sum(p.is_error for p in self.problems)
+            errors = sum(p.severity == "error" for p in self.problems)
             noun = "erreur" if errors == 1 else "erreurs"
             blocks.append(
                 (
                     f"Rechargement refusé ({errors} {noun}) : les connaissances en service "
                     "restent celles d'avant. Corrigez puis relancez.",
-                    _capped([p.text() for p in self.problems], max_problems),
+                    _capped([format_problem(p) for p in self.problems], max_problems),
                 )
             )
             return blocks
@@ -132,11 +80,11 @@ class ReloadOutcome:
                 others.append("textes de conversation modifiés")
             if others:
                 blocks.append(("Autres", others))
-        warnings = [p.text() for p in self.problems]
+        warnings = [format_problem(p) for p in self.problems]
         if warnings:
             blocks.append(("Avertissements du chargement", warnings))
         if self.expiries:
-            blocks.append(("Validité", [e.text() for e in self.expiries]))
+            blocks.append(("Validité", [format_problem(e.problem()) for e in self.expiries]))
         return blocks
 
     def text(self, max_problems: int | None = None) -> str:

@@ -25,12 +25,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.config import OpsSettings
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.problems import format_problem
 from bot.ops.admin import DEFAULT_PREFIX, AdminCommands
 from bot.ops.health import BotStatus, HealthServer
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Loader, Reloader, default_loader, install_sighup
-from bot.ops.settings import OpsSettings
 from bot.ops.store import Store, VoteChange, vote_from_reaction
 from bot.ops.watcher import KnowledgeWatcher
 
@@ -98,7 +99,7 @@ class OpsRuntime:
         if sighup:
             self._uninstall_sighup = install_sighup(asyncio.get_running_loop(), self.reloader)
         for expiry in self.reloader.expiries():
-            log.warning("Knowledge: %s", expiry.text())
+            log.warning("Knowledge: %s", format_problem(expiry.problem()))
 
     async def stop(self) -> None:
         if self._uninstall_sighup is not None:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from bot.ops.settings import StoreSettings
+from bot.config import StoreSettings
 
 log = logging.getLogger(__name__)
 

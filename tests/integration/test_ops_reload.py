@@ -57,7 +57,7 @@ async def test_broken_reload_keeps_the_knowledge_and_a_good_one_changes_the_answ
         ask(admin, admin_room, "!outils recharger"), *(ask(agent, agent_room, q) for q in questions)
     )
     assert summary[0].startswith("Rechargement refusé"), summary[0]
-    assert "tools.yaml, ligne" in summary[0] and "syntaxe YAML" in summary[0]
+    assert "\n- tools.yaml:" in summary[0] and "syntaxe YAML" in summary[0]
     assert all(body for body, _ in answers)  # nothing lost
     assert answers[-1][0].startswith(OUT_OF_SCOPE)  # the new phrasing is not in service
     assert "Reload (admin): Rechargement refusé" in bot.log()
@@ -91,9 +91,12 @@ async def test_expired_tool_is_no_longer_recommended_after_a_reload(
     edit(tools, "  - id: scaleway\n", f"  - id: scaleway\n    valid_until: {soon}\n")
     summary, _ = await ask(admin, admin_room, "!outils recharger")
     assert "Validité :" in summary, summary
-    assert "L'outil « Tixéo » (tool:tixeo) a expiré le" in summary
-    assert "l'outil n'est plus recommandé" in summary
-    assert f"(tool:scaleway) expire le {soon:%d/%m/%Y}, dans 10 jours" in summary
+    assert "avertissement : outil « tixeo » : valid_until : l'outil a expiré le" in summary
+    assert "et n'est plus recommandé" in summary
+    assert (
+        f"outil « scaleway » : valid_until : l'outil expire le {soon:%d/%m/%Y}, dans 10 jours"
+        in (summary)
+    )
 
     after, _ = await ask(agent, agent_room, "visio")
     assert "Tixéo" not in after and "Scaleway" in after  # warned, still valid
@@ -106,7 +109,7 @@ async def test_expired_tool_is_no_longer_recommended_after_a_reload(
         await asyncio.sleep(0.05)
     log = bot.log()
     assert "Reload (sighup): Connaissances rechargées (version 3" in log
-    assert "Aucun changement" in log and "(tool:tixeo) a expiré" in log
+    assert "Aucun changement" in log and "outil « tixeo » : valid_until : l'outil a expiré" in log
 
 
 async def test_a_reload_adding_1500_phrasings_is_summed_up_in_one_readable_message(

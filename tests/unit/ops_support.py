@@ -1,14 +1,13 @@
 """Shared by the ``test_ops_*`` tests: a small knowledge and a stand-in YAML loader.
 
 The stand-in reads one ``knowledge.yaml`` and fails the way ``bot.knowledge``'s loader
-does (an exception whose ``problems`` carry file, line, entry, message, severity), so the
+does (a ``KnowledgeError`` whose ``Problem``s carry file, line, entry, message), so the
 reloader is tested on its own; ``test_ops_reload`` also runs against the real loader and
 the shipped ``knowledge/`` directory when they are there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.knowledge.model import (
     Tip,
     Tool,
 )
+from bot.knowledge.problems import KnowledgeError, Problem
 
 SMALL_YAML = """\
 needs:
@@ -51,21 +51,6 @@ tips:
     title: Fusionner des appels sur Android
     phrasings: [fusionner appels android]
 """
-
-
-@dataclass(frozen=True)
-class FakeProblem:
-    file: str
-    line: int | None
-    entry: str | None
-    message: str
-    severity: str = "error"
-
-
-class FakeKnowledgeError(Exception):
-    def __init__(self, problems: list[FakeProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
 
 
 def conversation() -> Conversation:
@@ -125,23 +110,23 @@ def small_knowledge() -> Knowledge:
 
 
 def fake_loader(directory: Path) -> Knowledge:
-    """Reads ``directory/knowledge.yaml``; raises ``FakeKnowledgeError`` with located problems."""
+    """Reads ``directory/knowledge.yaml``; raises ``KnowledgeError`` with located problems."""
     path = directory / "knowledge.yaml"
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise FakeKnowledgeError(
-            [FakeProblem(path.name, line, None, f"YAML invalide : {exc.problem}")]
+        raise KnowledgeError(
+            [Problem(path.name, line, None, f"YAML invalide : {exc.problem}")]
         ) from exc
     problems = []
     for tid, tool in (data.get("tools") or {}).items():
         if not isinstance(tool, dict) or "name" not in tool:
             line = next(i for i, s in enumerate(text.splitlines(), 1) if s.strip() == f"{tid}:")
-            problems.append(FakeProblem(path.name, line, f"tool:{tid}", "champ « name » manquant"))
+            problems.append(Problem(path.name, line, f"tool:{tid}", "champ « name » manquant"))
     if problems:
-        raise FakeKnowledgeError(problems)
+        raise KnowledgeError(problems)
     return build(data)
 
 

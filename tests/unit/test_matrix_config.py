@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.config import (
     AdminTrust,
+    BehaviourConfig,
     ConfigError,
+    EncryptionConfig,
+    InviteConfig,
+    LogFormat,
+    MatrixConfig,
+    OpsSettings,
+    SyncConfig,
     TrustPolicy,
     load_config,
     parse_config,
@@ -210,3 +220,115 @@ def test_audience_servers() -> None:
     errors = errors_of(minimal(audience={"servers": ["not a server!"], "serveurs": []}))
     assert any(e.startswith("audience.servers: not homeserver names") for e in errors)
     assert "audience.serveurs: unknown key" in errors
+
+
+# -- ops: read by the same reader as the rest -------------------------------------------
+
+
+def test_ops_durations_accept_units_and_plain_seconds() -> None:
+    ops = parse(
+        minimal(
+            ops={
+                "health": {"max_sync_age": "5m", "startup_grace": 90},
+                "knowledge": {"watch_interval": "30s", "debounce": "1.5s"},
+            }
+        )
+    ).ops
+    assert (ops.health.max_sync_age, ops.health.startup_grace) == (300.0, 90.0)
+    assert (ops.knowledge.watch_interval, ops.knowledge.debounce) == (30.0, 1.5)
+    assert (
+        "ops.health.max_sync_age: must be a duration"
+        in errors_of(minimal(ops={"health": {"max_sync_age": "soon"}}))[0]
+    )
+
+
+def test_a_placeholder_in_ops_admins_is_refused() -> None:
+    errors = errors_of(minimal(ops={"admins": ["@CHANGE-ME:agent.CHANGE-ME.tchap.gouv.fr"]}))
+    assert errors == [
+        "ops.admins[0]: still the example's placeholder "
+        "('@CHANGE-ME:agent.CHANGE-ME.tchap.gouv.fr'); set yours"
+    ]
+    admins = parse(minimal(ops={"admins": ["@jeanne.martin:agent.interieur.tchap.gouv.fr"]}))
+    assert admins.ops.admins == frozenset({"@jeanne.martin:agent.interieur.tchap.gouv.fr"})
+
+
+def test_ops_errors_are_listed_with_their_paths_in_english() -> None:
+    errors = errors_of(
+        minimal(
+            ops={
+                "admins": ["@admin:agent.tchap.gouv.fr", "pas-un-id"],
+                "health": {"port": 70000, "host": ""},
+                "knowledge": {"watch": "oui", "warn_days": "trente"},
+                "store": {"retention_days": 0, "unknown": 1},
+            },
+            matrix={"homeserver": "https://hs.test", "user_id": "bot"},
+        )
+    )
+    assert errors == [
+        "matrix.user_id: not a Matrix user id (@localpart:server): 'bot'",
+        "ops.admins[1]: not a Matrix user id (@localpart:server): 'pas-un-id'",
+        "ops.health.host: must be a non-empty string",
+        "ops.health.port: must be an integer between 0 and 65535",
+        "ops.knowledge.watch: must be true or false",
+        "ops.knowledge.warn_days: must be an integer >= 0",
+        "ops.store.retention_days: must be an integer >= 1",
+        "ops.store.unknown: unknown key",
+    ]
+
+
+def test_one_bad_config_is_told_in_one_language() -> None:
+    """Every reader's errors together: none of the French words the ops reader used."""
+    errors = errors_of(
+        {
+            "matrix": {"homeserver": 3, "user_id": "x", "proxy": "ftp://p"},
+            "secrets": {"password": "inline"},
+            "encryption": {"trust": "?"},
+            "behaviour": {"notify_after": "bientôt", "max_queued_per_agent": 0},
+            "ops": {
+                "admins": "@a:b",
+                "health": {"enabled": "oui", "port": "x", "max_sync_age": 0},
+                "knowledge": [],
+                "surprise": {},
+            },
+            "log_format": "xml",
+        },
+        env={},
+    )
+    assert len(errors) >= 12, errors
+    french = re.compile(r"\b(doit|être|clé|inconnue|identifiant|reçu|nombre|valoir)\b")
+    assert [e for e in errors if french.search(e)] == []
+
+
+def test_the_example_documents_the_defaults() -> None:
+    """config.example.yaml, its placeholders filled in, gives the dataclasses' defaults."""
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    text = text.replace("@CHANGE-ME:agent.CHANGE-ME", "@bot:agent.interieur").replace(
+        "CHANGE-ME", "interieur"
+    )
+    config = parse(yaml.safe_load(text))
+    assert config.ops == OpsSettings()
+    assert config.sync == SyncConfig()
+    assert config.behaviour == BehaviourConfig()
+    assert config.encryption == EncryptionConfig()
+    assert config.log_format is LogFormat.TEXT and config.log_level == "INFO"
+    assert replace(config.matrix, homeserver="", user_id="") == MatrixConfig("", "")
+    assert config.invites.denied_servers == InviteConfig().denied_servers
+
+
+def test_without_required_secrets_the_rest_is_still_checked(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "matrix:\n  homeserver: https://hs.test\n  user_id: '@bot:hs.test'\ndata_dir: state\n"
+        "secrets:\n  password_file: /nonexistent/password\n"
+    )
+    config = load_config(path, {}, secrets_required=False)  # nothing read, nothing missing
+    assert config.secrets.password is None and config.ops == OpsSettings()
+    path.write_text(path.read_text() + "ops:\n  admins: ['@CHANGE-ME:hs.test']\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {}, secrets_required=False)
+    assert [e.split(":")[0] for e in info.value.errors] == ["ops.admins[0]"]
+
+
+def test_log_format() -> None:
+    assert parse(minimal(log_format="json")).log_format is LogFormat.JSON
+    assert errors_of(minimal(log_format="xml")) == ["log_format: must be one of text, json"]

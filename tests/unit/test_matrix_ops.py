@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import HealthSettings, OpsSettings, StoreSettings
 from bot.core import Candidate, Reply
 from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
@@ -16,7 +17,6 @@ from bot.matrix.main import core_responder
 from bot.matrix.ops import ADMIN_SUBJECT, OpsObserver, ops_responder, unanswered_reason
 from bot.matrix.questions import Answer, Question
 from bot.ops.runtime import OpsRuntime
-from bot.ops.settings import HealthSettings, OpsSettings, StoreSettings
 from bot.ops.store import Feedback
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from ops_support import SMALL_YAML, fake_loader, write_small
 
+from bot.config import StoreSettings
 from bot.knowledge.holder import KnowledgeHolder
 from bot.ops.admin import AdminCommands, Command, format_duration, parse_command
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Reloader
-from bot.ops.settings import StoreSettings
 from bot.ops.store import Store
 
 ADMIN = "@admin.outils:agent.dinum.tchap.gouv.fr"
@@ -120,7 +120,7 @@ async def test_reload_good_and_broken(env: Env) -> None:
     reply = await env.admin.handle(ADMIN, "!outils reload")
     assert reply is not None
     assert reply.text.startswith("Rechargement refusé (1 erreur)")
-    assert "knowledge.yaml, ligne 18" in reply.text
+    assert "- knowledge.yaml:18: YAML invalide" in reply.text
     assert env.holder.generation == 2
     assert env.metrics.snapshot().reloads == {"ok": 1, "error": 1}
 

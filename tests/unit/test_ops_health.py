@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bot.config import HealthSettings
 from bot.ops.health import BotStatus, HealthServer, health_verdict, ready_verdict
 from bot.ops.metrics import Metrics
-from bot.ops.settings import HealthSettings, parse_ops_settings
 
 
 class Clock:
@@ -172,29 +172,6 @@ async def test_start_refuses_a_port_in_use_and_stop_is_idempotent(
         await other.start()
     await other.stop()
     await other.stop()
-
-
-def test_settings_from_yaml_mapping_report_every_error_with_its_path() -> None:
-    settings, errors = parse_ops_settings(
-        {
-            "admins": ["@admin:agent.tchap.gouv.fr", "pas-un-id"],
-            "health": {"port": 70000, "host": "", "max_sync_age": "5 min"},
-            "knowledge": {"watch": "oui", "warn_days": 14},
-            "store": {"retention_days": 0, "unknown": 1},
-        }
-    )
-    assert errors == [
-        "ops.health.port: doit être entre 0 et 65535",
-        "ops.health.host: doit être un texte non vide",
-        "ops.health.max_sync_age: doit être un nombre",
-        "ops.knowledge.watch: doit valoir true ou false",
-        "ops.store.unknown: clé inconnue",
-        "ops.store.retention_days: doit être supérieur ou égal à 1",
-        "ops.admins[1]: identifiant Matrix attendu (@nom:serveur), reçu 'pas-un-id'",
-    ]
-    assert settings.admins == frozenset({"@admin:agent.tchap.gouv.fr"})
-    assert settings.knowledge.warn_days == 14 and settings.health.port == 9100
-    assert parse_ops_settings(None) == (parse_ops_settings({})[0], [])
 
 
 def test_healthz_fails_when_replies_wait_without_one_leaving(clock: Clock) -> None:

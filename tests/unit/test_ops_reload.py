@@ -14,18 +14,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from ops_support import (
-    SMALL_YAML,
-    FakeKnowledgeError,
-    FakeProblem,
-    fake_loader,
-    small_knowledge,
-    write_small,
-)
+from ops_support import SMALL_YAML, fake_loader, small_knowledge, write_small
 
+from bot.knowledge.expiries import upcoming_expiries
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.model import Caveat, Knowledge
-from bot.ops.expiries import upcoming_expiries
+from bot.knowledge.problems import KnowledgeError, Problem, format_problem
 from bot.ops.knowledge_diff import diff_knowledge
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Reloader, default_loader, install_sighup
@@ -61,7 +55,7 @@ async def test_broken_file_keeps_old_knowledge_and_reports_file_and_line(tmp_pat
     assert holder.current is before and holder.generation == 1
     (problem,) = outcome.problems
     assert problem.file == "knowledge.yaml" and problem.line == 18
-    assert "knowledge.yaml, ligne 18" in outcome.text()
+    assert "- knowledge.yaml:18: YAML invalide" in outcome.text()
     assert outcome.text().startswith("Rechargement refusé (1 erreur)")
     assert metrics.snapshot().reloads == {"ok": 0, "error": 1}
 
@@ -77,8 +71,8 @@ async def test_every_problem_is_reported_with_its_entry(tmp_path: Path) -> None:
     outcome = await reloader.reload()
     assert not outcome.ok
     assert {p.entry for p in outcome.problems} == {"tool:zoom", "tool:webconf_etat"}
-    assert "tool:zoom : champ « name » manquant" in outcome.text()
-    assert "<li>knowledge.yaml, ligne" in outcome.html()
+    assert "- knowledge.yaml:16: outil « zoom » : champ « name » manquant" in outcome.text()
+    assert "<li>knowledge.yaml:" in outcome.html()
 
 
 async def test_good_change_swaps_and_the_diff_names_it(tmp_path: Path) -> None:
@@ -231,7 +225,7 @@ def test_upcoming_expiries_warn_ahead_and_flag_expired() -> None:
             Caveat("L'offre OVH prend fin le 1er juillet.", valid_until=TODAY - timedelta(days=1)),
         ),
     )
-    k = replace(k, tools=tools, origins={"tool:zoom": ("outils.yaml", 42)})
+    k = replace(k, tools=tools, date_origins={("tool:zoom", None): ("outils.yaml", 42)})
 
     found = upcoming_expiries(k, TODAY, warn_days=30)
 
@@ -239,9 +233,13 @@ def test_upcoming_expiries_warn_ahead_and_flag_expired() -> None:
         ("tool:audioconf_ministere", -1, True),
         ("tool:zoom", 10, False),
     ]
-    assert "a expiré le 09/06/2025" in found[0].text()
-    assert found[1].text() == (
-        "L'outil « Zoom » (tool:zoom) expire le 20/06/2025, dans 10 jours (outils.yaml, ligne 42)."
+    assert found[0].message() == (
+        "caveats[1].valid_until : la mise en garde « L'offre OVH prend fin le 1er juillet. » "
+        "a expiré le 09/06/2025 : à mettre à jour ou retirer"
+    )
+    assert format_problem(found[1].problem()) == (
+        "outils.yaml:42: avertissement : outil « zoom » : "
+        "valid_until : l'outil expire le 20/06/2025, dans 10 jours"
     )
     assert upcoming_expiries(k, TODAY, warn_days=100)[-1].subject == "tool:webconf_etat"
 
@@ -255,9 +253,10 @@ async def test_reload_summary_includes_expiry_warnings(tmp_path: Path) -> None:
     outcome = await reloader.reload()
     assert outcome.ok
     assert [e.subject for e in outcome.expiries] == ["tool:zoom"]
-    assert "Validité :\n- L'outil « Zoom » (tool:zoom) expire le 01/07/2025, dans 21 jours." in (
-        outcome.text()
-    )
+    assert (
+        "Validité :\n- avertissement : outil « zoom » : "
+        "valid_until : l'outil expire le 01/07/2025, dans 21 jours"
+    ) in outcome.text()
 
 
 def test_diff_of_identical_knowledge_is_empty() -> None:
@@ -400,14 +399,12 @@ async def test_file_level_problems_come_first_and_chat_replies_are_capped(
     tmp_path: Path,
 ) -> None:
     holder, _, _ = make(tmp_path)
-    cascade = [
-        FakeProblem("needs.yaml", i, f"need:n{i}", "outil inconnu « zoom »") for i in range(30)
-    ]
-    root = FakeProblem("tools.yaml", 186, None, "erreur de syntaxe YAML")
-    warning = FakeProblem("tools.yaml", 3, "tool:x", "date passée", "warning")
+    cascade = [Problem("needs.yaml", i, f"need:n{i}", "outil inconnu « zoom »") for i in range(30)]
+    root = Problem("tools.yaml", 186, None, "erreur de syntaxe YAML")
+    warning = Problem("tools.yaml", 3, "tool:x", "date passée", "warning")
 
     def failing(directory: Path) -> Knowledge:
-        raise FakeKnowledgeError([warning, *cascade, root])
+        raise KnowledgeError([warning, *cascade, root])
 
     outcome = await Reloader(holder, tmp_path, loader=failing).reload()
 
@@ -417,7 +414,8 @@ async def test_file_level_problems_come_first_and_chat_replies_are_capped(
     assert len(outcome.text().splitlines()) == 1 + 32
     capped = outcome.text(max_problems=5).splitlines()
     assert len(capped) == 1 + 5 + 1
-    assert capped[1] == "- tools.yaml, ligne 186 : erreur de syntaxe YAML"
+    assert capped[1] == "- tools.yaml:186: erreur de syntaxe YAML"
+    assert capped[2] == "- needs.yaml:0: besoin « n0 » : outil inconnu « zoom »"
     assert capped[-1] == "- … et 27 autres (liste complète dans le journal)"
     assert outcome.html(max_problems=5).count("<li>") == 6
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from ops_support import SMALL_YAML, fake_loader, write_small
 
+from bot.config import HealthSettings, OpsSettings
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.model import Knowledge
 from bot.matrix.main import core_responder
 from bot.matrix.ops import OpsObserver, ops_responder
 from bot.ops.runtime import OpsRuntime
-from bot.ops.settings import HealthSettings, OpsSettings
 from tests.unit.test_matrix_router import AGENT, DM, GROUP, Harness, message, sync
 
 PAUL = "@paul:hs.test"  # a member of GROUP in the harness

@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 from ops_support import fake_loader, write_small
 
+from bot.config import HealthSettings, KnowledgeOpsSettings, OpsSettings
 from bot.knowledge.holder import KnowledgeHolder
 from bot.matrix.main import core_responder
 from bot.matrix.ops import OpsObserver, ops_responder
 from bot.matrix.questions import Question
 from bot.ops.runtime import OpsRuntime
-from bot.ops.settings import HealthSettings, KnowledgeOpsSettings, OpsSettings
 from bot.ops.store import VoteChange
 
 ADMIN = "@admin:agent.tchap.gouv.fr"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ops.settings import StoreSettings
+from bot.config import StoreSettings
 from bot.ops.store import (
     _WAL_SUFFIXES,
     DAY,
