@@ -8,11 +8,12 @@ from datetime import date
 from bot.core.audience import EVERYONE, Audience
 from bot.core.compose import Composer
 from bot.core.context import Context
-from bot.core.decision import CLARIFY, Decision
+from bot.core.decision import Decision
 from bot.core.render import para, to_html, to_text
 from bot.core.reply import Candidate, Reply
 from bot.core.understand import decide
 from bot.knowledge.model import Knowledge
+from bot.knowledge.subject import CLARIFY, HELP, NONE
 
 
 def answer(
@@ -53,7 +54,7 @@ def _next(context: Context, decision: Decision, tools: tuple[str, ...], told: bo
     """What the conversation is about after this reply. A reply that is no answer (small
     talk, out of scope) or only the rest of the last one ("détails") keeps the thread."""
     base = context.fresh() if decision.fresh else context
-    if decision.details or decision.subject in ("help", "none"):
+    if decision.details or decision.subject in (HELP, NONE):
         return replace(base, told_audience=told)
     e = decision.entities
     return Context(

@@ -55,11 +55,11 @@ def upcoming_expiries(knowledge: Knowledge, today: date, warn_days: int) -> list
     """
     found: list[Expiry] = []
     for tool in knowledge.tools.values():
-        origin = knowledge.origins.get(tool.subject)
+        origin = knowledge.origins.get(str(tool.subject))
         if tool.valid_until is not None:
             found.append(
                 Expiry(
-                    tool.subject,
+                    str(tool.subject),
                     f"L'outil « {tool.name} »",
                     tool.valid_until,
                     (tool.valid_until - today).days,
@@ -71,7 +71,7 @@ def upcoming_expiries(knowledge: Knowledge, today: date, warn_days: int) -> list
                 snippet = caveat.text if len(caveat.text) <= 60 else caveat.text[:57] + "…"
                 found.append(
                     Expiry(
-                        tool.subject,
+                        str(tool.subject),
                         f"La mention « {snippet} » de l'outil « {tool.name} »",
                         caveat.valid_until,
                         (caveat.valid_until - today).days,
