@@ -25,7 +25,8 @@ def knowledge_dir(arg: str | None) -> Path:
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from bot.knowledge import KnowledgeError, format_problem, load_knowledge
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.problems import KnowledgeError, format_problem
 
     try:
         return load_knowledge(knowledge_dir(args.knowledge), today=args.today)
@@ -219,7 +220,8 @@ def _check_settings(config_path: Path) -> tuple[Path | None, int]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.knowledge import check_knowledge, format_problem
+    from bot.knowledge.check import check_knowledge
+    from bot.knowledge.problems import format_problem
 
     configured_dir, warn_days = None, 30
     if args.config:

@@ -351,7 +351,8 @@ def run(config_path: Path) -> int:
         return EXIT_INVALID_SETUP
     setup_logging(config.log_level)
 
-    from bot.knowledge import KnowledgeError, load_knowledge
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.problems import KnowledgeError
 
     try:
         knowledge = load_knowledge(config.knowledge_dir)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
 from bot.ops.expiries import Expiry, upcoming_expiries
 from bot.ops.knowledge_diff import diff_knowledge

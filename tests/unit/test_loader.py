@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import (
-    Category,
-    KnowledgeError,
-    Problem,
-    check_knowledge,
-    format_problem,
-    load_knowledge,
-)
-from bot.knowledge.check import jsonschema_paths
-from bot.knowledge.loader import load_with_problems
+from bot.knowledge import Category
+from bot.knowledge.check import check_knowledge, jsonschema_paths
+from bot.knowledge.loader import load_knowledge, load_with_problems
+from bot.knowledge.problems import KnowledgeError, Problem, format_problem
 from bot.knowledge.schema_check import schema_checker
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"

@@ -51,4 +51,3 @@ def test_subjects_order_as_their_strings() -> None:
     subjects = [*ENTRIES, HELP, NONE, THANKS, CLARIFY]
     for a, b in itertools.combinations(subjects, 2):
         assert (a < b) == (str(a) < str(b)), (a, b)
-
