@@ -25,11 +25,12 @@ def knowledge_dir(arg: str | None) -> Path:
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.core import prepare
     from bot.knowledge.loader import load_knowledge
     from bot.knowledge.problems import KnowledgeError, format_problem
 
     try:
-        return load_knowledge(knowledge_dir(args.knowledge), today=args.today)
+        return prepare(load_knowledge(knowledge_dir(args.knowledge), today=args.today))
     except KnowledgeError as error:
         for problem in error.problems:
             print(format_problem(problem), file=sys.stderr)

@@ -251,7 +251,8 @@ def is_real(word: str, index: Index) -> bool:
     )
 
 
-# Knowledge objects are immutable; their index is built on first use and dropped with them.
+# Knowledge objects are immutable; their index is built once (by answer.prepare where the
+# knowledge is loaded, else on first use) and dropped with them.
 _cache: dict[int, tuple[weakref.ref[Knowledge], Index]] = {}
 _lock = Lock()
 

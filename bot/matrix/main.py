@@ -29,7 +29,7 @@ from typing import Any
 from nio import AsyncClient, ProfileGetDisplayNameResponse
 
 from bot.config import Config, ConfigError, load_config
-from bot.core import Context, answer
+from bot.core import Context, answer, prepare
 from bot.core.audience import Audience
 from bot.knowledge.holder import KnowledgeHolder
 from bot.matrix import crypto, datadir, device_trust, session, store_generation
@@ -355,7 +355,7 @@ def run(config_path: Path) -> int:
     from bot.knowledge.problems import KnowledgeError
 
     try:
-        knowledge = load_knowledge(config.knowledge_dir)
+        knowledge = prepare(load_knowledge(config.knowledge_dir))  # index built before serving
     except KnowledgeError as exc:
         print(f"tchap-bot: invalid knowledge in {config.knowledge_dir}: {exc}", file=sys.stderr)
         return EXIT_INVALID_SETUP

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from bot.core import prepare
 from bot.knowledge.holder import KnowledgeHolder
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
@@ -68,7 +69,7 @@ class Reloader:
         async with self._lock:
             started = time.monotonic()
             try:
-                new = await asyncio.to_thread(self._loader, self.directory)
+                new = await asyncio.to_thread(_load_prepared, self._loader, self.directory)
                 problems = _sanity_problems(new)
             except Exception as exc:  # any failure keeps the knowledge in service
                 if not getattr(exc, "problems", None) and not isinstance(exc, OSError):
@@ -99,6 +100,12 @@ class Reloader:
                 self._metrics.record_reload(outcome.ok)
             _log_outcome(outcome)
             return outcome
+
+
+def _load_prepared(loader: Loader, directory: Path) -> Knowledge:
+    """Load, and build the core's index in the same worker thread: the first question after
+    the swap finds it ready instead of building it on the event loop."""
+    return prepare(loader(directory))
 
 
 def _sanity_problems(knowledge: Knowledge) -> tuple[ReportedProblem, ...]:
