@@ -25,10 +25,12 @@ def knowledge_dir(arg: str | None) -> Path:
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from bot.knowledge import KnowledgeError, format_problem, load_knowledge
+    from bot.core import prepare
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.problems import KnowledgeError, format_problem
 
     try:
-        return load_knowledge(knowledge_dir(args.knowledge), today=args.today)
+        return prepare(load_knowledge(knowledge_dir(args.knowledge), today=args.today))
     except KnowledgeError as error:
         for problem in error.problems:
             print(format_problem(problem), file=sys.stderr)
@@ -202,7 +204,8 @@ def _check_config(config_path: Path) -> Config:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.config import KnowledgeOpsSettings
-    from bot.knowledge import check_knowledge, format_problem
+    from bot.knowledge.check import check_knowledge
+    from bot.knowledge.problems import format_problem
 
     config = _check_config(Path(args.config)) if args.config else None
     ops = KnowledgeOpsSettings() if config is None else config.ops.knowledge

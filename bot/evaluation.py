@@ -14,6 +14,7 @@ import yaml
 
 from bot.core.normalize import fold
 from bot.core.reply import Reply
+from bot.knowledge.subject import CLARIFY
 
 CHOICE = "@choice"  # in expect: the subject the agent picked from the previous clarify
 
@@ -108,7 +109,7 @@ _PICK = re.compile(r"\b(\d{1,2})(?:e|eme|ieme)?\b")
 
 def picked(question: str, previous: Reply | None) -> str | None:
     """The subject a turn picks from the previous reply's clarification, if any."""
-    if previous is None or previous.subject != "clarify" or not previous.candidates:
+    if previous is None or previous.subject != CLARIFY or not previous.candidates:
         return None
     words = comparable(question)
     n = next((v for w, v in _ORDINALS.items() if re.search(rf"\b{w}\b", words)), None)
@@ -119,11 +120,12 @@ def picked(question: str, previous: Reply | None) -> str | None:
         n = int(found.group(1))
     if n is None or not 1 <= n <= len(previous.candidates):
         return None
-    return previous.candidates[n - 1].subject
+    return str(previous.candidates[n - 1].subject)
 
 
 def judge(case: Case, reply: Reply, previous: Reply | None = None) -> list[str]:
-    """The reasons a reply fails a case; empty when it passes."""
+    """The reasons a reply fails a case; empty when it passes. Subjects compare as the
+    contract's strings: a set names them so (shared/eval/README.md)."""
     problems = []
     expect = set(case.expect)
     if CHOICE in expect:
@@ -133,8 +135,9 @@ def judge(case: Case, reply: Reply, previous: Reply | None = None) -> list[str]:
             problems.append("no clarification to pick from in the previous reply")
         else:
             expect.add(choice)
-    if reply.subject not in expect:
-        problems.append(f"subject {reply.subject}, expected one of {', '.join(sorted(expect))}")
+    subject = str(reply.subject)
+    if subject not in expect:
+        problems.append(f"subject {subject}, expected one of {', '.join(sorted(expect))}")
     text = comparable(reply.text)
     problems += [f"missing « {s} »" for s in case.must_include if comparable(s) not in text]
     problems += [f"contains « {s} »" for s in case.must_not_include if comparable(s) in text]

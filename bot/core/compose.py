@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.conditions import applicable
-from bot.core.decision import CLARIFY, Decision
+from bot.core.decision import Decision
 from bot.core.details import Details
 from bot.core.facts import (
     Fact,
@@ -41,6 +41,7 @@ from bot.core.lines import (
 )
 from bot.core.render import Block, Bold, Inline, Line, Link, Paragraph, bullets, para
 from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Tool
+from bot.knowledge.subject import CLARIFY, HELP, NONE, SubjectKind
 
 MAX_EXTRA = 2  # lines after the answer: the condition touched, the alternative
 MAX_ALTERNATIVES = 4
@@ -62,13 +63,13 @@ class Composer:
     # -- entry point ------------------------------------------------------------------
     def blocks(self) -> list[Block]:
         subject = self.d.subject
-        kind, _, ident = subject.partition(":")
+        kind, ident = subject
         conversation = self.k.conversation
-        if subject == "help" and self.d.brief and conversation.thanks:
+        if subject == HELP and self.d.brief and conversation.thanks:
             return [para(conversation.thanks)]
-        if subject == "help":
+        if subject == HELP:
             return self.menu(conversation.greeting)
-        if subject == "none":
+        if subject == NONE:
             return self.menu(conversation.out_of_scope)
         if subject == CLARIFY:
             return self.clarify()
@@ -77,11 +78,11 @@ class Composer:
             out = details.blocks()
             self.tools = details.tools
             return out
-        if self.d.attributes and kind in ("tool", "need"):
+        if self.d.attributes and kind in (SubjectKind.TOOL, SubjectKind.NEED):
             return self.attribute()
-        if kind == "tip":
+        if kind is SubjectKind.TIP:
             return self.tip(ident)
-        if kind == "tool":
+        if kind is SubjectKind.TOOL:
             return self.tool(self.k.tools[ident])
         if self.d.app is not None:
             return self.outside_app(self.k.needs[ident])
@@ -94,9 +95,8 @@ class Composer:
 
     def clarify(self) -> list[Block]:
         items: list[list[Inline]] = []
-        for subject in self.d.choices:
-            kind, _, ident = subject.partition(":")
-            if kind == "tip":
+        for kind, ident in self.d.choices:
+            if kind is SubjectKind.TIP:
                 items.append([Bold(self.k.tips[ident].title)])
             else:
                 need = self.k.needs[ident]
@@ -356,10 +356,10 @@ class Composer:
 
     # -- an attribute of the subject -----------------------------------------------------
     def attribute(self) -> list[Block]:
-        kind, _, ident = self.d.subject.partition(":")
+        kind, ident = self.d.subject
         kinds = self.d.attributes
         need = self.k.needs.get(self.d.need or "")
-        if kind == "need":
+        if kind is SubjectKind.NEED:
             tool_ids = [o.tool for o in self.leads(self.k.needs[ident]) if o.tool]
             tool = self.k.tools[tool_ids[0]] if tool_ids else None
         else:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.entities import Entities
-from bot.core.index import APP_PREFIX, index_for
+from bot.core.index import index_for
 from bot.knowledge.model import Category, Knowledge, Need, Option
+from bot.knowledge.subject import Subject, SubjectKind, tool_subject
 
 PAIR = 2  # a call with one other person: no calls to merge
 
@@ -35,13 +36,13 @@ def applicable(option: Option, entities: Entities, knowledge: Knowledge, today: 
     return not (entities.sensitive and not tool.sensitive_ok)
 
 
-def main_need(subject: str, knowledge: Knowledge, preferred: str | None = None) -> str | None:
-    kind, _, ident = subject.partition(":")
-    if kind == "need":
+def main_need(subject: Subject, knowledge: Knowledge, preferred: str | None = None) -> str | None:
+    kind, ident = subject
+    if kind is SubjectKind.NEED:
         return ident
-    if kind == "tip":
+    if kind is SubjectKind.TIP:
         return knowledge.tips[ident].need
-    if kind == "tool":
+    if kind is SubjectKind.TOOL:
         placed = [n for n in knowledge.needs.values() for o in n.options if o.tool == ident]
         if preferred and any(n.id == preferred for n in placed):
             return preferred
@@ -51,31 +52,31 @@ def main_need(subject: str, knowledge: Knowledge, preferred: str | None = None) 
             for i, n in enumerate(placed)
         ]
         return placed[min(ranks)[1]].id if placed else None
-    if subject.startswith(APP_PREFIX):
-        app = knowledge.outside_apps[subject.removeprefix(APP_PREFIX)]
+    if kind is SubjectKind.APP:
+        app = knowledge.outside_apps[ident]
         return app.needs[0] if app.needs else None
     return None
 
 
-def condition_choice(need: Need, entities: Entities, knowledge: Knowledge, today: date) -> str:
+def condition_choice(need: Need, entities: Entities, knowledge: Knowledge, today: date) -> Subject:
     """A count that the guide's ranges settle picks the one tool for it (2-3 -> mobile)."""
     if entities.participants is None:
         return need.subject
     ranged = [
-        o
+        o.tool
         for o in need.options
         if o.category == Category.RECOMMANDE
         and o.tool is not None
         and o.participants is not None
         and applicable(o, entities, knowledge, today)
     ]
-    return f"tool:{ranged[0].tool}" if len(ranged) == 1 else need.subject
+    return tool_subject(ranged[0]) if len(ranged) == 1 else need.subject
 
 
-def ranged_recommendation(subject: str, knowledge: Knowledge) -> bool:
+def ranged_recommendation(subject: Subject, knowledge: Knowledge) -> bool:
     """Whether the guide recommends this tool for a participant range (mobile: 2-3)."""
-    ident = subject.removeprefix("tool:")
-    return any(
+    kind, ident = subject
+    return kind is SubjectKind.TOOL and any(
         o.tool == ident and o.participants is not None and o.category == Category.RECOMMANDE
         for n in knowledge.needs.values()
         for o in n.options
@@ -93,20 +94,20 @@ def tips_apply(entities: Entities, knowledge: Knowledge) -> bool:
     )
 
 
-def has_tips(subject: str, knowledge: Knowledge) -> bool:
+def has_tips(subject: Subject, knowledge: Knowledge) -> bool:
     """Tips, and the needs and tools the guide gives tips for (calls on a mobile)."""
-    kind, _, ident = subject.partition(":")
-    if kind == "tip":
+    kind, ident = subject
+    if kind is SubjectKind.TIP:
         return True
-    if kind == "need":
+    if kind is SubjectKind.NEED:
         return bool(knowledge.needs[ident].tips)
-    return kind == "tool" and bool(knowledge.tools[ident].tips)
+    return kind is SubjectKind.TOOL and bool(knowledge.tools[ident].tips)
 
 
-def unconditional(tool_subject: str, need: str, entities: Entities, knowledge: Knowledge) -> bool:
+def unconditional(tool: Subject, need: str, entities: Entities, knowledge: Knowledge) -> bool:
     """The tool is offered for this need whatever the count, or for the count given."""
-    ident = tool_subject.removeprefix("tool:")
-    return any(
+    kind, ident = tool
+    return kind is SubjectKind.TOOL and any(
         o.tool == ident
         and (
             o.participants is None
@@ -118,12 +119,16 @@ def unconditional(tool_subject: str, need: str, entities: Entities, knowledge: K
     )
 
 
-def placed(tool_subject: str, need: str, knowledge: Knowledge) -> bool:
-    ident = tool_subject.removeprefix("tool:")
-    return need in knowledge.needs and any(o.tool == ident for o in knowledge.needs[need].options)
+def placed(tool: Subject, need: str, knowledge: Knowledge) -> bool:
+    kind, ident = tool
+    return (
+        kind is SubjectKind.TOOL
+        and need in knowledge.needs
+        and any(o.tool == ident for o in knowledge.needs[need].options)
+    )
 
 
-def tip_for(device: str, need: str | None, knowledge: Knowledge) -> str | None:
+def tip_for(device: str, need: str | None, knowledge: Knowledge) -> Subject | None:
     for tip in knowledge.tips.values():
         if tip.device == device and (need is None or tip.need == need):
             return tip.subject
@@ -131,46 +136,46 @@ def tip_for(device: str, need: str | None, knowledge: Knowledge) -> str | None:
 
 
 def resolve(
-    subject: str, entities: Entities, knowledge: Knowledge, today: date, need_hint: str | None
-) -> tuple[str, str | None]:
+    subject: Subject, entities: Entities, knowledge: Knowledge, today: date, need_hint: str | None
+) -> tuple[Subject, str | None]:
     """Apply device and participant conditions to a matched subject."""
     need = main_need(subject, knowledge, need_hint)
-    kind = subject.partition(":")[0]
+    kind = subject.kind
     few = tips_apply(entities, knowledge)
     # Two people: nothing to merge, unless merging is what was asked (a tip matched).
-    pair = entities.participants == PAIR and kind != "tip"
+    pair = entities.participants == PAIR and kind is not SubjectKind.TIP
     if entities.device and has_tips(subject, knowledge) and few and not pair:
         tip = tip_for(entities.device, need, knowledge)
         if tip:
             return tip, need
-    if kind == "tip" and entities.participants is not None and not few and need:
+    if kind is SubjectKind.TIP and entities.participants is not None and not few and need:
         return condition_choice(knowledge.needs[need], entities, knowledge, today), need
     counted = entities.participants is not None and ranged_recommendation(subject, knowledge)
-    if (kind == "need" or counted) and need and need in knowledge.needs:
+    if (kind is SubjectKind.NEED or counted) and need and need in knowledge.needs:
         return condition_choice(knowledge.needs[need], entities, knowledge, today), need
     return subject, need
 
 
 def caveat_subject(
-    need_subject: str,
+    subject: Subject,
     asked: frozenset[str],
     knowledge: Knowledge,
     services: frozenset[str] = frozenset(),
-) -> str | None:
+) -> Subject | None:
     """A question on a condition of one tool of the need ("navigateur", "vpn" for the
     webconf), or from a service one tool has a fact for (the DDI's storage), is about that
     tool: its reply puts the condition first."""
     index = index_for(knowledge)
-    need = knowledge.needs[need_subject.removeprefix("need:")]
+    need = knowledge.needs[subject.id]
     hit = {
-        f"tool:{o.tool}"
+        tool_subject(o.tool)
         for o in need.options
         if o.tool is not None
-        and any(topic <= asked for topic in index.topics.get(f"tool:{o.tool}", ()))
+        and any(topic <= asked for topic in index.topics.get(tool_subject(o.tool), ()))
     }
     if not hit and services:
         hit = {
-            f"tool:{o.tool}"
+            tool_subject(o.tool)
             for o in need.options
             if o.tool is not None
             and any(set(c.services) & services for c in knowledge.tools[o.tool].caveats)

@@ -13,18 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.entities import Entities
+from bot.knowledge.subject import Subject
 
 
 @dataclass(frozen=True)
 class Context:
-    subject: str | None = None  # subject of the last reply
+    subject: Subject | None = None  # subject of the last reply
     need: str | None = None  # need id the conversation is about
     participants: int | None = None
     participants_said: str | None = None  # how the agent said the count (entities.py)
     device: str | None = None
     sensitive: bool = False
     services: frozenset[str] = frozenset()  # where the agent works (lexicon.services)
-    choices: tuple[str, ...] = ()  # subjects offered by the last clarification, in order
+    choices: tuple[Subject, ...] = ()  # offered by the last clarification, in order
     # Tools the last reply offered, the one it led with first: an attribute question
     # ("c'est quoi le lien ?") is about the first of them that the guide answers for.
     tools: tuple[str, ...] = ()
@@ -44,6 +45,3 @@ class Context:
     def fresh(self) -> Context:
         """A new topic: nothing carried but what was already said to this agent."""
         return Context(told_audience=self.told_audience)
-
-
-EMPTY = Context()

@@ -7,23 +7,23 @@ from typing import Any
 
 from bot.core.cues import Moves, cues_for, read_moves
 from bot.core.entities import Entities, read_entities
-from bot.core.index import HELP, NONE, THANKS, index_for
+from bot.core.index import index_for
 from bot.core.matcher import Scored, ranked, score_apps, score_subjects
 from bot.core.normalize import NEGATED, Normalized, normalize
 from bot.knowledge.model import Knowledge
+from bot.knowledge.subject import HELP, NONE, THANKS, Subject
 
-CLARIFY = "clarify"
 SOCIAL = (HELP, NONE, THANKS)
 
 
 @dataclass(frozen=True)
 class Decision:
-    subject: str  # need:..., tool:..., tip:..., help, clarify, none
+    subject: Subject  # a need, tool or tip; help, clarify or none
     entities: Entities
     candidates: tuple[Scored, ...]
     need: str | None = None  # the need the answer is framed in
     app: str | None = None  # an application the guide does not name, when asked about
-    choices: tuple[str, ...] = ()  # for clarify
+    choices: tuple[Subject, ...] = ()  # for clarify
     brief: bool = False  # small talk ("merci"): a short reply, no menu
     topics: frozenset[str] = field(default_factory=frozenset)  # question stems, for caveats
     attributes: tuple[str, ...] = ()  # what is asked of the subject ("link", "limit"...)
@@ -47,7 +47,7 @@ class Question:
     topics: frozenset[str]  # stems, denied or not: caveat topics match either
     scored: tuple[Scored, ...]  # every subject with a score, best first
 
-    def decision(self, subject: str, **fields: Any) -> Decision:
+    def decision(self, subject: Subject, **fields: Any) -> Decision:
         fields.setdefault("entities", self.entities)
         fields.setdefault("candidates", self.scored[:5])
         return Decision(

@@ -16,6 +16,7 @@ from bot.core.facts import alternatives, caveat_text, option_in, visible
 from bot.core.lines import already_said, compact_line, count, option_line, text_of
 from bot.core.render import Block, Bold, Inline, Line, Link, bullets, para
 from bot.knowledge.model import Category, Knowledge, Need, Option, Tool
+from bot.knowledge.subject import SubjectKind
 
 
 class Details:
@@ -30,10 +31,10 @@ class Details:
         self.tools: list[str] = []
 
     def blocks(self) -> list[Block]:
-        kind, _, ident = self.d.subject.partition(":")
-        if kind == "tool":
+        kind, ident = self.d.subject
+        if kind is SubjectKind.TOOL:
             return self.tool(self.k.tools[ident])
-        if kind == "tip":
+        if kind is SubjectKind.TIP:
             return self.need(self.k.needs[self.k.tips[ident].need])
         return self.need(self.k.needs[ident])
 

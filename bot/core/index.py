@@ -26,12 +26,7 @@ from bot.core.concepts import Concepts, compile_concepts
 from bot.core.normalize import Normalized, normalize, plain_words
 from bot.core.phonetic import phonetic_key
 from bot.knowledge.model import Caveat, Knowledge
-
-# Subjects that are not knowledge entries but still matched from phrasings.
-HELP = "help"
-NONE = "none"
-THANKS = "thanks"  # small talk, answered briefly under the subject "help"
-APP_PREFIX = "app:"  # applications the guide does not name (outside both offers)
+from bot.knowledge.subject import HELP, NONE, THANKS, Subject
 
 # Caveat topics are not patterns: "personnes" or "compte" would point at one tool whenever
 # a question says them. They only order caveats inside a reply (compose.py).
@@ -44,7 +39,7 @@ PHONETIC_MIN = 4  # letters in a word, and in its key, before its key is looked 
 
 @dataclass(frozen=True)
 class Pattern:
-    subject: str
+    subject: Subject
     tokens: tuple[str, ...]
     weight: float  # sum of the tokens' IDF
     factor: float
@@ -68,7 +63,7 @@ class Index:
     # caveat -> its topics as token sets: a question on a caveat puts it first in the reply
     caveat_topics: dict[Caveat, tuple[frozenset[str], ...]]
     # subject -> its caveats' topics: a question on a tool's caveat favours that tool
-    topics: dict[str, tuple[frozenset[str], ...]]
+    topics: dict[Subject, tuple[frozenset[str], ...]]
     concepts: Concepts
     apps: AppNames
     phonetic: dict[str, tuple[str, ...]]  # phonetic key -> indexed tokens that sound so
@@ -83,9 +78,9 @@ class Index:
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
 
-def _phrasings(knowledge: Knowledge) -> list[tuple[str, str, float]]:
+def _phrasings(knowledge: Knowledge) -> list[tuple[Subject, str, float]]:
     """(subject, phrasing, factor) for every phrasing the matcher recognises word by word."""
-    out: list[tuple[str, str, float]] = []
+    out: list[tuple[Subject, str, float]] = []
     for need in knowledge.needs.values():
         out += [(need.subject, p, 1.0) for p in (need.title, *need.phrasings)]
     for tool in knowledge.tools.values():
@@ -118,14 +113,14 @@ def _texts(knowledge: Knowledge) -> list[str]:
     return out
 
 
-def _situations(knowledge: Knowledge) -> list[tuple[str, str]]:
+def _situations(knowledge: Knowledge) -> list[tuple[Subject, str]]:
     out = [(n.subject, s) for n in knowledge.needs.values() for s in n.situations]
     return out + [(t.subject, s) for t in knowledge.tools.values() for s in t.situations]
 
 
 def _name_tokens(
     knowledge: Knowledge, abbreviations: dict[str, str], stopwords: frozenset[str]
-) -> dict[str, frozenset[str]]:
+) -> dict[Subject, frozenset[str]]:
     return {
         t.subject: frozenset(normalize(t.name, abbreviations, stopwords).tokens)
         for t in knowledge.tools.values()
@@ -133,7 +128,7 @@ def _name_tokens(
 
 
 def _closed_names(
-    knowledge: Knowledge, own: dict[str, frozenset[str]], abbreviations: dict[str, str]
+    knowledge: Knowledge, own: dict[Subject, frozenset[str]], abbreviations: dict[str, str]
 ) -> tuple[str, ...]:
     """Tool names and need titles: the only words a short or far typo may become."""
     stopwords = frozenset(knowledge.lexicon.stopwords)
@@ -148,8 +143,8 @@ def build_index(knowledge: Knowledge) -> Index:
     stopwords = frozenset(lexicon.stopwords)
     abbreviations = dict(lexicon.abbreviations)
     concepts = compile_concepts(lexicon.concepts, abbreviations)
-    raw: list[tuple[str, tuple[str, ...], float, bool]] = []
-    seen: set[tuple[str, tuple[str, ...]]] = set()
+    raw: list[tuple[Subject, tuple[str, ...], float, bool]] = []
+    seen: set[tuple[Subject, tuple[str, ...]]] = set()
     phonetic: dict[str, set[str]] = defaultdict(set)
     weak_candidates: set[str] = set()
     typed: set[str] = set()
@@ -170,7 +165,7 @@ def build_index(knowledge: Knowledge) -> Index:
             seen.add((subject, tokens))
             raw.append((subject, tokens, SITUATION_FACTOR, True))
 
-    subjects_of: dict[str, set[str]] = defaultdict(set)
+    subjects_of: dict[str, set[Subject]] = defaultdict(set)
     for subject, tokens, _, _ in raw:
         for token in tokens:
             subjects_of[token].add(subject)
@@ -256,7 +251,8 @@ def is_real(word: str, index: Index) -> bool:
     )
 
 
-# Knowledge objects are immutable; their index is built on first use and dropped with them.
+# Knowledge objects are immutable; their index is built once (by answer.prepare where the
+# knowledge is loaded, else on first use) and dropped with them.
 _cache: dict[int, tuple[weakref.ref[Knowledge], Index]] = {}
 _lock = Lock()
 

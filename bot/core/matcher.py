@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.core.index import APP_PREFIX, HELP, NAME_FACTOR, NONE, THANKS, Index, Pattern
+from bot.core.index import NAME_FACTOR, Index, Pattern
 from bot.core.normalize import stem
 from bot.core.typos import similar_tokens
+from bot.knowledge.subject import HELP, NONE, THANKS, Subject, SubjectKind, app_subject
 
 # Other patterns of the same subject that cover more of the question add a little.
 EXTRA_TOKEN_BONUS = 0.04
@@ -34,7 +35,7 @@ MIN_COVERAGE = 0.25
 
 @dataclass(frozen=True)
 class Scored:
-    subject: str
+    subject: Subject
     score: float
     matched: frozenset[str]  # question tokens the subject explains
     # The best match holds a word that no off-topic phrasing shares with the domain:
@@ -89,7 +90,7 @@ def score_subjects(
     """
     meanings = _meanings(tokens, surface, index)
     hits: list[tuple[Pattern, dict[str, tuple[float, str]], float]] = []
-    consumed: dict[str, set[str]] = defaultdict(set)  # subject -> stems its situations use
+    consumed: dict[Subject, set[str]] = defaultdict(set)  # subject -> stems its situations use
     for position in _candidates(meanings, index):
         pattern = index.patterns[position]
         matched = {t: meanings[t] for t in pattern.tokens if t in meanings}
@@ -103,9 +104,9 @@ def score_subjects(
             for token in matched:
                 consumed[pattern.subject] |= situation_words.get(token, frozenset())
 
-    best_by_subject: dict[str, tuple[float, frozenset[str], bool]] = {}
-    covered: dict[str, set[str]] = defaultdict(set)
-    others: dict[str, set[str]] = {}  # subject -> stems other subjects' situations use
+    best_by_subject: dict[Subject, tuple[float, frozenset[str], bool]] = {}
+    covered: dict[Subject, set[str]] = defaultdict(set)
+    others: dict[Subject, set[str]] = {}  # subject -> stems other subjects' situations use
     for pattern, matched, coverage in hits:
         if consumed and not pattern.situation:
             taken = others.get(pattern.subject)
@@ -153,20 +154,29 @@ def _coverage(pattern: Pattern, matched: dict[str, tuple[float, str]], index: In
 
 def score_apps(typed: Sequence[str], index: Index) -> list[Scored]:
     """Applications outside the offers named in the question, as typed (apps.py)."""
-    out: dict[str, Scored] = {}
+    out: dict[Subject, Scored] = {}
     for app, start, end in index.apps.find(typed):
-        if APP_PREFIX + app not in out:
+        subject = app_subject(app)
+        if subject not in out:
             words = typed[start:end]
             matched = frozenset(stem(w) for w in words if w not in index.stopwords)
             score = NAME_FACTOR + LONGER_MATCH_BONUS * (len(words) - 1)
-            out[APP_PREFIX + app] = Scored(APP_PREFIX + app, score, matched)
+            out[subject] = Scored(subject, score, matched)
     return list(out.values())
 
 
 def ranked(scored: list[Scored]) -> list[Scored]:
     """Best first; equal scores: the more precise subject first (a tip, a tool, a need)."""
-    return sorted(scored, key=lambda s: (-round(s.score, 6), _PRECISION[s.subject[:4]], s.subject))
+    return sorted(scored, key=lambda s: (-round(s.score, 6), _PRECISION[s.subject.kind], s.subject))
 
 
 # An out-of-scope word outweighs a greeting: "c'est quoi le menu de la cantine".
-_PRECISION = {"tip:": 0, "tool": 1, "app:": 1, "need": 2, "none": 3, "help": 4, "than": 4}
+_PRECISION = {
+    SubjectKind.TIP: 0,
+    SubjectKind.TOOL: 1,
+    SubjectKind.APP: 1,
+    SubjectKind.NEED: 2,
+    SubjectKind.NONE: 3,
+    SubjectKind.HELP: 4,
+    SubjectKind.THANKS: 4,
+}

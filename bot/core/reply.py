@@ -5,25 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.knowledge.subject import Subject
+
 
 @dataclass(frozen=True)
 class Candidate:
-    subject: str
+    subject: Subject
     score: float
 
 
 @dataclass(frozen=True)
 class Reply:
-    subject: str  # need:..., tool:..., tip:..., help, clarify or none
+    subject: Subject  # a need, tool or tip; help, clarify or none (or admin: bot.matrix.ops)
     candidates: tuple[Candidate, ...]
     text: str  # plain text: Matrix `body`
     html: str  # safe HTML subset: Matrix `formatted_body`
 
     def to_json(self) -> dict[str, Any]:
+        """The reply as ``tchap-bot ask --json`` writes it (shared/eval/README.md)."""
         return {
-            "subject": self.subject,
+            "subject": str(self.subject),
             "candidates": [
-                {"subject": c.subject, "score": round(c.score, 3)} for c in self.candidates
+                {"subject": str(c.subject), "score": round(c.score, 3)} for c in self.candidates
             ],
             "text": self.text,
             "html": self.html,

@@ -15,11 +15,14 @@ from datetime import date
 from bot.core.conditions import main_need, resolve
 from bot.core.context import Context
 from bot.core.cues import only_filler
-from bot.core.decision import CLARIFY, SOCIAL, Decision, Question, score_text
+from bot.core.decision import SOCIAL, Decision, Question, score_text
 from bot.core.entities import Entities, without_entities
 from bot.core.facts import alternatives, answered
 from bot.core.matcher import Scored
 from bot.knowledge.model import Category, Knowledge
+from bot.knowledge.subject import CLARIFY, Subject, SubjectKind, need_subject, tool_subject
+
+NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, SubjectKind.APP
 
 ANSWER_THRESHOLD = 0.55  # a subject named this surely is what the message is about
 CLARIFY_THRESHOLD = 0.4  # below: the message names nothing of its own
@@ -45,7 +48,7 @@ def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> De
     choices = context.choices
     if not choices or context.subject != CLARIFY:
         return None
-    chosen: str | None = None
+    chosen: Subject | None = None
     n = q.moves.pick
     if n is not None and q.entities.participants is None:
         if 1 <= n <= len(choices):
@@ -53,8 +56,8 @@ def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> De
         elif n == -1:
             chosen = choices[-1]
     elif q.entities.device:
-        tips = [c for c in choices if c.startswith("tip:")]
-        chosen = next((c for c in tips if knowledge.tips[c[4:]].device == q.entities.device), None)
+        tips = [c for c in choices if c.kind is TIP]
+        chosen = next((c for c in tips if knowledge.tips[c.id].device == q.entities.device), None)
     if chosen is None:
         chosen = _named_choice(q, choices, knowledge)
     if chosen is None:
@@ -70,7 +73,9 @@ def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> De
     )
 
 
-def _named_choice(q: Question, choices: tuple[str, ...], knowledge: Knowledge) -> str | None:
+def _named_choice(
+    q: Question, choices: tuple[Subject, ...], knowledge: Knowledge
+) -> Subject | None:
     """ "la visio", "par téléphone": the option whose need the message names."""
     for s in q.real:
         if s.score < CLARIFY_THRESHOLD:
@@ -78,8 +83,8 @@ def _named_choice(q: Question, choices: tuple[str, ...], knowledge: Knowledge) -
         if s.subject in choices:
             return s.subject
         need = main_need(s.subject, knowledge)
-        if need is not None and f"need:{need}" in choices:
-            return f"need:{need}"
+        if need is not None and need_subject(need) in choices:
+            return need_subject(need)
     return None
 
 
@@ -118,7 +123,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         if here is None:
             return None
         target, follow_up = here, True
-    elif named.subject.startswith("app:"):
+    elif named.subject.kind is APP:
         return None
     elif named.score >= ANSWER_THRESHOLD and not _same_thread(named, here, context, knowledge):
         target = _precise(named, scored, knowledge)
@@ -132,41 +137,43 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         return None
     entities = q.entities.merged_over(context.entities) if follow_up else q.entities
     need = main_need(target, knowledge, context.need if follow_up else None)
-    if not follow_up and target.startswith("need:"):
+    if not follow_up and target.kind is NEED:
         # A need named with the question: the tool its conditions settle, if any (a
         # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
         target, need = resolve(target, entities, knowledge, today, None)
     target = _answering(target, kinds, entities, context if follow_up else None, knowledge, today)
-    if not follow_up and target.startswith("need:"):
+    if not follow_up and target.kind is NEED:
         return None  # a need named with the question: its own answer says what to use
-    if not follow_up and target.startswith("tool:") and "alternatives" not in kinds:
-        tool = knowledge.tools[target[5:]]
+    if not follow_up and target.kind is TOOL and "alternatives" not in kinds:
+        tool = knowledge.tools[target.id]
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
             return None  # nothing of it asked: the ordinary answer about the tool
     return q.decision(target, entities=entities, need=need, attributes=kinds, follow_up=follow_up)
 
 
-def _precise(named: Scored, scored: list[Scored], knowledge: Knowledge) -> str:
+def _precise(named: Scored, scored: list[Scored], knowledge: Knowledge) -> Subject:
     """A tool of the need named nearly as well as the need ("webconf de l'État")."""
-    if not named.subject.startswith("need:"):
+    if named.subject.kind is not NEED:
         return named.subject
-    need = named.subject.removeprefix("need:")
+    need = named.subject.id
     for s in scored[1:]:
         if s.score < named.score - MARGIN:
             break
-        if s.subject.startswith("tool:") and main_need(s.subject, knowledge, need) == need:
+        if s.subject.kind is TOOL and main_need(s.subject, knowledge, need) == need:
             return s.subject
     return named.subject
 
 
-def _under_discussion(context: Context) -> str | None:
+def _under_discussion(context: Context) -> Subject | None:
     subject = context.subject
     if subject is None or subject in (CLARIFY, *SOCIAL):
         return None
     return subject
 
 
-def _same_thread(named: Scored, here: str | None, context: Context, knowledge: Knowledge) -> bool:
+def _same_thread(
+    named: Scored, here: Subject | None, context: Context, knowledge: Knowledge
+) -> bool:
     """The message names the need under discussion, or a tool of it: still this thread."""
     if here is None:
         return False
@@ -176,20 +183,20 @@ def _same_thread(named: Scored, here: str | None, context: Context, knowledge: K
 
 
 def _answering(
-    target: str,
+    target: Subject,
     kinds: tuple[str, ...],
     entities: Entities,
     context: Context | None,
     knowledge: Knowledge,
     today: date,
-) -> str:
+) -> Subject:
     """The subject whose facts answer: a tool as is; a tip's tool; for a need, the first of
     the tools the last reply offered (or the need's own) that the guide answers for."""
-    kind, _, ident = target.partition(":")
-    if kind == "tip":
+    kind, ident = target
+    if kind is TIP:
         owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
         return owner.subject if owner and "usage" not in kinds else target
-    if kind != "need" or "alternatives" in kinds:
+    if kind is not NEED or "alternatives" in kinds:
         return target
     need = knowledge.needs[ident]
     if context is not None and context.need == ident:
@@ -207,10 +214,10 @@ def _answering(
         if tool_id in knowledge.tools and answered(
             knowledge.tools[tool_id], kinds, entities, today
         ):
-            return f"tool:{tool_id}"
+            return tool_subject(tool_id)
     # None of them: said of the tool the last reply led with ("le guide ne donne pas…").
     lead = context.tool if context is not None else None
-    return f"tool:{lead}" if lead in knowledge.tools else target
+    return tool_subject(lead) if lead is not None and lead in knowledge.tools else target
 
 
 def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
@@ -239,7 +246,7 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     merged = entities.merged_over(context.entities)
     # A new count, sensitivity or service can change the tool: start again from the need.
     changed = entities.participants is not None or entities.sensitive or bool(entities.services)
-    base = f"need:{context.need}" if changed and context.need else context.subject
+    base = need_subject(context.need) if changed and context.need else context.subject
     assert base is not None
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)

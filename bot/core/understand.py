@@ -27,12 +27,14 @@ from bot.core.conditions import (
 )
 from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
-from bot.core.decision import CLARIFY, SOCIAL, Decision, Question, read_question, score_text
+from bot.core.decision import SOCIAL, Decision, Question, read_question, score_text
 from bot.core.entities import without_entities
-from bot.core.index import APP_PREFIX, HELP, NONE, THANKS
 from bot.core.matcher import Scored
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
 from bot.knowledge.model import Knowledge
+from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject, SubjectKind, need_subject
+
+NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, SubjectKind.APP
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
 APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
@@ -41,7 +43,7 @@ MERGE_THRESHOLD = 0.5
 MAX_CORRECTIONS = 3  # "non, pardon, plutôt …": cues taken off one after the other
 _SOCIAL = SOCIAL
 
-__all__ = ["ANSWER_THRESHOLD", "CLARIFY", "CLARIFY_THRESHOLD", "Decision", "decide"]
+__all__ = ["ANSWER_THRESHOLD", "CLARIFY_THRESHOLD", "Decision", "decide"]
 
 
 def decide(question: str, knowledge: Knowledge, context: Context, today: date) -> Decision:
@@ -108,19 +110,19 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     # A count the tips do not serve (150 people) leaves them out: "en même temps" in a
     # question about a webinar is no call to merge.
     few = tips_apply(entities, knowledge)
-    real = [s for s in q.scored if s.subject not in _SOCIAL and (few or s.subject[:4] != "tip:")]
+    real = [s for s in q.scored if s.subject not in _SOCIAL and (few or s.subject.kind is not TIP)]
     if not real:
         return q.decision(NONE)
     top = real[0]
     app = _named_app(real)
     if app is not None:
         need = _app_need(app, real, knowledge)
-        return q.decision(f"need:{need}" if need else NONE, need=need, app=app)
+        return q.decision(need_subject(need) if need else NONE, need=need, app=app)
     close = [s for s in real if s.score >= top.score - MARGIN]
     # A candidate explaining all the top one does and more is the more precise reading:
     # "stockage webmel" is the Stockage tab, not webMél; "webconf de l'état", not "webconf".
     top = next(
-        (s for s in close if top.matched < s.matched and not s.subject.startswith("need:")),
+        (s for s in close if top.matched < s.matched and s.subject.kind is not NEED),
         top,
     )
 
@@ -130,18 +132,18 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
         for s in close:
             tip = tip_for(entities.device, main_need(s.subject, knowledge), knowledge)
             if tip and has_tips(s.subject, knowledge):
-                return q.decision(tip, need=knowledge.tips[tip.removeprefix("tip:")].need)
+                return q.decision(tip, need=knowledge.tips[tip.id].need)
     # A tip asked without a device: which phone is it? ("comment fusionner des appels")
-    tips = [s.subject for s in close if s.subject.startswith("tip:")]
-    if top.subject.startswith("tip:") and not entities.device and len(tips) > 1:
+    tips = [s.subject for s in close if s.subject.kind is TIP]
+    if top.subject.kind is TIP and not entities.device and len(tips) > 1:
         return q.decision(CLARIFY, choices=tuple(tips))
     # A need asked in words beats a tool the guide places elsewhere ("visio depuis mon tel").
     # So does a need named as well as a tool it offers only for some counts, when no count
     # is given ("par téléphone": the mobile is for 2 or 3 only).
-    if top.subject.startswith("tool:"):
+    if top.subject.kind is TOOL:
         for s in close[1:]:
-            need_id = s.subject.removeprefix("need:")
-            if not s.subject.startswith("need:"):
+            kind, need_id = s.subject
+            if kind is not NEED:
                 continue
             if not placed(top.subject, need_id, knowledge) or (
                 s.score >= top.score - MARGIN / 2
@@ -151,14 +153,14 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
                 return q.decision(subject, need=need)
     # A tool of the need, named nearly as well as the need itself, is the precise answer
     # ("le service d'audio conférence du ministère" rather than every audio option).
-    if top.subject.startswith("need:"):
-        need_id = top.subject.removeprefix("need:")
+    if top.subject.kind is NEED:
+        need_id = top.subject.id
         top = next(
             (
                 s
                 for s in close[1:]
                 if s.score >= top.score - MARGIN / 2
-                and s.subject.startswith("tool:")
+                and s.subject.kind is TOOL
                 and unconditional(s.subject, need_id, entities, knowledge)
             ),
             top,
@@ -167,16 +169,15 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD
     needs = _close_needs(real, top, knowledge)
-    if len(needs) > 1 and (not strong or top.subject.startswith("need:")):
+    if len(needs) > 1 and (not strong or top.subject.kind is NEED):
         return q.decision(CLARIFY, choices=tuple(needs))
     if not strong:  # a weak match on one subject: say what the bot covers instead
         return q.decision(NONE)
     subject = top.subject
-    if pair and subject.startswith("tip:"):  # a device named, two people: the mobile itself
-        ident = subject.removeprefix("tip:")
-        owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
+    if pair and subject.kind is TIP:  # a device named, two people: the mobile itself
+        owner = next((t for t in knowledge.tools.values() if subject.id in t.tips), None)
         subject = owner.subject if owner is not None else subject
-    if subject.startswith("need:") and entities.participants is None:
+    if subject.kind is NEED and entities.participants is None:
         # A count settles the tool itself (resolve); without one, a question on a tool's
         # condition ("navigateur", "vpn") is about that tool.
         subject = caveat_subject(subject, q.topics, knowledge, entities.services) or subject
@@ -193,8 +194,7 @@ def _merging(q: Question, knowledge: Knowledge) -> bool:
         q.norm.plain, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
     )
     return any(
-        s.subject.startswith("tip:") and s.score >= MERGE_THRESHOLD
-        for s in score_text(rest, knowledge)
+        s.subject.kind is TIP and s.score >= MERGE_THRESHOLD for s in score_text(rest, knowledge)
     )
 
 
@@ -202,10 +202,10 @@ def _named_app(real: list[Scored]) -> str | None:
     """An application outside the offers named in the question, unless a tool of the guide
     is named more surely: the agent asks about that application, whatever need comes with
     it ("dropbox pour mes dossiers d'équipe")."""
-    app = next((s for s in real if s.subject.startswith(APP_PREFIX)), None)
-    if app is None or (real[0].subject.startswith("tool:") and real[0].score > app.score):
+    app = next((s for s in real if s.subject.kind is APP), None)
+    if app is None or (real[0].subject.kind is TOOL and real[0].score > app.score):
         return None
-    return app.subject.removeprefix(APP_PREFIX)
+    return app.subject.id
 
 
 def _app_need(app: str, real: list[Scored], knowledge: Knowledge) -> str | None:
@@ -213,20 +213,20 @@ def _app_need(app: str, real: list[Scored], knowledge: Knowledge) -> str | None:
     serves ("teams pour partager des fichiers"); else the application's main need."""
     serves = knowledge.outside_apps[app].needs
     for s in real:
-        if not s.subject.startswith(APP_PREFIX) and s.score >= APP_NEED_THRESHOLD:
+        if s.subject.kind is not APP and s.score >= APP_NEED_THRESHOLD:
             need = main_need(s.subject, knowledge)
             if need in serves:
                 return need
     return serves[0] if serves else None
 
 
-def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[str]:
+def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[Subject]:
     """Distinct needs among the candidates that score within the margin of the best."""
-    needs: list[str] = []
+    needs: list[Subject] = []
     for s in real:
         if s.score < top.score - MARGIN or len(needs) == MAX_CHOICES:
             break
         need = main_need(s.subject, knowledge)
-        if need and f"need:{need}" not in needs:
-            needs.append(f"need:{need}")
+        if need and need_subject(need) not in needs:
+            needs.append(need_subject(need))
     return needs

@@ -1,10 +1,12 @@
-"""The knowledge base: its typed model, the loader of ``knowledge/*.yaml`` and its checker.
+"""The knowledge base: its typed model (re-exported here), its subjects, and behind them the
+loader of ``knowledge/*.yaml`` and its checker.
 
-Callers import from here; the modules behind are ``model``, ``loader``, ``check``, ``problems``.
+Importing this package imports only the model: the pure core reads it, and must not pull
+the YAML reader or the checker in with it (tests/unit/test_layering.py). Who loads or
+checks imports ``bot.knowledge.loader`` or ``bot.knowledge.check``; problems are in
+``bot.knowledge.problems``.
 """
 
-from bot.knowledge.check import check_knowledge
-from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import (
     Category,
     Caveat,
@@ -20,7 +22,6 @@ from bot.knowledge.model import (
     Tip,
     Tool,
 )
-from bot.knowledge.problems import KnowledgeError, Problem, format_problem
 
 __all__ = [
     "Category",
@@ -28,17 +29,12 @@ __all__ = [
     "Contact",
     "Conversation",
     "Knowledge",
-    "KnowledgeError",
     "Lexicon",
     "Link",
     "Need",
     "Option",
     "OutsideApp",
-    "Problem",
     "Range",
     "Tip",
     "Tool",
-    "check_knowledge",
-    "format_problem",
-    "load_knowledge",
 ]

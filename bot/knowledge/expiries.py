@@ -69,7 +69,7 @@ def expiries_of(
     ``origins``: where each ``valid_until`` was read (``Knowledge.date_origins``)."""
     found: list[Expiry] = []
     for tool in tools:
-        s = tool.subject
+        s = str(tool.subject)  # the problem-location name, as in Knowledge.origins
         if tool.valid_until is not None:
             left = (tool.valid_until - today).days
             found.append(Expiry(s, tool.valid_until, left, origin=origins.get((s, None))))

@@ -1,8 +1,8 @@
 """The knowledge as frozen, typed objects: what the loader builds and the core reads.
 
-Everything here is plain data. Texts are French, as a Tchap user reads them. Subject ids
-(``need:audio_conference``, ``tool:zoom``, ``tip:merge_calls_iphone``...) are the stable
-contract of ``shared/eval/README.md``.
+Everything here is plain data. Texts are French, as a Tchap user reads them. Entry ids,
+as subjects (``need:audio_conference``, ``tool:zoom``, ``tip:merge_calls_iphone``...), are
+the stable contract of ``shared/eval/README.md`` (subject.py).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+
+from bot.knowledge.subject import Subject, need_subject, tip_subject, tool_subject
 
 
 class Category(StrEnum):
@@ -117,8 +119,8 @@ class Tool:
     audience: str = "pole"
 
     @property
-    def subject(self) -> str:
-        return f"tool:{self.id}"
+    def subject(self) -> Subject:
+        return tool_subject(self.id)
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,8 @@ class Need:
     situations: tuple[str, ...] = ()
 
     @property
-    def subject(self) -> str:
-        return f"need:{self.id}"
+    def subject(self) -> Subject:
+        return need_subject(self.id)
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,8 @@ class Tip:
     phrasings: tuple[str, ...]
 
     @property
-    def subject(self) -> str:
-        return f"tip:{self.id}"
+    def subject(self) -> Subject:
+        return tip_subject(self.id)
 
 
 @dataclass(frozen=True)
@@ -243,15 +245,9 @@ class Knowledge:
     outside_apps: dict[str, OutsideApp]
     lexicon: Lexicon
     conversation: Conversation
-    # Where each entry came from, for messages: subject -> (file, line).
+    # Where each entry came from, for messages: "tool:zoom" (its subject, as a string in
+    # problems) -> (file, line).
     origins: dict[str, tuple[str, int]] = field(default_factory=dict)
     # Where each valid_until was read, for expiry warnings (bot.knowledge.expiries):
     # (tool subject, caveat index or None for the tool's own) -> (file, line).
     date_origins: dict[tuple[str, int | None], tuple[str, int]] = field(default_factory=dict)
-
-    def subjects(self) -> list[str]:
-        return (
-            [n.subject for n in self.needs.values()]
-            + [t.subject for t in self.tools.values()]
-            + [t.subject for t in self.tips.values()]
-        )

@@ -29,7 +29,7 @@ from typing import Any
 from nio import AsyncClient, ProfileGetDisplayNameResponse
 
 from bot.config import Config, ConfigError, load_config
-from bot.core import Context, answer
+from bot.core import Context, answer, prepare
 from bot.core.audience import Audience
 from bot.knowledge.holder import KnowledgeHolder
 from bot.logs import setup_logging
@@ -338,10 +338,11 @@ def run(config_path: Path) -> int:
         secrets=(secrets.access_token or "", secrets.password or "", secrets.pickle_key),
     )
 
-    from bot.knowledge import KnowledgeError, load_knowledge
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.problems import KnowledgeError
 
     try:
-        knowledge = load_knowledge(config.knowledge_dir)
+        knowledge = prepare(load_knowledge(config.knowledge_dir))  # index built before serving
     except KnowledgeError as exc:
         print(f"tchap-bot: invalid knowledge in {config.knowledge_dir}: {exc}", file=sys.stderr)
         return EXIT_INVALID_SETUP

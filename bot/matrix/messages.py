@@ -228,7 +228,8 @@ class Messages:
             reply.subject,
         )
         content = reply_content(reply, question.event_id, question.sender, decision.thread_root)
-        self._queue_reply(question, content, place, subject=reply.subject, arrived=arrived)
+        subject = str(reply.subject)  # the observer's metrics label (the contract's string)
+        self._queue_reply(question, content, place, subject=subject, arrived=arrived)
 
     def _refuse(
         self,

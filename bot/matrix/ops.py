@@ -16,15 +16,16 @@ from collections.abc import Awaitable, Callable
 
 from bot.core import Context, Reply
 from bot.core.understand import ANSWER_THRESHOLD
+from bot.knowledge.subject import ADMIN, CLARIFY, HELP, NONE
 from bot.matrix.questions import Answer, Question, Responder
 from bot.ops.admin import parse_command
-from bot.ops.metrics import CLARIFY, OUT_OF_SCOPE
 from bot.ops.runtime import OpsRuntime
 
 log = logging.getLogger(__name__)
 
-ADMIN_SUBJECT = "admin"  # subject of an admin command's reply: neither counted nor voted on
-HELP_SUBJECT = "help"
+# An admin command's reply is neither counted nor voted on. The observer gets subjects as
+# metrics labels, their contract strings (bot.knowledge.subject).
+ADMIN_LABEL = str(ADMIN)
 MAX_TRACKED_REPLIES = 10_000  # answers whose reactions still count, most recent kept
 
 CoreResponder = Callable[[Question, Context | None], Answer]
@@ -37,11 +38,11 @@ def unanswered_reason(reply: Reply) -> str | None:
     an answer whose best candidate scored below the core's answer threshold. A reply with
     no candidates came from the conversation's context (a follow-up): not low confidence.
     """
-    if reply.subject == OUT_OF_SCOPE:
+    if reply.subject == NONE:
         return "none"
     if reply.subject == CLARIFY:
         return "clarify"
-    if reply.subject in (HELP_SUBJECT, ADMIN_SUBJECT) or not reply.candidates:
+    if reply.subject in (HELP, ADMIN) or not reply.candidates:
         return None
     if max(c.score for c in reply.candidates) < ANSWER_THRESHOLD:
         return "low_confidence"
@@ -75,11 +76,11 @@ def ops_responder(
             if refused is not None:
                 log.info("admin command %r from %s refused: device", parsed.name, question.sender)
                 text = html.escape(refused)
-                return Reply(ADMIN_SUBJECT, (), refused, f"<p>{text}</p>"), context or Context()
+                return Reply(ADMIN, (), refused, f"<p>{text}</p>"), context or Context()
         reply = await ops.admin.handle(question.sender, command)
         if reply is None:  # "aide" from an agent: the core's help menu
             return answered(question, core(question, context))
-        return Reply(ADMIN_SUBJECT, (), reply.text, reply.html), context or Context()
+        return Reply(ADMIN, (), reply.text, reply.html), context or Context()
 
     def respond(question: Question, context: Context | None) -> Answer | Awaitable[Answer]:
         if (
@@ -104,7 +105,7 @@ class OpsObserver:
         self._replies: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     def record_reply(self, subject: str, latency: float | None = None) -> None:
-        if subject != ADMIN_SUBJECT:
+        if subject != ADMIN_LABEL:
             self._ops.metrics.record_reply(subject, latency)
 
     def record_sync_ok(self) -> None:
@@ -123,7 +124,7 @@ class OpsObserver:
         self._ops.metrics.record_given_up(reason)
 
     def reply_sent(self, room_id: str, reply_event_id: str, asker: str, subject: str) -> None:
-        if subject == ADMIN_SUBJECT:
+        if subject == ADMIN_LABEL:
             return
         self._replies[reply_event_id] = (subject, asker)
         while len(self._replies) > self._max_tracked:

@@ -23,13 +23,15 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.knowledge import subject as subjects
+
 PREFIX = "tchapbot"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# Reply subjects that are not answers: they have their own counters.
-OUT_OF_SCOPE = "none"
-CLARIFY = "clarify"
+# Reply subjects that are not answers, as labels: they have their own counters.
+OUT_OF_SCOPE = str(subjects.NONE)
+CLARIFY = str(subjects.CLARIFY)
 
 SYNC_ERROR_KINDS = frozenset({"network", "http_5xx", "rate_limited", "auth", "timeout", "other"})
 RELOAD_OUTCOMES = frozenset({"ok", "error"})

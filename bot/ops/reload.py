@@ -17,11 +17,12 @@ from datetime import date
 from pathlib import Path
 
 from bot.config import KnowledgeOpsSettings
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.core import prepare
 from bot.knowledge.expiries import Expiry, upcoming_expiries
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
-from bot.knowledge.problems import Problem
+from bot.knowledge.problems import KnowledgeError, Problem
 from bot.ops.knowledge_diff import diff_knowledge
 from bot.ops.metrics import Metrics
 from bot.ops.reload_outcome import ReloadOutcome, problems_from
@@ -70,7 +71,7 @@ class Reloader:
         async with self._lock:
             started = time.monotonic()
             try:
-                new = await asyncio.to_thread(self._loader, self.directory)
+                new = await asyncio.to_thread(_load_prepared, self._loader, self.directory)
                 problems = _sanity_problems(new, self.directory)
             except Exception as exc:  # any failure keeps the knowledge in service
                 if not isinstance(exc, KnowledgeError | OSError):
@@ -101,6 +102,12 @@ class Reloader:
                 self._metrics.record_reload(outcome.ok)
             _log_outcome(outcome)
             return outcome
+
+
+def _load_prepared(loader: Loader, directory: Path) -> Knowledge:
+    """Load, and build the core's index in the same worker thread: the first question after
+    the swap finds it ready instead of building it on the event loop."""
+    return prepare(loader(directory))
 
 
 def _sanity_problems(knowledge: Knowledge, directory: Path) -> tuple[Problem, ...]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.core import answer
 from bot.core.index import index_for
 from bot.evaluation import load_cases
-from bot.knowledge import load_knowledge
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge, Option
 
 ROOT = Path(__file__).resolve().parents[2]

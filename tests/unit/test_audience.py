@@ -10,8 +10,8 @@ import pytest
 
 from bot.core import Context, answer
 from bot.core.audience import Audience
-from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
 from bot.matrix.main import core_responder
 from bot.matrix.questions import Question

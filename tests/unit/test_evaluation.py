@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from bot.core.reply import Candidate, Reply
 from bot.evaluation import Case, Dialogue, evaluate_dialogues, judge, lengths, picked
+from bot.knowledge.subject import Subject
 
 CLARIFY = Reply(
-    "clarify",
-    (Candidate("need:audio_conference", 1.0), Candidate("need:web_conference", 0.5)),
+    Subject.parse("clarify"),
+    (
+        Candidate(Subject.parse("need:audio_conference"), 1.0),
+        Candidate(Subject.parse("need:web_conference"), 0.5),
+    ),
     "1. Audio 2. Web",
     "",
 )
 
 
 def reply(subject: str, text: str = "") -> Reply:
-    return Reply(subject, (), text, "")
+    return Reply(Subject.parse(subject), (), text, "")
 
 
 def test_picks_are_read_from_the_turn() -> None:

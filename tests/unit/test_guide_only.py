@@ -21,8 +21,9 @@ from bot.core.compose import Composer
 from bot.core.decision import Decision
 from bot.core.entities import Entities
 from bot.core.render import to_text
-from bot.knowledge import load_knowledge
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import ATTRIBUTES, Knowledge
+from bot.knowledge.subject import Subject
 
 TODAY = date(2026, 11, 28)  # after the OVH offer's end (1 July)
 FORBIDDEN = [
@@ -56,21 +57,19 @@ def knowledge() -> Knowledge:
     return load_knowledge(Path(__file__).resolve().parents[2] / "knowledge")
 
 
-def replies(knowledge: Knowledge) -> list[tuple[str, str, str]]:
+def replies(knowledge: Knowledge) -> list[tuple[str, Subject, str]]:
     """(what, first line's subject, text) of every reply the walk composes."""
-    subjects = knowledge.subjects()
+    framed: list[tuple[Subject, str | None]] = [(n.subject, n.id) for n in knowledge.needs.values()]
+    for tool in knowledge.tools.values():
+        need = next(
+            (n.id for n in knowledge.needs.values() for o in n.options if o.tool == tool.id), None
+        )
+        framed.append((tool.subject, need))
+    framed += [(t.subject, t.need) for t in knowledge.tips.values()]
     modes: list[dict[str, object]] = [{}, {"details": True}, {"yes_no": True}]
     modes += [{"attributes": (a,), "follow_up": True} for a in ATTRIBUTES]
     out = []
-    for subject, entities, mode in itertools.product(subjects, ENTITIES, modes):
-        need = subject.removeprefix("need:") if subject.startswith("need:") else None
-        if subject.startswith("tool:"):
-            tool = subject.removeprefix("tool:")
-            need = next(
-                (n.id for n in knowledge.needs.values() for o in n.options if o.tool == tool), None
-            )
-        if subject.startswith("tip:"):
-            need = knowledge.tips[subject.removeprefix("tip:")].need
+    for (subject, need), entities, mode in itertools.product(framed, ENTITIES, modes):
         decision = Decision(subject, entities, (), need=need, **mode)  # type: ignore[arg-type]
         for outsider in (False, True):
             text = to_text(Composer(knowledge, decision, TODAY, outsider=outsider).blocks())

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from bot.core import Context, answer
 from bot.core.normalize import normalize
 from bot.core.render import Bold, Link, bullets, para, to_html, to_text
-from bot.knowledge import load_knowledge
+from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
 
 KNOWLEDGE = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import Category, Knowledge, Range, load_knowledge
+from bot.knowledge import Category, Knowledge, Range
+from bot.knowledge.loader import load_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.loader import load_knowledge
 from bot.logs import MASK, formatter, setup_logging
 from bot.matrix.main import core_responder
 from tests.unit.test_matrix_router import DM, Harness, message, sync

@@ -11,10 +11,12 @@ import pytest
 
 from bot.config import HealthSettings, OpsSettings, StoreSettings
 from bot.core import Candidate, Reply
-from bot.knowledge import load_knowledge
+from bot.knowledge import subject as subjects
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.loader import load_knowledge
+from bot.knowledge.subject import Subject
 from bot.matrix.main import core_responder
-from bot.matrix.ops import ADMIN_SUBJECT, OpsObserver, ops_responder, unanswered_reason
+from bot.matrix.ops import ADMIN_LABEL, OpsObserver, ops_responder, unanswered_reason
 from bot.matrix.questions import Answer, Question
 from bot.ops.runtime import OpsRuntime
 from bot.ops.store import Feedback
@@ -60,7 +62,8 @@ async def respond(ops: OpsRuntime, holder: KnowledgeHolder, q: Question) -> tupl
 
 
 def reply(subject: str, *scores: float) -> Reply:
-    return Reply(subject, tuple(Candidate(f"s{i}", s) for i, s in enumerate(scores)), "t", "h")
+    candidates = tuple(Candidate(Subject.parse(f"tool:s{i}"), s) for i, s in enumerate(scores))
+    return Reply(Subject.parse(subject), candidates, "t", "h")
 
 
 @pytest.mark.parametrize(
@@ -72,7 +75,7 @@ def reply(subject: str, *scores: float) -> Reply:
         ("need:web_conference", (0.4, 0.3), "low_confidence"),
         ("need:web_conference", (), None),  # a follow-up answered from the context
         ("help", (0.2,), None),
-        (ADMIN_SUBJECT, (), None),
+        ("admin", (), None),
     ],
 )
 def test_unanswered_reason(subject: str, scores: tuple[float, ...], reason: str | None) -> None:
@@ -83,7 +86,7 @@ async def test_admin_command_in_a_dm_goes_to_the_admin_commands(
     ops: OpsRuntime, holder: KnowledgeHolder
 ) -> None:
     (answer, _context), deferred = await respond(ops, holder, question("version", ADMIN))
-    assert deferred and answer.subject == ADMIN_SUBJECT
+    assert deferred and answer.subject == subjects.ADMIN
     assert answer.text.startswith("tchap-bot ")
     (answer, _), _ = await respond(ops, holder, question("aide", ADMIN))
     assert "Commandes d'administration" in answer.text
@@ -93,9 +96,9 @@ async def test_agents_are_refused_admin_commands_but_get_the_help_menu(
     ops: OpsRuntime, holder: KnowledgeHolder
 ) -> None:
     (answer, _), _ = await respond(ops, holder, question("recharger"))
-    assert answer.subject == ADMIN_SUBJECT and "réservée aux administrateurs" in answer.text
+    assert answer.subject == subjects.ADMIN and "réservée aux administrateurs" in answer.text
     (answer, _), _ = await respond(ops, holder, question("aide"))
-    assert answer.subject == "help"
+    assert answer.subject == subjects.HELP
     assert ops.holder.generation == 1  # nothing reloaded
 
 
@@ -111,7 +114,7 @@ async def test_everything_else_goes_to_the_core(
     ops: OpsRuntime, holder: KnowledgeHolder, q: Question
 ) -> None:
     (answer, _), deferred = await respond(ops, holder, q)
-    assert not deferred and answer.subject != ADMIN_SUBJECT
+    assert not deferred and answer.subject != subjects.ADMIN
 
 
 async def test_questions_not_answered_well_are_stored_without_user_id(
@@ -148,8 +151,8 @@ def test_votes_from_anyone_when_configured(holder: KnowledgeHolder, tmp_path: Pa
 
 def test_admin_replies_are_neither_counted_nor_voted_on(ops: OpsRuntime) -> None:
     observer = OpsObserver(ops, max_tracked=2)
-    observer.record_reply(ADMIN_SUBJECT, 0.1)
-    observer.reply_sent("!r", "$admin", ADMIN, ADMIN_SUBJECT)
+    observer.record_reply(ADMIN_LABEL, 0.1)
+    observer.reply_sent("!r", "$admin", ADMIN, ADMIN_LABEL)
     observer.reaction("!r", ADMIN, "$admin", "👍", "$up")
     assert ops.metrics.snapshot().questions == 0
     assert ops.store.feedback_summary() == {}
@@ -174,7 +177,7 @@ async def test_an_admin_command_from_a_device_the_trust_check_refuses_does_not_r
         result = respond(question(text, ADMIN), None)
         assert inspect.isawaitable(result)
         answered, _ = await result
-        assert answered.subject == ADMIN_SUBJECT
+        assert answered.subject == subjects.ADMIN
         assert answered.text == "Commande refusée : session non vérifiée."
     assert ops.metrics.snapshot().reloads == {"ok": 0, "error": 0}  # nothing was reloaded
     # Help lists commands and changes nothing: not checked. Agents are not checked either

@@ -26,6 +26,7 @@ from nio import (
 
 from bot.config import Config, parse_config
 from bot.core import Candidate, Context, Reply
+from bot.knowledge.subject import HELP, need_subject
 from bot.matrix.callbacks import Router
 from bot.matrix.conversations import Conversations
 from bot.matrix.questions import Question, guarded
@@ -142,9 +143,8 @@ class Harness:
 
         def default_respond(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
             self.questions.append(q)
-            return Reply(
-                "need:visio", (Candidate("need:visio", 1.0),), "Réponse", "<p>Réponse</p>"
-            ), Context()
+            visio = need_subject("visio")
+            return Reply(visio, (Candidate(visio, 1.0),), "Réponse", "<p>Réponse</p>"), Context()
 
         self.router = Router(
             self.client,
@@ -154,7 +154,7 @@ class Harness:
             sender=cast(Sender, self.sender),
             conversations=Conversations(600),
             respond=respond or default_respond,
-            greeting=lambda: Reply("help", (), "Bonjour", "<p>Bonjour</p>"),
+            greeting=lambda: Reply(HELP, (), "Bonjour", "<p>Bonjour</p>"),
             observer=observer,
         )
         for room_id in (DM, GROUP):
@@ -247,7 +247,7 @@ async def test_a_failing_handler_does_not_stop_the_others(tmp_path: Path) -> Non
     def respond(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
         if q.text == "boom":
             raise RuntimeError("boom")
-        return Reply("help", (), "ok", "<p>ok</p>"), Context()
+        return Reply(HELP, (), "ok", "<p>ok</p>"), Context()
 
     h = Harness(tmp_path, respond=respond)
     await h.feed(sync(DM, message("$1", "boom"), message("$2", "visio")))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core import Context, Reply
+from bot.knowledge.subject import ADMIN
 from bot.matrix.questions import Question
 from tests.unit.test_matrix_router import AGENT, BOT, DM, Harness, message, sync
 
@@ -43,7 +44,7 @@ async def test_an_async_responder_answers_without_holding_the_sync(tmp_path: Pat
 
     async def slow(q: Question, ctx: Context | None) -> tuple[Reply, Context]:
         await release.wait()
-        return Reply("admin", (), f"fait : {q.text}", "<p>fait</p>"), Context()
+        return Reply(ADMIN, (), f"fait : {q.text}", "<p>fait</p>"), Context()
 
     h, observer = harness(tmp_path, respond=slow)
     await h.feed(sync(DM, message("$q", "!outils recharger"), token="s1"))

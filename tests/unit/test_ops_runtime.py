@@ -55,8 +55,9 @@ async def test_runtime_wires_metrics_store_health_and_admin(tmp_path: Path) -> N
             answered = respond(Question("!r", f"$q{i}", AGENT, text, True, "direct"), None)
             assert not inspect.isawaitable(answered)  # a question, not an admin command
             sent, _ = answered
-            observer.record_reply(sent.subject, 0.02)  # what the Router does once sent
-            observer.reply_sent("!r", f"$reply{i}", AGENT, sent.subject)
+            label = str(sent.subject)  # what the Router does once sent
+            observer.record_reply(label, 0.02)
+            observer.reply_sent("!r", f"$reply{i}", AGENT, label)
         assert ops.record_reaction("$reply2", "tool:zoom", "👍", "$r1") is VoteChange.NEW
         assert ops.record_reaction("$reply2", "tool:zoom", "👍️", "$r2") is VoteChange.UNCHANGED
         assert ops.record_reaction("$reply2", "tool:zoom", "🎉", "$r3") is None

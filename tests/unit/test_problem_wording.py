@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.knowledge import load_knowledge
 from bot.knowledge.holder import KnowledgeHolder
+from bot.knowledge.loader import load_knowledge
 from bot.ops.admin import AdminCommands
 from bot.ops.metrics import Metrics
 from bot.ops.reload import Reloader
