@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.conditions import applicable
+from bot.core.cues import cues_for
 from bot.core.decision import Decision
 from bot.core.details import Details
 from bot.core.facts import (
@@ -398,7 +399,10 @@ class Composer:
         aside = [
             Fact("", caveat_text(c, self.today), caveat=c)
             for c in touched(tool, self.d.topics, self.d.entities, self.k, self.today)
-            if relevant(c, self.d.topics, self.k)
+            # A caveat touched only by the words that ask the attribute is no aside:
+            # "combien ça coûte ?" asks the price, its "combien" does not ask the limit.
+            if relevant(c, self.d.topics - cues_for(self.k).cue_stems, self.k)
+            or (relevant(c, self.d.topics, self.k) and set(c.about) & set(kinds))
         ]
         return aside + facts[:1] if aside else facts
 

@@ -54,6 +54,7 @@ class Cues:
     attributes: re.Pattern[str]
     attribute_kinds: dict[str, tuple[str, ...]]  # phrase -> the attributes it asks
     attribute_stems: dict[str, tuple[str, ...]]  # stem of a one-word cue -> its attributes
+    cue_stems: frozenset[str]  # the stems of every word of the attribute phrases
     attribute_words: tuple[str, ...]  # one-word cues long enough for a typo
     corrections: re.Pattern[str]
     switches: re.Pattern[str]
@@ -80,6 +81,7 @@ def compile_cues(knowledge: Knowledge) -> Cues:
         attributes=_regex(kinds),
         attribute_kinds={p: tuple(k) for p, k in kinds.items()},
         attribute_stems={t: tuple(dict.fromkeys(k)) for t, k in stems.items()},
+        cue_stems=frozenset(stem(w) for phrase in kinds for w in phrase.split()),
         attribute_words=tuple(p for p in kinds if " " not in p and len(p) >= TYPO_MIN),
         corrections=_regex(d.corrections),
         switches=_regex(d.topic_switches),

@@ -344,3 +344,15 @@ def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowled
 def test_a_reply_never_states_a_count_not_given(knowledge: Knowledge) -> None:
     assert "51" not in ask(knowledge, "visio pour plus de 50 personnes").text
     assert "3 participants" not in ask(knowledge, "visio au 3e étage avec l'équipe").text
+
+
+@pytest.mark.parametrize(
+    "question", ["combien ça coûte tixeo", "tixeo c'est combien", "tixeo c'est payant ?"]
+)
+def test_the_words_that_ask_an_attribute_do_not_pick_another_fact(
+    question: str, knowledge: Knowledge
+) -> None:
+    # "combien" asks the price here: the limit caveat (topic "combien") is not the answer.
+    reply, _ = answer(question, knowledge, Context(), today=TODAY)
+    assert reply.text.startswith("Tixéo : La solution propose de souscrire un compte gratuit")
+    assert "10 utilisateurs" not in reply.text
