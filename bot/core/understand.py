@@ -37,6 +37,10 @@ from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject, SubjectK
 NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, SubjectKind.APP
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
+# A need named this surely ("visio") is what is asked, even under a tool of another need
+# that scores higher but is named by no word of its own ("visio sur mon portable": the
+# phone is where, not what).
+NEED_NAMED = 0.75
 APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
 MAX_CHOICES = 4
 MERGE_THRESHOLD = 0.5
@@ -141,12 +145,21 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     # So does a need named as well as a tool it offers only for some counts, when no count
     # is given ("par téléphone": the mobile is for 2 or 3 only).
     if top.subject.kind is TOOL:
-        for s in close[1:]:
+        # Beyond the margin, only under a tool named by no word of its own ("portable"),
+        # by a need named with other words ("visio").
+        named = [
+            s
+            for s in real[1:]
+            if s in close
+            or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)
+        ]
+        for s in named:
             kind, need_id = s.subject
             if kind is not NEED:
                 continue
             if not placed(top.subject, need_id, knowledge) or (
-                s.score >= top.score - MARGIN / 2
+                s in close
+                and s.score >= top.score - MARGIN / 2
                 and not unconditional(top.subject, need_id, entities, knowledge)
             ):
                 subject, need = resolve(s.subject, entities, knowledge, today, None)

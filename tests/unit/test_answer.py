@@ -356,3 +356,18 @@ def test_the_words_that_ask_an_attribute_do_not_pick_another_fact(
     reply, _ = answer(question, knowledge, Context(), today=TODAY)
     assert reply.text.startswith("Tixéo : La solution propose de souscrire un compte gratuit")
     assert "10 utilisateurs" not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("visio sur mon portable", "need:web_conference"),
+        ("mail sur mon smartphone", "need:email"),
+        ("audio sur mon portable", "tool:mobile_phone"),  # the phone is the audio tool
+    ],
+)
+def test_a_phone_named_with_another_need_is_where_not_what(
+    question: str, subject: str, knowledge: Knowledge
+) -> None:
+    reply, _ = answer(question, knowledge, Context(), today=TODAY)
+    assert str(reply.subject) == subject
