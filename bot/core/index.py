@@ -52,6 +52,7 @@ class Pattern:
     # partial match that misses them is about something else ("installer le VPN").
     names: frozenset[str] = frozenset()
     situation: bool = False  # matched only in full
+    specificity: float = 1.0  # min(1, weight / full weight): how much a full match says
 
 
 @dataclass
@@ -62,6 +63,9 @@ class Index:
     # token -> pattern positions, lightest pattern first, and their weights (for bisect)
     postings: dict[str, tuple[int, ...]]
     weights: dict[str, tuple[float, ...]]
+    holders: dict[str, frozenset[int]]  # token -> the same positions, for set operations
+    off_topic: frozenset[int]  # positions of the out-of-scope patterns (matcher.py)
+    situations: frozenset[int]  # positions of the situation patterns
     idf: dict[str, float]
     vocabulary: list[str]  # every indexed word token, sorted, for typo correction
     full_weight: float  # the weight at which a pattern is fully specific
@@ -180,6 +184,8 @@ def build_index(knowledge: Knowledge) -> Index:
     idf = {t: math.log(1 + n_subjects / len(s)) for t, s in subjects_of.items()}
 
     own = _name_tokens(knowledge, abbreviations, stopwords)
+    # A token unique to one subject is fully specific on its own.
+    full_weight = 0.8 * math.log(1 + n_subjects)
     patterns: list[Pattern] = []
     by_token: dict[str, list[int]] = defaultdict(list)
     for subject, tokens, factor, situation in raw:
@@ -187,7 +193,8 @@ def build_index(knowledge: Knowledge) -> Index:
             by_token[token].append(len(patterns))
         weight = sum(idf[t] for t in tokens)
         names = own.get(subject, frozenset()) & frozenset(tokens)
-        patterns.append(Pattern(subject, tokens, weight, factor, names, situation))
+        specificity = min(1.0, weight / full_weight)
+        patterns.append(Pattern(subject, tokens, weight, factor, names, situation, specificity))
     postings = {
         t: tuple(sorted(ps, key=lambda p: patterns[p].weight)) for t, ps in by_token.items()
     }
@@ -219,10 +226,12 @@ def build_index(knowledge: Knowledge) -> Index:
         patterns=patterns,
         postings=postings,
         weights=weights,
+        holders={t: frozenset(ps) for t, ps in postings.items()},
+        off_topic=frozenset(p for p, pattern in enumerate(patterns) if pattern.subject == NONE),
+        situations=frozenset(p for p, pattern in enumerate(patterns) if pattern.situation),
         idf=idf,
         vocabulary=sorted(t for t in idf if t.isalpha()),
-        # A token unique to one subject is fully specific on its own.
-        full_weight=0.8 * math.log(1 + n_subjects),
+        full_weight=full_weight,
         caveat_topics=caveat_topics,
         topics=topics,
         concepts=concepts,

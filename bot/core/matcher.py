@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.index import APP_PREFIX, HELP, NAME_FACTOR, NONE, THANKS, Index, Pattern
@@ -74,13 +74,94 @@ def _candidates(meanings: dict[str, tuple[float, str]], index: Index) -> set[int
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """What a pattern holding this set of the question's meanings gets from them."""
+
+    tokens: tuple[str, ...]  # the indexed tokens, in the question's order
+    total: float | None  # their weight, when the order of the sum cannot change it
+    rough: float  # their weight in the question's order, for pruning only
+    asked: frozenset[str]  # the question tokens they read
+    anchored: bool  # one of them is no weak token (index.py)
+    bonus: float  # the longer-match bonus of a pattern holding them
+
+
+class _Reading:
+    """The question's meanings as bits, and the candidate patterns split by which of them
+    they hold.
+
+    The split is made by set operations (in C) on each token's postings, not token by token
+    in each pattern: in a large knowledge a common word reaches thousands of patterns, and
+    most of them hold the same one or two of the question's words, so they share the same
+    sum of weights and only their own weight tells them apart.
+    """
+
+    def __init__(self, meanings: dict[str, tuple[float, str]], found: set[int], index: Index):
+        self.meanings = meanings
+        self.index = index
+        self.bits = {t: 1 << i for i, t in enumerate(meanings)}
+        self.costs = {t: index.idf[t] * sim for t, (sim, _) in meanings.items()}
+        parts: list[tuple[int, set[int]]] = [(0, found)]
+        for token, bit in self.bits.items():
+            holders = index.holders[token]
+            split: list[tuple[int, set[int]]] = []
+            for mask, part in parts:
+                inside = part & holders
+                if meanings[token][0] != 1.0:  # an off-topic cue is typed as is, never guessed
+                    inside -= index.off_topic
+                if inside:
+                    split.append((mask | bit, inside))
+                    part = part - inside
+                if part:
+                    split.append((mask, part))
+            parts = split
+        self.parts = [(mask, part) for mask, part in parts if mask]  # 0: nothing held
+        self._held: dict[int, _Held] = {}
+
+    def held(self, mask: int) -> _Held:
+        held = self._held.get(mask)
+        if held is None:
+            tokens = tuple(t for t, bit in self.bits.items() if bit & mask)
+            rough = sum(self.costs[t] for t in tokens)
+            # Two terms add up the same in either order; three or more are summed in the
+            # pattern's own order (coverage), as a pattern's tokens are read.
+            total = rough if len(tokens) <= 2 else None
+            asked = frozenset(self.meanings[t][1] for t in tokens)
+            anchored = any(t not in self.index.weak for t in tokens)
+            bonus = LONGER_MATCH_BONUS * (len(asked) - 1)
+            held = self._held[mask] = _Held(tokens, total, rough, asked, anchored, bonus)
+        return held
+
+    def light(self, part: set[int], held: _Held) -> Iterable[int]:
+        """The patterns of a part light enough to reach MIN_COVERAGE (and a hair more, for
+        rounding): a prefix of the postings of its rarest token, sorted by weight."""
+        index = self.index
+        token = min(held.tokens, key=lambda t: len(index.postings[t]))
+        weights = index.weights[token]
+        cut = bisect_right(weights, held.rough / MIN_COVERAGE * (1 + 1e-9))
+        if cut == len(weights):
+            return part
+        return part.intersection(index.postings[token][:cut])
+
+    def coverage(self, pattern: Pattern, mask: int, held: _Held) -> float:
+        total = held.total
+        if total is None:
+            bits, costs = self.bits, self.costs
+            total = sum(costs[t] for t in pattern.tokens if bits.get(t, 0) & mask)
+        return total / pattern.weight
+
+    def matched(self, pattern: Pattern, mask: int) -> dict[str, tuple[float, str]]:
+        """The meanings the pattern holds, in its own order."""
+        return {t: self.meanings[t] for t in pattern.tokens if self.bits.get(t, 0) & mask}
+
+
 def score_subjects(
     tokens: Sequence[str],
     index: Index,
     surface: Sequence[str] = (),
     situation_words: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Scored]:
-    """All subjects with a useful score, best first.
+    """All subjects with a useful score.
 
     ``situation_words``: concept token -> the question's stems that say it (concepts.py).
     Words that make up a situation matched in full are read as that situation: another
@@ -88,62 +169,77 @@ def score_subjects(
     counts them at half weight.
     """
     meanings = _meanings(tokens, surface, index)
-    hits: list[tuple[Pattern, dict[str, tuple[float, str]], float]] = []
+    found = _candidates(meanings, index)
+    reading = _Reading(meanings, found, index)
+    patterns = index.patterns
     consumed: dict[str, set[str]] = defaultdict(set)  # subject -> stems its situations use
-    for position in _candidates(meanings, index):
-        pattern = index.patterns[position]
-        matched = {t: meanings[t] for t in pattern.tokens if t in meanings}
-        if pattern.subject == NONE:  # an off-topic cue is typed as is, never guessed
-            matched = {t: m for t, m in matched.items() if m[0] == 1.0}
-        coverage = _coverage(pattern, matched, index)
-        if coverage < MIN_COVERAGE:
-            continue
-        hits.append((pattern, matched, coverage))
-        if pattern.situation and situation_words and coverage >= SITUATION_COVERAGE:
-            for token in matched:
-                consumed[pattern.subject] |= situation_words.get(token, frozenset())
+    if situation_words:
+        for mask, part in reading.parts:
+            held = reading.held(mask)
+            for position in part & index.situations:
+                pattern = patterns[position]
+                if reading.coverage(pattern, mask, held) >= SITUATION_COVERAGE:
+                    for token in held.tokens:
+                        consumed[pattern.subject] |= situation_words.get(token, frozenset())
 
-    best_by_subject: dict[str, tuple[float, frozenset[str], bool]] = {}
-    covered: dict[str, set[str]] = defaultdict(set)
+    # subject -> (score, question tokens, anchored, position) of its best pattern
+    best: dict[str, tuple[float, frozenset[str], bool, int]] = {}
+    covered: dict[str, int] = {}  # subject -> every meaning its patterns explain
     others: dict[str, set[str]] = {}  # subject -> stems other subjects' situations use
-    for pattern, matched, coverage in hits:
-        if consumed and not pattern.situation:
-            taken = others.get(pattern.subject)
-            if taken is None:
-                taken = set().union(*(v for k, v in consumed.items() if k != pattern.subject))
-                others[pattern.subject] = taken
-            if any(q in taken for _, q in matched.values()):
-                matched = {
-                    t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
-                    for t, (sim, q) in matched.items()
-                }
-                coverage = _coverage(pattern, matched, index)
-        specificity = min(1.0, pattern.weight / index.full_weight)
-        if pattern.names and not pattern.names & matched.keys():
-            coverage *= UNNAMED_PENALTY
-        if pattern.subject in SOCIAL and coverage < SOCIAL_COVERAGE:
-            continue  # half a greeting or half an off-topic phrase says nothing
-        if pattern.situation and coverage < SITUATION_COVERAGE:
-            continue
-        q_tokens = frozenset(q for _, q in matched.values())
-        # Between equally complete patterns, the one explaining more of the question wins
-        # ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.
-        score = coverage * specificity * pattern.factor + LONGER_MATCH_BONUS * (len(q_tokens) - 1)
-        covered[pattern.subject].update(q_tokens)
-        current = best_by_subject.get(pattern.subject)
-        if current is None or score > current[0]:
-            anchored = any(t not in index.weak for t in matched)
-            best_by_subject[pattern.subject] = (score, q_tokens, anchored)
+    rank: dict[int, int] = {}
+    for mask, part in reading.parts:
+        held = reading.held(mask)
+        total, q_tokens, anchored, bonus = held.total, held.asked, held.anchored, held.bonus
+        for position in reading.light(part, held):
+            pattern = patterns[position]
+            if total is not None:
+                coverage = total / pattern.weight
+            else:
+                coverage = reading.coverage(pattern, mask, held)
+            if coverage < MIN_COVERAGE:
+                continue  # noise: the decision thresholds are far above what it can score
+            subject = pattern.subject
+            if consumed and not pattern.situation:
+                taken = others.get(subject)
+                if taken is None:
+                    taken = set().union(*(v for k, v in consumed.items() if k != subject))
+                    others[subject] = taken
+                if not q_tokens.isdisjoint(taken):
+                    matched = {
+                        t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
+                        for t, (sim, q) in reading.matched(pattern, mask).items()
+                    }
+                    coverage = _coverage(pattern, matched, index)
+            if pattern.names and pattern.names.isdisjoint(held.tokens):
+                coverage *= UNNAMED_PENALTY
+            if subject in SOCIAL and coverage < SOCIAL_COVERAGE:
+                continue  # half a greeting or half an off-topic phrase says nothing
+            if pattern.situation and coverage < SITUATION_COVERAGE:
+                continue
+            # Between equally complete patterns, the one explaining more of the question
+            # wins ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.
+            score = coverage * pattern.specificity * pattern.factor + bonus
+            covered[subject] = covered.get(subject, 0) | mask
+            current = best.get(subject)
+            if current is None or score > current[0]:
+                best[subject] = (score, q_tokens, anchored, position)
+            elif score == current[0]:
+                # Equal scores: the first pattern in the candidates' own order wins,
+                # whatever the order the parts are read in.
+                rank = rank or {p: i for i, p in enumerate(found)}
+                if rank[position] < rank[current[3]]:
+                    best[subject] = (score, q_tokens, anchored, position)
 
     asked = set(tokens)
     scored = []
-    for subject, (score, q_tokens, anchored) in best_by_subject.items():
-        extra = len(covered[subject] - q_tokens)
+    for subject, (score, q_tokens, anchored, _) in best.items():
+        every = reading.held(covered[subject]).asked
+        extra = len(every - q_tokens)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
         # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
         if any(topic <= asked for topic in index.topics.get(subject, ())):
             bonus += TOPIC_BONUS
-        scored.append(Scored(subject, score + bonus, frozenset(covered[subject]), anchored))
+        scored.append(Scored(subject, score + bonus, every, anchored))
     return scored
 
 
