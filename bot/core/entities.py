@@ -218,6 +218,15 @@ def without_entities(
     words = [w for ws in devices.values() for w in ws] + list(sensitive_words)
     words += list(approximate_numbers) + [w for ws in (services or {}).values() for w in ws]
     for phrase in sorted(words, key=len, reverse=True):
-        plain = re.sub(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", " ", plain)
-    plain = re.sub(rf"\b(?:plus|moins) de\b|\b\d+\b|\b{_PEOPLE}\b", " ", plain)
+        if phrase in plain:  # most are not there: no regular expression to run
+            plain = _whole(phrase).sub(" ", plain)
+    plain = _COUNT_WORDS.sub(" ", plain)
     return " ".join(plain.split())
+
+
+@lru_cache(maxsize=4096)
+def _whole(phrase: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+
+
+_COUNT_WORDS = re.compile(rf"\b(?:plus|moins) de\b|\b\d+\b|\b{_PEOPLE}\b")
