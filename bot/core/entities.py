@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 # Beyond this a count is absurd; it is kept (as "very many") but never echoed as is.
@@ -165,20 +166,27 @@ def read_participants(plain: str, approximate: Mapping[str, int]) -> int | None:
 
 def _misspelt_device(plain: str, devices: Mapping[str, tuple[str, ...]]) -> str | None:
     """One typo in a device name of five letters or more: "ipone", "andoid", "samsoung"."""
+    owners, names = _device_names(tuple(devices.items()))
     for word in plain.split():
         if len(word) < 5:
             continue
-        for device, names in devices.items():
-            close = (
-                len(name) >= 5
-                and name[0] == word[0]
-                and " " not in name
-                and Levenshtein.distance(word, name, score_cutoff=1) <= 1
-                for name in names
-            )
-            if any(close):
-                return device
+        # Distances in C; the first device in the lexicon's order wins, as the first name.
+        close = process.extract(
+            word, names, scorer=Levenshtein.distance, score_cutoff=1, limit=None
+        )
+        first = min((i for name, _, i in close if name[0] == word[0]), default=None)
+        if first is not None:
+            return owners[first]
     return None
+
+
+@lru_cache(maxsize=16)
+def _device_names(
+    devices: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The one-word device names of five letters or more, in order, and their devices."""
+    pairs = [(d, n) for d, names in devices for n in names if len(n) >= 5 and " " not in n]
+    return tuple(d for d, _ in pairs), tuple(n for _, n in pairs)
 
 
 def read_services(plain: str, services: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
