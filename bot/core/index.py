@@ -66,6 +66,10 @@ class Index:
     holders: dict[str, frozenset[int]]  # token -> the same positions, for set operations
     off_topic: frozenset[int]  # positions of the out-of-scope patterns (matcher.py)
     situations: frozenset[int]  # positions of the situation patterns
+    # Positions of the patterns scored by the general rules: situations, patterns naming
+    # their subject, small talk and off-topic; the others, the most, need only ``rows``.
+    special: frozenset[int]
+    rows: list[tuple[float, str, float, float]]  # weight, subject, specificity, factor
     idf: dict[str, float]
     vocabulary: list[str]  # every indexed word token, sorted, for typo correction
     full_weight: float  # the weight at which a pattern is fully specific
@@ -229,6 +233,12 @@ def build_index(knowledge: Knowledge) -> Index:
         holders={t: frozenset(ps) for t, ps in postings.items()},
         off_topic=frozenset(p for p, pattern in enumerate(patterns) if pattern.subject == NONE),
         situations=frozenset(p for p, pattern in enumerate(patterns) if pattern.situation),
+        special=frozenset(
+            p
+            for p, pattern in enumerate(patterns)
+            if pattern.situation or pattern.names or pattern.subject in (HELP, NONE, THANKS)
+        ),
+        rows=[(p.weight, p.subject, p.specificity, p.factor) for p in patterns],
         idf=idf,
         vocabulary=sorted(t for t in idf if t.isalpha()),
         full_weight=full_weight,

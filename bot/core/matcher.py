@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.index import APP_PREFIX, HELP, NAME_FACTOR, NONE, THANKS, Index, Pattern
@@ -132,7 +132,7 @@ class _Reading:
             held = self._held[mask] = _Held(tokens, total, rough, asked, anchored, bonus)
         return held
 
-    def light(self, part: set[int], held: _Held) -> Iterable[int]:
+    def light(self, part: set[int], held: _Held) -> set[int]:
         """The patterns of a part light enough to reach MIN_COVERAGE (and a hair more, for
         rounding): a prefix of the postings of its rarest token, sorted by weight."""
         index = self.index
@@ -182,22 +182,41 @@ def score_subjects(
                     for token in held.tokens:
                         consumed[pattern.subject] |= situation_words.get(token, frozenset())
 
-    # subject -> (score, question tokens, anchored, position) of its best pattern
-    best: dict[str, tuple[float, frozenset[str], bool, int]] = {}
+    # subject -> (score, mask, position) of its best pattern, and the other patterns of the
+    # same score (position, mask): the first in the candidates' order wins a tie.
+    best: dict[str, tuple[float, int, int]] = {}
+    tied: dict[str, list[tuple[int, int]]] = {}
     covered: dict[str, int] = {}  # subject -> every meaning its patterns explain
     others: dict[str, set[str]] = {}  # subject -> stems other subjects' situations use
-    rank: dict[int, int] = {}
+    rows = index.rows
     for mask, part in reading.parts:
         held = reading.held(mask)
-        total, q_tokens, anchored, bonus = held.total, held.asked, held.anchored, held.bonus
-        for position in reading.light(part, held):
+        total, q_tokens, bonus = held.total, held.asked, held.bonus
+        light = reading.light(part, held)
+        if total is not None and not consumed:
+            # The plain patterns: only their weight, specificity and factor differ.
+            for position in light - index.special:
+                weight, subject, specificity, factor = rows[position]
+                coverage = total / weight
+                if coverage < MIN_COVERAGE:
+                    continue  # noise: the decision thresholds are far above it
+                score = coverage * specificity * factor + bonus
+                covered[subject] = covered.get(subject, 0) | mask
+                current = best.get(subject)
+                if current is None or score > current[0]:
+                    best[subject] = (score, mask, position)
+                    tied.pop(subject, None)
+                elif score == current[0]:
+                    tied.setdefault(subject, []).append((position, mask))
+            light = light & index.special
+        for position in light:
             pattern = patterns[position]
             if total is not None:
                 coverage = total / pattern.weight
             else:
                 coverage = reading.coverage(pattern, mask, held)
             if coverage < MIN_COVERAGE:
-                continue  # noise: the decision thresholds are far above what it can score
+                continue
             subject = pattern.subject
             if consumed and not pattern.situation:
                 taken = others.get(subject)
@@ -222,25 +241,42 @@ def score_subjects(
             covered[subject] = covered.get(subject, 0) | mask
             current = best.get(subject)
             if current is None or score > current[0]:
-                best[subject] = (score, q_tokens, anchored, position)
+                best[subject] = (score, mask, position)
+                tied.pop(subject, None)
             elif score == current[0]:
-                # Equal scores: the first pattern in the candidates' own order wins,
-                # whatever the order the parts are read in.
-                rank = rank or {p: i for i, p in enumerate(found)}
-                if rank[position] < rank[current[3]]:
-                    best[subject] = (score, q_tokens, anchored, position)
+                tied.setdefault(subject, []).append((position, mask))
+    if tied:
+        _first_of_ties(best, tied, found)
 
     asked = set(tokens)
     scored = []
-    for subject, (score, q_tokens, anchored, _) in best.items():
+    for subject, (score, mask, _) in best.items():
+        held = reading.held(mask)
         every = reading.held(covered[subject]).asked
-        extra = len(every - q_tokens)
+        extra = len(every - held.asked)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
         # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
         if any(topic <= asked for topic in index.topics.get(subject, ())):
             bonus += TOPIC_BONUS
-        scored.append(Scored(subject, score + bonus, every, anchored))
+        scored.append(Scored(subject, score + bonus, every, held.anchored))
     return scored
+
+
+def _first_of_ties(
+    best: dict[str, tuple[float, int, int]],
+    tied: dict[str, list[tuple[int, int]]],
+    found: set[int],
+) -> None:
+    """Between patterns of one subject with the same best score, the first in the
+    candidate set's order gives the words; it matters only when their words differ."""
+    rank: dict[int, int] = {}
+    for subject, ties in tied.items():
+        score, mask, position = best[subject]
+        if all(m == mask for _, m in ties):
+            continue
+        rank = rank or {p: i for i, p in enumerate(found)}
+        first, first_mask = min([(position, mask), *ties], key=lambda pm: rank[pm[0]])
+        best[subject] = (score, first_mask, first)
 
 
 def _coverage(pattern: Pattern, matched: dict[str, tuple[float, str]], index: Index) -> float:
