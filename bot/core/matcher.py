@@ -30,6 +30,7 @@ SITUATION_OVERLAP = 0.5  # weight of a word another subject's situation already 
 # Below this share of its weight a pattern is noise: the decision thresholds (understand.py)
 # are far above what it could score, so it is neither gathered nor scored.
 MIN_COVERAGE = 0.25
+FEW = 64  # candidates read pattern by pattern; beyond, split by set operations
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class _Held:
     asked: frozenset[str]  # the question tokens they read
     anchored: bool  # one of them is no weak token (index.py)
     bonus: float  # the longer-match bonus of a pattern holding them
+    rarest: str  # the token with the shortest postings
 
 
 class _Reading:
@@ -101,6 +103,27 @@ class _Reading:
         self.index = index
         self.bits = {t: 1 << i for i, t in enumerate(meanings)}
         self.costs = {t: index.idf[t] * sim for t, (sim, _) in meanings.items()}
+        self.parts = self._split(found) if len(found) > FEW else self._read(found)
+        self._held: dict[int, _Held] = {}
+
+    def _read(self, found: set[int]) -> list[tuple[int, set[int]]]:
+        """A few candidates: each one's tokens looked up, cheaper than the set operations."""
+        bits, patterns, off_topic = self.bits, self.index.patterns, self.index.off_topic
+        # An off-topic cue is typed as is, never guessed.
+        exact = sum(bit for t, bit in bits.items() if self.meanings[t][0] == 1.0)
+        parts: dict[int, set[int]] = {}
+        for position in found:
+            mask = 0
+            for token in patterns[position].tokens:
+                mask |= bits.get(token, 0)
+            if position in off_topic:
+                mask &= exact
+            if mask:  # 0: nothing held
+                parts.setdefault(mask, set()).add(position)
+        return list(parts.items())
+
+    def _split(self, found: set[int]) -> list[tuple[int, set[int]]]:
+        meanings, index = self.meanings, self.index
         parts: list[tuple[int, set[int]]] = [(0, found)]
         for token, bit in self.bits.items():
             holders = index.holders[token]
@@ -115,8 +138,7 @@ class _Reading:
                 if part:
                     split.append((mask, part))
             parts = split
-        self.parts = [(mask, part) for mask, part in parts if mask]  # 0: nothing held
-        self._held: dict[int, _Held] = {}
+        return [(mask, part) for mask, part in parts if mask]  # 0: nothing held
 
     def held(self, mask: int) -> _Held:
         held = self._held.get(mask)
@@ -129,14 +151,17 @@ class _Reading:
             asked = frozenset(self.meanings[t][1] for t in tokens)
             anchored = any(t not in self.index.weak for t in tokens)
             bonus = LONGER_MATCH_BONUS * (len(asked) - 1)
-            held = self._held[mask] = _Held(tokens, total, rough, asked, anchored, bonus)
+            postings = self.index.postings
+            rarest = min(tokens, key=lambda t: len(postings[t]), default="")
+            held = _Held(tokens, total, rough, asked, anchored, bonus, rarest)
+            self._held[mask] = held
         return held
 
     def light(self, part: set[int], held: _Held) -> set[int]:
         """The patterns of a part light enough to reach MIN_COVERAGE (and a hair more, for
         rounding): a prefix of the postings of its rarest token, sorted by weight."""
         index = self.index
-        token = min(held.tokens, key=lambda t: len(index.postings[t]))
+        token = held.rarest
         weights = index.weights[token]
         cut = bisect_right(weights, held.rough / MIN_COVERAGE * (1 + 1e-9))
         if cut == len(weights):
