@@ -66,9 +66,12 @@ class Index:
     holders: dict[str, frozenset[int]]  # token -> the same positions, for set operations
     off_topic: frozenset[int]  # positions of the out-of-scope patterns (matcher.py)
     situations: frozenset[int]  # positions of the situation patterns
-    # Positions of the patterns scored by the general rules: situations, patterns naming
-    # their subject, small talk and off-topic; the others, the most, need only ``rows``.
+    # Positions of the patterns scored by the general rules: situations, small talk and
+    # off-topic; the others, the most, need only ``rows`` and, for those holding words of
+    # their subject's name, ``name_holders``.
     special: frozenset[int]
+    naming: frozenset[int]  # positions of the patterns holding words of their name
+    name_holders: dict[str, frozenset[int]]  # token -> patterns that hold it as a name
     rows: list[tuple[float, str, float, float]]  # weight, subject, specificity, factor
     idf: dict[str, float]
     vocabulary: list[str]  # every indexed word token, sorted, for typo correction
@@ -77,6 +80,9 @@ class Index:
     caveat_topics: dict[Caveat, tuple[frozenset[str], ...]]
     # subject -> its caveats' topics: a question on a tool's caveat favours that tool
     topics: dict[str, tuple[frozenset[str], ...]]
+    # a token of each topic -> (subject, topic): the topics a question may say, found
+    # from its own tokens rather than by trying every subject's
+    topic_keys: dict[str, tuple[tuple[str, frozenset[str]], ...]]
     concepts: Concepts
     apps: AppNames
     phonetic: dict[str, tuple[str, ...]]  # phonetic key -> indexed tokens that sound so
@@ -218,6 +224,10 @@ def build_index(knowledge: Knowledge) -> Index:
         tool.subject: tuple(t for caveat in tool.caveats for t in caveat_topics[caveat])
         for tool in knowledge.tools.values()
     }
+    topic_keys: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
+    for subject, subject_topics in topics.items():
+        for topic in subject_topics:
+            topic_keys[min(topic)].append((subject, topic))
     apps = compile_app_names(
         (a.id, (a.name, *a.phrasings)) for a in knowledge.outside_apps.values()
     )
@@ -236,14 +246,17 @@ def build_index(knowledge: Knowledge) -> Index:
         special=frozenset(
             p
             for p, pattern in enumerate(patterns)
-            if pattern.situation or pattern.names or pattern.subject in (HELP, NONE, THANKS)
+            if pattern.situation or pattern.subject in (HELP, NONE, THANKS)
         ),
+        naming=frozenset(p for p, pattern in enumerate(patterns) if pattern.names),
+        name_holders=_name_holders(patterns),
         rows=[(p.weight, p.subject, p.specificity, p.factor) for p in patterns],
         idf=idf,
         vocabulary=sorted(t for t in idf if t.isalpha()),
         full_weight=full_weight,
         caveat_topics=caveat_topics,
         topics=topics,
+        topic_keys={t: tuple(pairs) for t, pairs in topic_keys.items()},
         concepts=concepts,
         apps=apps,
         phonetic={k: tuple(sorted(v & idf.keys())) for k, v in phonetic.items() if v & idf.keys()},
@@ -252,6 +265,14 @@ def build_index(knowledge: Knowledge) -> Index:
         weak=frozenset(weak_candidates & domain),
         real_words=frozenset(real),
     )
+
+
+def _name_holders(patterns: list[Pattern]) -> dict[str, frozenset[int]]:
+    holders: dict[str, set[int]] = defaultdict(set)
+    for position, pattern in enumerate(patterns):
+        for token in pattern.names:
+            holders[token].add(position)
+    return {token: frozenset(positions) for token, positions in holders.items()}
 
 
 def _add_keys(phonetic: dict[str, set[str]], norm: Normalized) -> None:

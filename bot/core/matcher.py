@@ -31,6 +31,7 @@ SITUATION_OVERLAP = 0.5  # weight of a word another subject's situation already 
 # are far above what it could score, so it is neither gathered nor scored.
 MIN_COVERAGE = 0.25
 FEW = 64  # candidates read pattern by pattern; beyond, split by set operations
+FEW_IN_PART = 16  # patterns of a part all scored by the general rules; beyond, by rows
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _candidates(meanings: dict[str, tuple[float, str]], index: Index) -> set[int
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Held:
     """What a pattern holding this set of the question's meanings gets from them."""
 
@@ -217,14 +218,22 @@ def score_subjects(
     for mask, part in reading.parts:
         held = reading.held(mask)
         total, q_tokens, bonus = held.total, held.asked, held.bonus
-        light = reading.light(part, held)
-        if total is not None and not consumed:
-            # The plain patterns: only their weight, specificity and factor differ.
-            for position in light - index.special:
+        # A handful of patterns: the general rules, without the set operations.
+        light = part if len(part) <= FEW_IN_PART else reading.light(part, held)
+        if total is not None and not consumed and len(light) > FEW_IN_PART:
+            # The plain patterns: only their weight, specificity and factor differ, and
+            # whether they miss their subject's name, when they hold some of it.
+            plain = light - index.special
+            unnamed = plain & index.naming
+            if unnamed:
+                unnamed -= set().union(*(index.name_holders.get(t, ()) for t in held.tokens))
+            for position in plain:
                 weight, subject, specificity, factor = rows[position]
                 coverage = total / weight
                 if coverage < MIN_COVERAGE:
                     continue  # noise: the decision thresholds are far above it
+                if position in unnamed:
+                    coverage *= UNNAMED_PENALTY
                 score = coverage * specificity * factor + bonus
                 covered[subject] = covered.get(subject, 0) | mask
                 current = best.get(subject)
@@ -274,14 +283,20 @@ def score_subjects(
         _first_of_ties(best, tied, found)
 
     asked = set(tokens)
+    # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
+    leaning = {
+        subject
+        for token in asked
+        for subject, topic in index.topic_keys.get(token, ())
+        if topic <= asked
+    }
     scored = []
     for subject, (score, mask, _) in best.items():
         held = reading.held(mask)
         every = reading.held(covered[subject]).asked
         extra = len(every - held.asked)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
-        # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
-        if any(topic <= asked for topic in index.topics.get(subject, ())):
+        if subject in leaning:
             bonus += TOPIC_BONUS
         scored.append(Scored(subject, score + bonus, every, held.anchored))
     return scored
