@@ -70,6 +70,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
         "{n}",
     ),
 )
+_DIGIT = re.compile(r"\d")
 # "moi et ma cheffe", "moi et un collègue": two people.
 _ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
 # "entre 10 et 20 personnes", "on sera 5-6", "2 ou 3 personnes": plan for the upper bound.
@@ -132,14 +133,15 @@ def _contains_phrase(plain: str, phrase: str) -> bool:
 def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | None:
     """The participant count of a normalised question, and how it was said; None when no
     number in it counts people (a time, a duration, a date, a floor, a size, a choice)."""
-    for pattern in _RANGE:
+    digits = _DIGIT.search(plain) is not None  # every range and count pattern needs one
+    for pattern in _RANGE if digits else ():
         found = pattern.search(plain)
         if found:
             low, high = sorted((int(found.group(1)), int(found.group(2))))
             return _capped(high, f"{low} à {high} participants")
     if _ME_AND_ONE.search(plain):
         return 2, "vous et une autre personne"
-    for pattern, offset, said in _PATTERNS:
+    for pattern, offset, said in _PATTERNS if digits else ():
         found = pattern.search(plain)
         if found:
             n = int(found.group(1))
@@ -147,7 +149,7 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
             people = "participant" if n + offset <= 1 else "participants"
             return _capped(max(1, n + offset), text if " " in said else f"{text} {people}")
     for word, value in approximate.items():
-        place = _phrases((word,)).search(plain)
+        place = _phrases((word,)).search(plain) if word in plain else None
         if place and not _NOT_PEOPLE_OF.match(plain[place.end() :]):
             return value, f"une {word.removesuffix(' de')} de participants"
     return None
@@ -192,7 +194,12 @@ def _device_names(
 def read_services(plain: str, services: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
     """Every service whose words the question says: a DDT is a DDI and a decentralised
     service."""
-    return frozenset(s for s, words in services.items() if _phrases(tuple(words)).search(plain))
+    return frozenset(s for s, words in services.items() if _says(plain, words))
+
+
+def _says(plain: str, phrases: tuple[str, ...]) -> bool:
+    """One of the phrases as whole words; a substring test first, since most are absent."""
+    return any(p in plain for p in phrases) and _phrases(tuple(phrases)).search(plain) is not None
 
 
 def read_entities(
@@ -203,10 +210,8 @@ def read_entities(
     approximate_numbers: Mapping[str, int],
     services: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Entities:
-    device = next(
-        (device for device, words in devices.items() if _phrases(tuple(words)).search(plain)),
-        None,
-    ) or _misspelt_device(plain, devices)
+    device = next((device for device, words in devices.items() if _says(plain, words)), None)
+    device = device or _misspelt_device(plain, devices)
     sensitive = _phrases(tuple(sensitive_words)).search(plain) is not None
     where = read_services(plain, services or {})
     count = read_count(plain, approximate_numbers)
