@@ -29,6 +29,8 @@ class AppNames:
     glued: dict[str, str]  # name with its words glued ("whatsapp", "googlesheets") -> app id
     keys: dict[str, str]  # phonetic key of a glued name -> app id
     long_names: tuple[str, ...]  # glued names open to one typo
+    # Every start of a glued name: words glued together can spell one only from one of them
+    starts: frozenset[str] = frozenset()
     # word -> the application it misspells, if any; filled as questions come
     near: dict[str, str | None] = field(default_factory=dict, compare=False)
 
@@ -48,6 +50,8 @@ class AppNames:
 
     def _at(self, words: Sequence[str], start: int) -> tuple[str, int, int] | None:
         for end in range(min(len(words), start + MAX_RUN), start, -1):
+            if end > start + 1 and words[start] not in self.starts:
+                continue  # no name starts so: only the word alone, as a typo, may be one
             run = "".join(words[start:end])
             if not run.isascii() or run.isdigit():
                 continue
@@ -94,4 +98,5 @@ def compile_app_names(apps: Iterable[tuple[str, Sequence[str]]]) -> AppNames:
         if len(run) >= PHONETIC_MIN and run.isalpha():
             keys.setdefault(phonetic_key(run), ident)
     long_names = tuple(r for r in glued if len(r) >= TYPO_MIN)
-    return AppNames(glued, keys, long_names)
+    starts = frozenset(run[:end] for run in glued for end in range(1, len(run) + 1))
+    return AppNames(glued, keys, long_names, starts=starts)

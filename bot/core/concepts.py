@@ -25,12 +25,15 @@ class Concepts:
     # -> its token. Plain words, not stems: "former" and "forme" share a stem.
     phrases: dict[tuple[str, ...], str]
     longest: int  # words in the longest phrase
+    firsts: frozenset[str] = frozenset()  # the first word of each phrase
 
     def spans(self, words: Sequence[str]) -> dict[str, frozenset[str]]:
         """The concepts a question's plain words say -> the stems of the words that say
         them ("chez eux" -> {"chez", "eux"}), in order of the text."""
         found: dict[str, set[str]] = {}
         for start in range(len(words)):
+            if words[start] not in self.firsts:
+                continue  # no phrase starts with this word
             for end in range(min(len(words), start + self.longest), start, -1):
                 token = self.phrases.get(tuple(words[start:end]))
                 if token is not None:
@@ -100,4 +103,5 @@ def compile_concepts(
     for key, token in listed:  # the last word inflects: "trop lourd", "trop lourdes"
         for form in sorted(inflections(key[-1]) if key else ()):
             phrases.setdefault((*key[:-1], form), token)
-    return Concepts(phrases, max((len(k) for k in phrases), default=0))
+    longest = max((len(k) for k in phrases), default=0)
+    return Concepts(phrases, longest, frozenset(k[0] for k in phrases))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from threading import Lock
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.core.normalize import stem
@@ -135,16 +136,12 @@ def _near_cues(plain: str, taken: list[tuple[int, int]], cues: Cues) -> list[tup
         if stem(token) in cues.attribute_stems:
             out.append((stem(token), *word.span()))
         elif len(token) >= TYPO_MIN:
-            near = next(
-                (
-                    c
-                    for c in cues.attribute_words
-                    if Levenshtein.distance(token, c, score_cutoff=1) <= 1
-                ),
-                None,
+            # The first cue, in the lexicon's order, one edit away (distances in C).
+            close = process.extract(
+                token, cues.attribute_words, scorer=Levenshtein.distance, score_cutoff=1, limit=None
             )
-            if near is not None:
-                out.append((near, *word.span()))
+            if close:
+                out.append((min(close, key=lambda c: c[2])[0], *word.span()))
     return out
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 # Beyond this a count is absurd; it is kept (as "very many") but never echoed as is.
@@ -69,6 +70,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
         "{n}",
     ),
 )
+_DIGIT = re.compile(r"\d")
 # "moi et ma cheffe", "moi et un collègue": two people.
 _ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
 # "entre 10 et 20 personnes", "on sera 5-6", "2 ou 3 personnes": plan for the upper bound.
@@ -131,14 +133,15 @@ def _contains_phrase(plain: str, phrase: str) -> bool:
 def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | None:
     """The participant count of a normalised question, and how it was said; None when no
     number in it counts people (a time, a duration, a date, a floor, a size, a choice)."""
-    for pattern in _RANGE:
+    digits = _DIGIT.search(plain) is not None  # every range and count pattern needs one
+    for pattern in _RANGE if digits else ():
         found = pattern.search(plain)
         if found:
             low, high = sorted((int(found.group(1)), int(found.group(2))))
             return _capped(high, f"{low} à {high} participants")
     if _ME_AND_ONE.search(plain):
         return 2, "vous et une autre personne"
-    for pattern, offset, said in _PATTERNS:
+    for pattern, offset, said in _PATTERNS if digits else ():
         found = pattern.search(plain)
         if found:
             n = int(found.group(1))
@@ -146,7 +149,7 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
             people = "participant" if n + offset <= 1 else "participants"
             return _capped(max(1, n + offset), text if " " in said else f"{text} {people}")
     for word, value in approximate.items():
-        place = _phrases((word,)).search(plain)
+        place = _phrases((word,)).search(plain) if word in plain else None
         if place and not _NOT_PEOPLE_OF.match(plain[place.end() :]):
             return value, f"une {word.removesuffix(' de')} de participants"
     return None
@@ -165,26 +168,38 @@ def read_participants(plain: str, approximate: Mapping[str, int]) -> int | None:
 
 def _misspelt_device(plain: str, devices: Mapping[str, tuple[str, ...]]) -> str | None:
     """One typo in a device name of five letters or more: "ipone", "andoid", "samsoung"."""
+    owners, names = _device_names(tuple(devices.items()))
     for word in plain.split():
         if len(word) < 5:
             continue
-        for device, names in devices.items():
-            close = (
-                len(name) >= 5
-                and name[0] == word[0]
-                and " " not in name
-                and Levenshtein.distance(word, name, score_cutoff=1) <= 1
-                for name in names
-            )
-            if any(close):
-                return device
+        # Distances in C; the first device in the lexicon's order wins, as the first name.
+        close = process.extract(
+            word, names, scorer=Levenshtein.distance, score_cutoff=1, limit=None
+        )
+        first = min((i for name, _, i in close if name[0] == word[0]), default=None)
+        if first is not None:
+            return owners[first]
     return None
+
+
+@lru_cache(maxsize=16)
+def _device_names(
+    devices: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The one-word device names of five letters or more, in order, and their devices."""
+    pairs = [(d, n) for d, names in devices for n in names if len(n) >= 5 and " " not in n]
+    return tuple(d for d, _ in pairs), tuple(n for _, n in pairs)
 
 
 def read_services(plain: str, services: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
     """Every service whose words the question says: a DDT is a DDI and a decentralised
     service."""
-    return frozenset(s for s, words in services.items() if _phrases(tuple(words)).search(plain))
+    return frozenset(s for s, words in services.items() if _says(plain, words))
+
+
+def _says(plain: str, phrases: tuple[str, ...]) -> bool:
+    """One of the phrases as whole words; a substring test first, since most are absent."""
+    return any(p in plain for p in phrases) and _phrases(tuple(phrases)).search(plain) is not None
 
 
 def read_entities(
@@ -195,10 +210,8 @@ def read_entities(
     approximate_numbers: Mapping[str, int],
     services: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Entities:
-    device = next(
-        (device for device, words in devices.items() if _phrases(tuple(words)).search(plain)),
-        None,
-    ) or _misspelt_device(plain, devices)
+    device = next((device for device, words in devices.items() if _says(plain, words)), None)
+    device = device or _misspelt_device(plain, devices)
     sensitive = _phrases(tuple(sensitive_words)).search(plain) is not None
     where = read_services(plain, services or {})
     count = read_count(plain, approximate_numbers)
@@ -218,6 +231,15 @@ def without_entities(
     words = [w for ws in devices.values() for w in ws] + list(sensitive_words)
     words += list(approximate_numbers) + [w for ws in (services or {}).values() for w in ws]
     for phrase in sorted(words, key=len, reverse=True):
-        plain = re.sub(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", " ", plain)
-    plain = re.sub(rf"\b(?:plus|moins) de\b|\b\d+\b|\b{_PEOPLE}\b", " ", plain)
+        if phrase in plain:  # most are not there: no regular expression to run
+            plain = _whole(phrase).sub(" ", plain)
+    plain = _COUNT_WORDS.sub(" ", plain)
     return " ".join(plain.split())
+
+
+@lru_cache(maxsize=4096)
+def _whole(phrase: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+
+
+_COUNT_WORDS = re.compile(rf"\b(?:plus|moins) de\b|\b\d+\b|\b{_PEOPLE}\b")

@@ -47,6 +47,7 @@ class Pattern:
     # partial match that misses them is about something else ("installer le VPN").
     names: frozenset[str] = frozenset()
     situation: bool = False  # matched only in full
+    specificity: float = 1.0  # min(1, weight / full weight): how much a full match says
 
 
 @dataclass
@@ -57,6 +58,16 @@ class Index:
     # token -> pattern positions, lightest pattern first, and their weights (for bisect)
     postings: dict[str, tuple[int, ...]]
     weights: dict[str, tuple[float, ...]]
+    holders: dict[str, frozenset[int]]  # token -> the same positions, for set operations
+    off_topic: frozenset[int]  # positions of the out-of-scope patterns (matcher.py)
+    situations: frozenset[int]  # positions of the situation patterns
+    # Positions of the patterns scored by the general rules: situations, small talk and
+    # off-topic; the others, the most, need only ``rows`` and, for those holding words of
+    # their subject's name, ``name_holders``.
+    special: frozenset[int]
+    naming: frozenset[int]  # positions of the patterns holding words of their name
+    name_holders: dict[str, frozenset[int]]  # token -> patterns that hold it as a name
+    rows: list[tuple[float, Subject, float, float]]  # weight, subject, specificity, factor
     idf: dict[str, float]
     vocabulary: list[str]  # every indexed word token, sorted, for typo correction
     full_weight: float  # the weight at which a pattern is fully specific
@@ -64,6 +75,9 @@ class Index:
     caveat_topics: dict[Caveat, tuple[frozenset[str], ...]]
     # subject -> its caveats' topics: a question on a tool's caveat favours that tool
     topics: dict[Subject, tuple[frozenset[str], ...]]
+    # a token of each topic -> (subject, topic): the topics a question may say, found
+    # from its own tokens rather than by trying every subject's
+    topic_keys: dict[str, tuple[tuple[Subject, frozenset[str]], ...]]
     concepts: Concepts
     apps: AppNames
     phonetic: dict[str, tuple[str, ...]]  # phonetic key -> indexed tokens that sound so
@@ -175,6 +189,8 @@ def build_index(knowledge: Knowledge) -> Index:
     idf = {t: math.log(1 + n_subjects / len(s)) for t, s in subjects_of.items()}
 
     own = _name_tokens(knowledge, abbreviations, stopwords)
+    # A token unique to one subject is fully specific on its own.
+    full_weight = 0.8 * math.log(1 + n_subjects)
     patterns: list[Pattern] = []
     by_token: dict[str, list[int]] = defaultdict(list)
     for subject, tokens, factor, situation in raw:
@@ -182,7 +198,8 @@ def build_index(knowledge: Knowledge) -> Index:
             by_token[token].append(len(patterns))
         weight = sum(idf[t] for t in tokens)
         names = own.get(subject, frozenset()) & frozenset(tokens)
-        patterns.append(Pattern(subject, tokens, weight, factor, names, situation))
+        specificity = min(1.0, weight / full_weight)
+        patterns.append(Pattern(subject, tokens, weight, factor, names, situation, specificity))
     postings = {
         t: tuple(sorted(ps, key=lambda p: patterns[p].weight)) for t, ps in by_token.items()
     }
@@ -202,6 +219,10 @@ def build_index(knowledge: Knowledge) -> Index:
         tool.subject: tuple(t for caveat in tool.caveats for t in caveat_topics[caveat])
         for tool in knowledge.tools.values()
     }
+    topic_keys: dict[str, list[tuple[Subject, frozenset[str]]]] = defaultdict(list)
+    for subject, subject_topics in topics.items():
+        for topic in subject_topics:
+            topic_keys[min(topic)].append((subject, topic))
     apps = compile_app_names(
         (a.id, (a.name, *a.phrasings)) for a in knowledge.outside_apps.values()
     )
@@ -214,12 +235,23 @@ def build_index(knowledge: Knowledge) -> Index:
         patterns=patterns,
         postings=postings,
         weights=weights,
+        holders={t: frozenset(ps) for t, ps in postings.items()},
+        off_topic=frozenset(p for p, pattern in enumerate(patterns) if pattern.subject == NONE),
+        situations=frozenset(p for p, pattern in enumerate(patterns) if pattern.situation),
+        special=frozenset(
+            p
+            for p, pattern in enumerate(patterns)
+            if pattern.situation or pattern.subject in (HELP, NONE, THANKS)
+        ),
+        naming=frozenset(p for p, pattern in enumerate(patterns) if pattern.names),
+        name_holders=_name_holders(patterns),
+        rows=[(p.weight, p.subject, p.specificity, p.factor) for p in patterns],
         idf=idf,
         vocabulary=sorted(t for t in idf if t.isalpha()),
-        # A token unique to one subject is fully specific on its own.
-        full_weight=0.8 * math.log(1 + n_subjects),
+        full_weight=full_weight,
         caveat_topics=caveat_topics,
         topics=topics,
+        topic_keys={t: tuple(pairs) for t, pairs in topic_keys.items()},
         concepts=concepts,
         apps=apps,
         phonetic={k: tuple(sorted(v & idf.keys())) for k, v in phonetic.items() if v & idf.keys()},
@@ -228,6 +260,14 @@ def build_index(knowledge: Knowledge) -> Index:
         weak=frozenset(weak_candidates & domain),
         real_words=frozenset(real),
     )
+
+
+def _name_holders(patterns: list[Pattern]) -> dict[str, frozenset[int]]:
+    holders: dict[str, set[int]] = defaultdict(set)
+    for position, pattern in enumerate(patterns):
+        for token in pattern.names:
+            holders[token].add(position)
+    return {token: frozenset(positions) for token, positions in holders.items()}
 
 
 def _add_keys(phonetic: dict[str, set[str]], norm: Normalized) -> None:

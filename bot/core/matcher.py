@@ -31,6 +31,8 @@ SITUATION_OVERLAP = 0.5  # weight of a word another subject's situation already 
 # Below this share of its weight a pattern is noise: the decision thresholds (understand.py)
 # are far above what it could score, so it is neither gathered nor scored.
 MIN_COVERAGE = 0.25
+FEW = 64  # candidates read pattern by pattern; beyond, split by set operations
+FEW_IN_PART = 16  # patterns of a part all scored by the general rules; beyond, by rows
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,118 @@ def _candidates(meanings: dict[str, tuple[float, str]], index: Index) -> set[int
     return found
 
 
+@dataclass(slots=True)
+class _Held:
+    """What a pattern holding this set of the question's meanings gets from them."""
+
+    tokens: tuple[str, ...]  # the indexed tokens, in the question's order
+    total: float | None  # their weight, when the order of the sum cannot change it
+    rough: float  # their weight in the question's order, for pruning only
+    asked: frozenset[str]  # the question tokens they read
+    anchored: bool  # one of them is no weak token (index.py)
+    bonus: float  # the longer-match bonus of a pattern holding them
+    rarest: str  # the token with the shortest postings
+
+
+class _Reading:
+    """The question's meanings as bits, and the candidate patterns split by which of them
+    they hold.
+
+    The split is made by set operations (in C) on each token's postings, not token by token
+    in each pattern: in a large knowledge a common word reaches thousands of patterns, and
+    most of them hold the same one or two of the question's words, so they share the same
+    sum of weights and only their own weight tells them apart.
+    """
+
+    def __init__(self, meanings: dict[str, tuple[float, str]], found: set[int], index: Index):
+        self.meanings = meanings
+        self.index = index
+        self.bits = {t: 1 << i for i, t in enumerate(meanings)}
+        self.costs = {t: index.idf[t] * sim for t, (sim, _) in meanings.items()}
+        self.parts = self._split(found) if len(found) > FEW else self._read(found)
+        self._held: dict[int, _Held] = {}
+
+    def _read(self, found: set[int]) -> list[tuple[int, set[int]]]:
+        """A few candidates: each one's tokens looked up, cheaper than the set operations."""
+        bits, patterns, off_topic = self.bits, self.index.patterns, self.index.off_topic
+        # An off-topic cue is typed as is, never guessed.
+        exact = sum(bit for t, bit in bits.items() if self.meanings[t][0] == 1.0)
+        parts: dict[int, set[int]] = {}
+        for position in found:
+            mask = 0
+            for token in patterns[position].tokens:
+                mask |= bits.get(token, 0)
+            if position in off_topic:
+                mask &= exact
+            if mask:  # 0: nothing held
+                parts.setdefault(mask, set()).add(position)
+        return list(parts.items())
+
+    def _split(self, found: set[int]) -> list[tuple[int, set[int]]]:
+        meanings, index = self.meanings, self.index
+        parts: list[tuple[int, set[int]]] = [(0, found)]
+        for token, bit in self.bits.items():
+            holders = index.holders[token]
+            split: list[tuple[int, set[int]]] = []
+            for mask, part in parts:
+                inside = part & holders
+                if meanings[token][0] != 1.0:  # an off-topic cue is typed as is, never guessed
+                    inside -= index.off_topic
+                if inside:
+                    split.append((mask | bit, inside))
+                    part = part - inside
+                if part:
+                    split.append((mask, part))
+            parts = split
+        return [(mask, part) for mask, part in parts if mask]  # 0: nothing held
+
+    def held(self, mask: int) -> _Held:
+        held = self._held.get(mask)
+        if held is None:
+            tokens = tuple(t for t, bit in self.bits.items() if bit & mask)
+            rough = sum(self.costs[t] for t in tokens)
+            # Two terms add up the same in either order; three or more are summed in the
+            # pattern's own order (coverage), as a pattern's tokens are read.
+            total = rough if len(tokens) <= 2 else None
+            asked = frozenset(self.meanings[t][1] for t in tokens)
+            anchored = any(t not in self.index.weak for t in tokens)
+            bonus = LONGER_MATCH_BONUS * (len(asked) - 1)
+            postings = self.index.postings
+            rarest = min(tokens, key=lambda t: len(postings[t]), default="")
+            held = _Held(tokens, total, rough, asked, anchored, bonus, rarest)
+            self._held[mask] = held
+        return held
+
+    def light(self, part: set[int], held: _Held) -> set[int]:
+        """The patterns of a part light enough to reach MIN_COVERAGE (and a hair more, for
+        rounding): a prefix of the postings of its rarest token, sorted by weight."""
+        index = self.index
+        token = held.rarest
+        weights = index.weights[token]
+        cut = bisect_right(weights, held.rough / MIN_COVERAGE * (1 + 1e-9))
+        if cut == len(weights):
+            return part
+        return part.intersection(index.postings[token][:cut])
+
+    def coverage(self, pattern: Pattern, mask: int, held: _Held) -> float:
+        total = held.total
+        if total is None:
+            bits, costs = self.bits, self.costs
+            total = sum(costs[t] for t in pattern.tokens if bits.get(t, 0) & mask)
+        return total / pattern.weight
+
+    def matched(self, pattern: Pattern, mask: int) -> dict[str, tuple[float, str]]:
+        """The meanings the pattern holds, in its own order."""
+        return {t: self.meanings[t] for t in pattern.tokens if self.bits.get(t, 0) & mask}
+
+
 def score_subjects(
     tokens: Sequence[str],
     index: Index,
     surface: Sequence[str] = (),
     situation_words: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Scored]:
-    """All subjects with a useful score, best first.
+    """All subjects with a useful score.
 
     ``situation_words``: concept token -> the question's stems that say it (concepts.py).
     Words that make up a situation matched in full are read as that situation: another
@@ -89,63 +196,128 @@ def score_subjects(
     counts them at half weight.
     """
     meanings = _meanings(tokens, surface, index)
-    hits: list[tuple[Pattern, dict[str, tuple[float, str]], float]] = []
+    found = _candidates(meanings, index)
+    reading = _Reading(meanings, found, index)
+    patterns = index.patterns
     consumed: dict[Subject, set[str]] = defaultdict(set)  # subject -> stems its situations use
-    for position in _candidates(meanings, index):
-        pattern = index.patterns[position]
-        matched = {t: meanings[t] for t in pattern.tokens if t in meanings}
-        if pattern.subject == NONE:  # an off-topic cue is typed as is, never guessed
-            matched = {t: m for t, m in matched.items() if m[0] == 1.0}
-        coverage = _coverage(pattern, matched, index)
-        if coverage < MIN_COVERAGE:
-            continue
-        hits.append((pattern, matched, coverage))
-        if pattern.situation and situation_words and coverage >= SITUATION_COVERAGE:
-            for token in matched:
-                consumed[pattern.subject] |= situation_words.get(token, frozenset())
+    if situation_words:
+        for mask, part in reading.parts:
+            held = reading.held(mask)
+            for position in part & index.situations:
+                pattern = patterns[position]
+                if reading.coverage(pattern, mask, held) >= SITUATION_COVERAGE:
+                    for token in held.tokens:
+                        consumed[pattern.subject] |= situation_words.get(token, frozenset())
 
-    best_by_subject: dict[Subject, tuple[float, frozenset[str], bool]] = {}
-    covered: dict[Subject, set[str]] = defaultdict(set)
+    # subject -> (score, mask, position) of its best pattern, and the other patterns of the
+    # same score (position, mask): the first in the candidates' order wins a tie.
+    best: dict[Subject, tuple[float, int, int]] = {}
+    tied: dict[Subject, list[tuple[int, int]]] = {}
+    covered: dict[Subject, int] = {}  # subject -> every meaning its patterns explain
     others: dict[Subject, set[str]] = {}  # subject -> stems other subjects' situations use
-    for pattern, matched, coverage in hits:
-        if consumed and not pattern.situation:
-            taken = others.get(pattern.subject)
-            if taken is None:
-                taken = set().union(*(v for k, v in consumed.items() if k != pattern.subject))
-                others[pattern.subject] = taken
-            if any(q in taken for _, q in matched.values()):
-                matched = {
-                    t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
-                    for t, (sim, q) in matched.items()
-                }
-                coverage = _coverage(pattern, matched, index)
-        specificity = min(1.0, pattern.weight / index.full_weight)
-        if pattern.names and not pattern.names & matched.keys():
-            coverage *= UNNAMED_PENALTY
-        if pattern.subject in SOCIAL and coverage < SOCIAL_COVERAGE:
-            continue  # half a greeting or half an off-topic phrase says nothing
-        if pattern.situation and coverage < SITUATION_COVERAGE:
-            continue
-        q_tokens = frozenset(q for _, q in matched.values())
-        # Between equally complete patterns, the one explaining more of the question wins
-        # ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.
-        score = coverage * specificity * pattern.factor + LONGER_MATCH_BONUS * (len(q_tokens) - 1)
-        covered[pattern.subject].update(q_tokens)
-        current = best_by_subject.get(pattern.subject)
-        if current is None or score > current[0]:
-            anchored = any(t not in index.weak for t in matched)
-            best_by_subject[pattern.subject] = (score, q_tokens, anchored)
+    rows = index.rows
+    for mask, part in reading.parts:
+        held = reading.held(mask)
+        total, q_tokens, bonus = held.total, held.asked, held.bonus
+        # A handful of patterns: the general rules, without the set operations.
+        light = part if len(part) <= FEW_IN_PART else reading.light(part, held)
+        if total is not None and not consumed and len(light) > FEW_IN_PART:
+            # The plain patterns: only their weight, specificity and factor differ, and
+            # whether they miss their subject's name, when they hold some of it.
+            plain = light - index.special
+            unnamed = plain & index.naming
+            if unnamed:
+                unnamed -= set().union(*(index.name_holders.get(t, ()) for t in held.tokens))
+            for position in plain:
+                weight, subject, specificity, factor = rows[position]
+                coverage = total / weight
+                if coverage < MIN_COVERAGE:
+                    continue  # noise: the decision thresholds are far above it
+                if position in unnamed:
+                    coverage *= UNNAMED_PENALTY
+                score = coverage * specificity * factor + bonus
+                covered[subject] = covered.get(subject, 0) | mask
+                current = best.get(subject)
+                if current is None or score > current[0]:
+                    best[subject] = (score, mask, position)
+                    tied.pop(subject, None)
+                elif score == current[0]:
+                    tied.setdefault(subject, []).append((position, mask))
+            light = light & index.special
+        for position in light:
+            pattern = patterns[position]
+            if total is not None:
+                coverage = total / pattern.weight
+            else:
+                coverage = reading.coverage(pattern, mask, held)
+            if coverage < MIN_COVERAGE:
+                continue
+            subject = pattern.subject
+            if consumed and not pattern.situation:
+                taken = others.get(subject)
+                if taken is None:
+                    taken = set().union(*(v for k, v in consumed.items() if k != subject))
+                    others[subject] = taken
+                if not q_tokens.isdisjoint(taken):
+                    matched = {
+                        t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
+                        for t, (sim, q) in reading.matched(pattern, mask).items()
+                    }
+                    coverage = _coverage(pattern, matched, index)
+            if pattern.names and pattern.names.isdisjoint(held.tokens):
+                coverage *= UNNAMED_PENALTY
+            if subject in SOCIAL and coverage < SOCIAL_COVERAGE:
+                continue  # half a greeting or half an off-topic phrase says nothing
+            if pattern.situation and coverage < SITUATION_COVERAGE:
+                continue
+            # Between equally complete patterns, the one explaining more of the question
+            # wins ("webconf de l'etat" over "webconf"); scores may pass 1.0 for ranking only.
+            score = coverage * pattern.specificity * pattern.factor + bonus
+            covered[subject] = covered.get(subject, 0) | mask
+            current = best.get(subject)
+            if current is None or score > current[0]:
+                best[subject] = (score, mask, position)
+                tied.pop(subject, None)
+            elif score == current[0]:
+                tied.setdefault(subject, []).append((position, mask))
+    if tied:
+        _first_of_ties(best, tied, found)
 
     asked = set(tokens)
+    # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
+    leaning = {
+        subject
+        for token in asked
+        for subject, topic in index.topic_keys.get(token, ())
+        if topic <= asked
+    }
     scored = []
-    for subject, (score, q_tokens, anchored) in best_by_subject.items():
-        extra = len(covered[subject] - q_tokens)
+    for subject, (score, mask, _) in best.items():
+        held = reading.held(mask)
+        every = reading.held(covered[subject]).asked
+        extra = len(every - held.asked)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
-        # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
-        if any(topic <= asked for topic in index.topics.get(subject, ())):
+        if subject in leaning:
             bonus += TOPIC_BONUS
-        scored.append(Scored(subject, score + bonus, frozenset(covered[subject]), anchored))
+        scored.append(Scored(subject, score + bonus, every, held.anchored))
     return scored
+
+
+def _first_of_ties(
+    best: dict[Subject, tuple[float, int, int]],
+    tied: dict[Subject, list[tuple[int, int]]],
+    found: set[int],
+) -> None:
+    """Between patterns of one subject with the same best score, the first in the
+    candidate set's order gives the words; it matters only when their words differ."""
+    rank: dict[int, int] = {}
+    for subject, ties in tied.items():
+        score, mask, position = best[subject]
+        if all(m == mask for _, m in ties):
+            continue
+        rank = rank or {p: i for i, p in enumerate(found)}
+        first, first_mask = min([(position, mask), *ties], key=lambda pm: rank[pm[0]])
+        best[subject] = (score, first_mask, first)
 
 
 def _coverage(pattern: Pattern, matched: dict[str, tuple[float, str]], index: Index) -> float:

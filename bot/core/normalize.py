@@ -22,6 +22,8 @@ from text_to_num import alpha2digit
 # Far above any question; a 100 KB paste is cut before the regexes see it.
 MAX_CHARS = 2000
 
+# Snowball's C library (PyStemmer) when installed, as it is with the bot: snowballstemmer
+# then hands it out, the same stems (tests/unit/test_stemmer.py) fifty times faster.
 _STEMMER = snowballstemmer.stemmer("french")
 # Apostrophe variants, and letters that Unicode does not decompose into base + accent.
 _FOLD_TABLE = str.maketrans(
@@ -46,17 +48,37 @@ class Normalized:
     typed: tuple[str, ...] = ()  # the words before abbreviations ("docs", not "documents")
 
 
+class _Marks(dict[str, str]):
+    """Character -> what it folds to before case folding: combining marks (accents) and
+    format characters (zero-width, bidi overrides) dropped, line and control characters
+    made spaces, so that a hostile or pasted text folds to the same words. Filled as
+    characters come; only the characters that are not printable ASCII are looked up, so
+    a reply of a thousand characters is folded by regular expressions, in C."""
+
+    def __missing__(self, ch: str) -> str:
+        category = unicodedata.category(ch)
+        if unicodedata.combining(ch) or category == "Cf":
+            out = ""
+        elif category in ("Cc", "Zl", "Zp"):
+            out = " "
+        else:
+            out = ch
+        if len(self) < _MARKS_LIMIT:  # a paste of rare characters cannot grow it for ever
+            self[ch] = out
+        return out
+
+
+_MARKS_LIMIT = 20_000
+_MARKS = _Marks()
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+_FOLDED = re.compile("[" + re.escape("".join(chr(c) for c in _FOLD_TABLE)) + "]")
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, no control or zero-width characters, apostrophes unified."""
     text = unicodedata.normalize("NFKD", text[:MAX_CHARS])
-    # Drop combining marks (accents) and every format/control character (zero-width,
-    # bidi overrides) so that a hostile or pasted text folds to the same words.
-    kept = (
-        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
-        for ch in text
-        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
-    )
-    return "".join(kept).casefold().translate(_FOLD_TABLE)
+    text = _NOT_PRINTABLE_ASCII.sub(lambda m: _MARKS[m.group()], text).casefold()
+    return _FOLDED.sub(lambda m: str(_FOLD_TABLE[ord(m.group())]), text)
 
 
 @lru_cache(maxsize=65536)
