@@ -12,7 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import DEFAULT_KNOWLEDGE_DIR, POLE_SERVERS
+# Not bot.config: `ask` and `chat` need no configuration reader (cold start).
+from bot.knowledge.shipped import POLE_SERVERS, shipped_knowledge_dir
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def knowledge_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("TCHAP_BOT_KNOWLEDGE") or DEFAULT_KNOWLEDGE_DIR)
+    return Path(arg or os.environ.get("TCHAP_BOT_KNOWLEDGE") or shipped_knowledge_dir())
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -33,10 +33,6 @@ from bot.knowledge.shipped import shipped_knowledge_dir
 # The knowledge shipped with the bot: the config's default and the CLI's (bot.cli).
 DEFAULT_KNOWLEDGE_DIR = shipped_knowledge_dir()
 
-# The guide's audience on Tchap: the pôle ministériel's homeserver. The CLI's
-# ``--audience-server`` compares with it; the bot's ``audience.servers`` says it.
-POLE_SERVERS = ("agent.developpement-durable.tchap.gouv.fr",)
-
 # Values of config.example.yaml that must not reach production unchanged.
 PLACEHOLDER_MARK = "CHANGE-ME"
 _PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")

@@ -1,4 +1,5 @@
-"""Where the knowledge shipped with the bot lies: the default of ``knowledge_dir``.
+"""What ships with the bot: where its knowledge lies (the default of ``knowledge_dir``),
+and whom the shipped guide addresses on Tchap.
 
 The repository keeps the guide in ``knowledge/`` (YAML only). A wheel carries that
 directory as ``bot/shipped_knowledge`` (``package-dir`` in pyproject.toml); a source tree
@@ -11,6 +12,10 @@ from importlib import resources
 from pathlib import Path
 
 INSTALLED_NAME = "shipped_knowledge"
+
+# The shipped guide's audience on Tchap: the pôle ministériel's homeserver, which the CLI's
+# ``--audience-server`` compares with (the bot reads its own ``audience.servers``).
+POLE_SERVERS = ("agent.developpement-durable.tchap.gouv.fr",)
 
 
 def shipped_knowledge_dir() -> Path:
