@@ -147,18 +147,20 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     if top.subject.kind is TOOL:
         # Beyond the margin, only under a tool named by no word of its own ("portable"),
         # by a need named with other words ("visio").
+        near = {id(s) for s in close}  # by identity: comparing Scored values is slow
         named = [
             s
             for s in real[1:]
-            if s in close
-            or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)
+            if s.subject.kind is NEED
+            and (
+                id(s) in near
+                or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)
+            )
         ]
         for s in named:
-            kind, need_id = s.subject
-            if kind is not NEED:
-                continue
+            need_id = s.subject.id
             if not placed(top.subject, need_id, knowledge) or (
-                s in close
+                id(s) in near
                 and s.score >= top.score - MARGIN / 2
                 and not unconditional(top.subject, need_id, entities, knowledge)
             ):
