@@ -97,6 +97,11 @@ def pilled(content: Mapping[str, Any], room: RoomFacts) -> bool:
     return isinstance(html, str) and has_pill(html, room.own_user_id)
 
 
+# What a direct chat gets a "text only" notice for; other message types (emotes, other
+# bots' notices, unknown ones) are left unanswered.
+MEDIA_TYPES = frozenset({"m.image", "m.file", "m.audio", "m.video", "m.location"})
+
+
 def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decision:
     """Whether to answer ``msg`` and with which question (mention and prefix removed)."""
     if msg.sender == room.own_user_id:
@@ -105,8 +110,6 @@ def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decis
         return Decision(False, "ignored_user")
     if msg.msgtype == "m.notice":
         return Decision(False, "notice")  # other bots speak in notices; never answer them
-    if msg.msgtype != "m.text":
-        return Decision(False, "not_text")
     if relation(msg.content).get("rel_type") == "m.replace":
         return Decision(False, "edit")
     if msg.ts < room.since_ts:
@@ -114,6 +117,12 @@ def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decis
     age = msg.age_ms if msg.age_ms is not None else now_ms - msg.ts
     if age > policy.max_age_ms:
         return Decision(False, "too_old")
+    if msg.msgtype in MEDIA_TYPES and is_direct(room):
+        # A photo, a file or a voice message sent to the bot: it says it reads text only
+        # (the router sends that notice), rather than staying silent.
+        return Decision(False, "media")
+    if msg.msgtype != "m.text":
+        return Decision(False, "not_text")
 
     text = strip_reply_fallback(msg.body)[:MAX_QUESTION_CHARS].strip()
     root = thread_root(msg.content)

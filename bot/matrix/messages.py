@@ -38,6 +38,7 @@ from bot.matrix.replies import (
     denied_notice,
     error_notice,
     flood_notice,
+    media_notice,
     reply_content,
     undecryptable_notice,
 )
@@ -146,14 +147,18 @@ class Messages:
         )
         facts = self._facts(room)
         decision = decide(msg, facts, self.policy, self._now_ms())
+
+        def take_place() -> Place:
+            return place if place is not None else self._checkpoint.place(batch)
+
+        if decision.reason == "media":
+            self._media_notice(room, event, take_place)
+            return
         if not decision.answer:
             log.debug("not answering %s: %s", event.event_id, decision.reason)
             if decision.reason == "too_old":
                 self.skipped_old += 1
             return
-
-        def take_place() -> Place:
-            return place if place is not None else self._checkpoint.place(batch)
 
         if not self._allowed(event.sender):
             self._refuse(room, event.event_id, event.sender, is_direct(facts), take_place)
@@ -248,6 +253,22 @@ class Messages:
         log.info("telling %s once that it is not allowed (%s)", sender, room.room_id)
         question = Question(room.room_id, event_id, sender, "", True)
         content = denied_notice(event_id, sender)
+        self._queue_reply(question, content, take_place(), subject=None, arrived=time.monotonic())
+
+    def _media_notice(
+        self, room: MatrixRoom, event: RoomMessage, take_place: Callable[[], Place]
+    ) -> None:
+        """A photo, a file, a voice message in a direct chat: one notice that the bot reads
+        text only, answered exactly once like a question (and within the per-agent cap)."""
+        sender = event.sender
+        if not self._allowed(sender):
+            log.info("not answering %s from %s: sender refused", event.event_id, sender)
+            return
+        if self._over_cap(room.room_id, event.event_id, sender, take_place):
+            return
+        log.info("answering %s in %s: not a text message", event.event_id, room.room_id)
+        question = Question(room.room_id, event.event_id, sender, "", True)
+        content = media_notice(event.event_id, sender)
         self._queue_reply(question, content, take_place(), subject=None, arrived=time.monotonic())
 
     def _over_cap(

@@ -57,6 +57,10 @@ WITHHELD_TEXTS = {
     ),
 }
 
+MEDIA_TEXT = (
+    "Je ne lis que les messages écrits : posez votre question par écrit, par exemple "
+    "« visio à 12 » ou « comment fusionner des appels sur iPhone »."
+)
 ERROR_TEXT = (
     "Désolé, une erreur est survenue en préparant la réponse. "
     "Vous pouvez reformuler votre question."
@@ -152,6 +156,12 @@ def denied_notice(question_id: str, sender: str) -> dict[str, Any]:
 def flood_notice(question_id: str, sender: str) -> dict[str, Any]:
     """To an agent over the per-agent cap of replies waiting (see the router)."""
     content = _notice(FLOOD_TEXT, f"<p>{html.escape(FLOOD_TEXT)}</p>")
+    return _relate(content, question_id, sender, None)
+
+
+def media_notice(question_id: str, sender: str) -> dict[str, Any]:
+    """To an agent who sent the bot a photo, a file, a voice message or a location."""
+    content = _notice(MEDIA_TEXT, f"<p>{html.escape(MEDIA_TEXT)}</p>")
     return _relate(content, question_id, sender, None)
 
 

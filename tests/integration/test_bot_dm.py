@@ -24,3 +24,34 @@ async def test_encrypted_dm_question_gets_an_html_notice_in_reply(
     assert content["formatted_body"].strip()
     assert content["body"].strip()
     assert relation(reply)["m.in_reply_to"]["event_id"] == question
+
+
+async def test_a_photo_in_an_encrypted_dm_gets_a_text_only_notice_then_questions_go_on(
+    make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    bot = await start_bot(behaviour={"greet_on_join": False})
+    agent = await make_agent("photographer")
+    room_id = await create_dm(agent, bot.user_id)
+    await wait_for_join(agent, room_id, bot.user_id)
+    # As Element sends an image in an encrypted room: the attachment's key in "file".
+    attachment = {
+        "url": "mxc://localhost/x",
+        "key": {
+            "kty": "oct",
+            "key_ops": ["encrypt", "decrypt"],
+            "alg": "A256CTR",
+            "k": "qcHVMSgYg-71CauWBezXI5qkaRb0LuIy-Wx5kIaHMIA",
+            "ext": True,
+        },
+        "iv": "X85+XgHN+HEAAAAAAAAAAA",
+        "hashes": {"sha256": "5qG4fFnbbVdlAB1Q72JDKwCagV6Dbkx9uds4rSak37c"},
+        "v": "v2",
+    }
+    photo = await send_text(
+        agent, room_id, "capture.png", msgtype="m.image", extra={"file": attachment}
+    )
+    [notice] = await collect_replies(agent, room_id, after=photo, predicate=replies_to(photo))
+    assert notice.source["content"]["body"].startswith("Je ne lis que les messages écrits")
+    question = await send_text(agent, room_id, "visio à 8")
+    [reply] = await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
+    assert "WebConférence" in reply.source["content"]["body"]

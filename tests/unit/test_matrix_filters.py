@@ -140,6 +140,9 @@ def test_strip_prefix(text: str, rest: str | None) -> None:
         (incoming("visio", sender="@alerte-bot:hs"), 2, False, "ignored_user", ""),
         (incoming("visio", msgtype="m.notice"), 2, False, "notice", ""),
         (incoming("visio", msgtype="m.emote"), 2, False, "not_text", ""),
+        (incoming("photo.jpg", msgtype="m.image"), 2, False, "media", ""),  # text-only notice
+        (incoming("photo.jpg", msgtype="m.image"), 5, False, "not_text", ""),
+        (incoming("photo.jpg", msgtype="m.image", ts=NOW - 120_000), 2, False, "history", ""),
         (
             incoming("* visio", **{"m.relates_to": {"rel_type": "m.replace", "event_id": "$o"}}),
             2,

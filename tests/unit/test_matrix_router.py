@@ -649,3 +649,25 @@ async def test_room_facts_are_built_once_per_message(h: Harness) -> None:
     h.router.messages._facts = counting
     await h.feed(sync(DM, message("$q", "visio ?")))
     assert built == [DM] and len(h.sender.items) == 1
+
+
+async def test_a_photo_in_a_direct_chat_gets_one_text_only_notice(h: Harness) -> None:
+    photo = message("$photo", "IMG_0042.jpg", msgtype="m.image", url="mxc://hs.test/x")
+    await h.feed(sync(DM, photo, message("$emote", "salue", msgtype="m.emote")))
+    [item] = h.sender.items  # the photo's notice; an emote is no question
+    assert item.txn_id == reply_txn_id("$photo")
+    assert item.content["msgtype"] == "m.notice"
+    assert item.content["body"].startswith("Je ne lis que les messages écrits")
+    assert item.content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$photo"}}
+    assert h.questions == []  # the core never saw it
+    assert h.saved == []
+    h.sender.deliver_all()
+    assert h.saved == ["s1"] and h.state.is_answered("$photo")
+    await h.feed(sync(DM, photo, token="s2"))  # replayed: not noticed twice
+    assert h.sender.items == []
+
+
+async def test_a_file_in_a_group_room_gets_nothing(h: Harness) -> None:
+    await h.feed(sync(GROUP, message("$file", "cr.pdf", msgtype="m.file", url="mxc://hs.test/y")))
+    assert h.sender.items == []
+    assert h.saved == ["s1"]
