@@ -11,11 +11,13 @@ devices, sensitivity, dates) are in ``conditions.py``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
 from bot.core.conditions import (
     PAIR,
+    applicable,
     caveat_subject,
     has_tips,
     main_need,
@@ -29,6 +31,7 @@ from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
 from bot.core.decision import SOCIAL, Decision, Question, read_question, score_text
 from bot.core.entities import without_entities
+from bot.core.facts import ruled_out
 from bot.core.matcher import Scored
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
 from bot.knowledge.model import Knowledge
@@ -119,9 +122,22 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
         return q.decision(NONE)
     top = real[0]
     app = _named_app(real)
+    if app is not None and _says_or(q):
+        # "tchap ou whatsapp ?": a tool (or need) of the guide named beside it answers.
+        apps = {s.subject for s in real if s.subject.kind is APP}
+        words = set().union(*(s.matched for s in real if s.subject in apps))
+        if any(
+            s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
+            for s in real
+        ):
+            real = [s for s in real if s.subject not in apps]
+            top, app = real[0], None
     if app is not None:
         need = _app_need(app, real, knowledge)
         return q.decision(need_subject(need) if need else NONE, need=need, app=app)
+    chosen = _between_tools(q, real, knowledge, today)
+    if chosen is not None:
+        return q.decision(chosen, need=main_need(chosen, knowledge))
     close = [s for s in real if s.score >= top.score - MARGIN]
     # A candidate explaining all the top one does and more is the more precise reading:
     # "stockage webmel" is the Stockage tab, not webMél; "webconf de l'état", not "webconf".
@@ -198,6 +214,54 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
         subject = caveat_subject(subject, q.topics, knowledge, entities.services) or subject
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
+
+
+_OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
+
+
+def _says_or(q: Question) -> bool:
+    """ "ou" as typed: the folded text cannot tell it from "où" ("où trouver zoom ?")."""
+    return _OR.search(q.text) is not None
+
+
+def _between_tools(
+    q: Question, real: list[Scored], knowledge: Knowledge, today: date
+) -> Subject | None:
+    """ "tixeo ou scaleway pour 8 ?", "zoom ou webconf ?": a choice between tools (or a
+    need and its tools) the question names, each by its own words. The guide's order for
+    the case decides: the need's own answer when the need is one of them; else the first
+    of the tools its need offers (recommended before advised...) that no condition rules
+    out; if all are ruled out, the first, whose reply says why."""
+    if not _says_or(q):
+        return None
+    named: list[Scored] = []
+    for s in real:
+        if (
+            s.subject.kind in (TOOL, NEED)
+            and s.score >= ANSWER_THRESHOLD
+            and s.anchored
+            and all(not (s.matched & other.matched) for other in named)
+        ):
+            named.append(s)
+    needs = [s.subject for s in named if s.subject.kind is NEED]
+    tools = [s.subject for s in named if s.subject.kind is TOOL]
+    if len(named) < 2 or len(needs) > 1 or not tools:
+        return None
+    need_id = needs[0].id if needs else main_need(tools[0], knowledge)
+    if need_id is None or not all(placed(t, need_id, knowledge) for t in tools):
+        return None
+    if needs:
+        return resolve(needs[0], q.entities, knowledge, today, None)[0]
+    need = knowledge.needs[need_id]
+    offered = [o for o in need.options if o.tool in {t.id for t in tools}]
+    words = frozenset(q.norm.words)
+    for option in offered:
+        tool = knowledge.tools[option.tool or ""]
+        if applicable(option, q.entities, knowledge, today) and (
+            ruled_out(tool, need, q.entities, knowledge, today, words=words) is None
+        ):
+            return tool.subject
+    return knowledge.tools[offered[0].tool or ""].subject if offered else None
 
 
 def _merging(q: Question, knowledge: Knowledge) -> bool:

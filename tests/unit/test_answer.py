@@ -371,3 +371,23 @@ def test_a_phone_named_with_another_need_is_where_not_what(
 ) -> None:
     reply, _ = answer(question, knowledge, Context(), today=TODAY)
     assert str(reply.subject) == subject
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        # The guide's order for the case, among the tools named: Scaleway is for 5 at most.
+        ("tixeo ou scaleway pour 8 personnes ?", "Pour 8 participants : Tixéo"),
+        ("webconf ou lifesize ?", "WebConférence de l'État"),  # Lifesize: over 50 only
+        ("lifesize ou webconf pour 80", "Pour 80 participants : Lifesize"),
+        ("zoom ou webconf ?", "WebConférence de l'État"),  # Zoom: to avoid
+        ("tchap ou whatsapp ?", "Tchap"),  # WhatsApp: outside both offers
+        ("dropbox ou sharepoint", "SharePoint"),
+        ("visio : où trouver zoom ?", "Zoom"),  # "où" asks where, it offers no choice
+    ],
+)
+def test_a_choice_between_named_tools_follows_the_guides_order(
+    question: str, first: str, knowledge: Knowledge
+) -> None:
+    reply, _ = answer(question, knowledge, Context(), today=TODAY)
+    assert reply.text.startswith(first), reply.text[:120]
