@@ -122,16 +122,9 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
         return q.decision(NONE)
     top = real[0]
     app = _named_app(real)
-    if app is not None and _says_or(q):
-        # "tchap ou whatsapp ?": a tool (or need) of the guide named beside it answers.
-        apps = {s.subject for s in real if s.subject.kind is APP}
-        words = set().union(*(s.matched for s in real if s.subject in apps))
-        if any(
-            s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
-            for s in real
-        ):
-            real = [s for s in real if s.subject not in apps]
-            top, app = real[0], None
+    if app is not None and _guide_named_beside_app(q, real):
+        real = [s for s in real if s.subject.kind is not APP]
+        top, app = real[0], None
     if app is not None:
         need = _app_need(app, real, knowledge)
         return q.decision(need_subject(need) if need else NONE, need=need, app=app)
@@ -222,6 +215,18 @@ _OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
 def _says_or(q: Question) -> bool:
     """ "ou" as typed: the folded text cannot tell it from "où" ("où trouver zoom ?")."""
     return _OR.search(q.text) is not None
+
+
+def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:
+    """ "tchap ou whatsapp ?": a tool (or need) of the guide offered as the alternative to
+    an application outside the offers, by words of its own, is what answers."""
+    if not _says_or(q):
+        return False
+    words = set().union(*(s.matched for s in real if s.subject.kind is APP))
+    return any(
+        s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
+        for s in real
+    )
 
 
 def _between_tools(

@@ -49,17 +49,22 @@ class FakeClient:
     ) -> Any:
         assert ignore_unverified_devices
         if self.limited and self.clock.now < self.next_allowed:
-            self.responses_429 += 1
-            wait = int((self.next_allowed - self.clock.now) * 1000)
-            return RoomSendError.from_dict(
-                {
-                    "errcode": "M_LIMIT_EXCEEDED",
-                    "error": "Too Many Requests",
-                    "retry_after_ms": wait,
-                },
-                room_id,
-            )
+            return self.limited_response(room_id, self.next_allowed - self.clock.now)
         self.next_allowed = self.clock.now + 5.0
+        return self.accepted(room_id, content)
+
+    def limited_response(self, room_id: str, wait: float) -> Any:
+        self.responses_429 += 1
+        return RoomSendError.from_dict(
+            {
+                "errcode": "M_LIMIT_EXCEEDED",
+                "error": "Too Many Requests",
+                "retry_after_ms": int(wait * 1000),
+            },
+            room_id,
+        )
+
+    def accepted(self, room_id: str, content: dict[str, Any]) -> Any:
         self.sent.append((room_id, content["body"]))
         self.contents.append(content)
         return RoomSendResponse.from_dict({"event_id": f"$r{len(self.sent)}"}, room_id)
@@ -91,22 +96,12 @@ class SynapseLikeClient(FakeClient):
         self.level = max(0.0, self.level - (now - self.checked))
         self.checked = now
         if self.level + 1 > 2:
-            self.responses_429 += 1
-            wait = int((self.level + 1 - 2) * 1000)
+            wait = self.level + 1 - 2  # computed before the pause, as Synapse does
             await self.clock.sleep(self.PAUSE)
-            return RoomSendError.from_dict(
-                {
-                    "errcode": "M_LIMIT_EXCEEDED",
-                    "error": "Too Many Requests",
-                    "retry_after_ms": wait,
-                },
-                room_id,
-            )
+            return self.limited_response(room_id, wait)
         self.level += 1
         await self.clock.sleep(0.05)  # encrypting and sending take a little time
-        self.sent.append((room_id, content["body"]))
-        self.contents.append(content)
-        return RoomSendResponse.from_dict({"event_id": f"$r{len(self.sent)}"}, room_id)
+        return self.accepted(room_id, content)
 
 
 def make(limited: bool = True) -> tuple[Sender, FakeClient, FakeClock]:
