@@ -43,15 +43,11 @@ def main_need(subject: Subject, knowledge: Knowledge, preferred: str | None = No
     if kind is SubjectKind.TIP:
         return knowledge.tips[ident].need
     if kind is SubjectKind.TOOL:
-        placed = [n for n in knowledge.needs.values() for o in n.options if o.tool == ident]
-        if preferred and any(n.id == preferred for n in placed):
+        placed = index_for(knowledge).placements.get(ident, ())
+        if preferred and any(need == preferred for _, _, need in placed):
             return preferred
         # The need where the guide places it best: recommended before advised, and so on.
-        ranks = [
-            (min(list(Category).index(o.category) for o in n.options if o.tool == ident), i)
-            for i, n in enumerate(placed)
-        ]
-        return placed[min(ranks)[1]].id if placed else None
+        return min(placed)[2] if placed else None
     if kind is SubjectKind.APP:
         app = knowledge.outside_apps[ident]
         return app.needs[0] if app.needs else None

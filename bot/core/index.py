@@ -25,7 +25,7 @@ from bot.core.apps import AppNames, compile_app_names
 from bot.core.concepts import Concepts, compile_concepts
 from bot.core.normalize import Normalized, normalize, plain_words
 from bot.core.phonetic import phonetic_key
-from bot.knowledge.model import Caveat, Knowledge
+from bot.knowledge.model import Category, Caveat, Knowledge
 from bot.knowledge.subject import HELP, NONE, THANKS, Subject
 
 # Caveat topics are not patterns: "personnes" or "compte" would point at one tool whenever
@@ -88,6 +88,9 @@ class Index:
     # concepts): a question word among them is no typo of another word ("agent" is not
     # "agenda", "solution" not "salut"). See is_real.
     real_words: frozenset[str]
+    # tool -> (rank of its best category, position of the need, need id) of each need that
+    # offers it, in the knowledge's order (conditions.main_need)
+    placements: dict[str, tuple[tuple[int, int, str], ...]]
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -150,6 +153,20 @@ def _closed_names(
     for need in knowledge.needs.values():
         words |= set(normalize(need.title, abbreviations, stopwords).tokens)
     return tuple(sorted(w for w in words if len(w) >= PHONETIC_MIN and w.isalpha()))
+
+
+def _placements(knowledge: Knowledge) -> dict[str, tuple[tuple[int, int, str], ...]]:
+    ranks = {category: rank for rank, category in enumerate(Category)}
+    out: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for position, need in enumerate(knowledge.needs.values()):
+        best: dict[str, int] = {}
+        for option in need.options:
+            if option.tool is not None:
+                rank = ranks[option.category]
+                best[option.tool] = min(rank, best.get(option.tool, rank))
+        for tool, rank in best.items():
+            out[tool].append((rank, position, need.id))
+    return {tool: tuple(placed) for tool, placed in out.items()}
 
 
 def build_index(knowledge: Knowledge) -> Index:
@@ -258,6 +275,7 @@ def build_index(knowledge: Knowledge) -> Index:
         names=closed,
         name_keys={phonetic_key(n): n for n in closed},
         weak=frozenset(weak_candidates & domain),
+        placements=_placements(knowledge),
         real_words=frozenset(real),
     )
 

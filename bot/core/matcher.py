@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from bot.core.index import NAME_FACTOR, Index, Pattern
@@ -177,6 +178,15 @@ class _Reading:
             total = sum(costs[t] for t in pattern.tokens if bits.get(t, 0) & mask)
         return total / pattern.weight
 
+    def kept(self, mask: int, taken: AbstractSet[str]) -> float:
+        """The weight of at most two meanings beside situations that use the stems
+        ``taken``: a question word a situation already explains counts at half weight."""
+        costs, meanings = self.costs, self.meanings
+        return sum(
+            costs[t] * SITUATION_OVERLAP if meanings[t][1] in taken else costs[t]
+            for t in self.held(mask).tokens
+        )
+
     def matched(self, pattern: Pattern, mask: int) -> dict[str, tuple[float, str]]:
         """The meanings the pattern holds, in its own order."""
         return {t: self.meanings[t] for t in pattern.tokens if self.bits.get(t, 0) & mask}
@@ -216,23 +226,40 @@ def score_subjects(
     covered: dict[Subject, int] = {}  # subject -> every meaning its patterns explain
     others: dict[Subject, set[str]] = {}  # subject -> stems other subjects' situations use
     rows = index.rows
+    # The stems some subject's situations use; a subject with none of its own has them all
+    # as "taken by others".
+    every_taken = frozenset().union(*consumed.values()) if consumed else frozenset()
     for mask, part in reading.parts:
         held = reading.held(mask)
         total, q_tokens, bonus = held.total, held.asked, held.bonus
         # A handful of patterns: the general rules, without the set operations.
         light = part if len(part) <= FEW_IN_PART else reading.light(part, held)
-        if total is not None and not consumed and len(light) > FEW_IN_PART:
+        if total is not None and len(light) > FEW_IN_PART:
             # The plain patterns: only their weight, specificity and factor differ, and
-            # whether they miss their subject's name, when they hold some of it.
+            # whether they miss their subject's name, when they hold some of it. With two
+            # meanings at most, the sum is the same in any order, so the weight they keep
+            # beside a situation is the same for every subject that has none of its own.
             plain = light - index.special
             unnamed = plain & index.naming
             if unnamed:
                 unnamed -= set().union(*(index.name_holders.get(t, ()) for t in held.tokens))
+            kept = total
+            if not q_tokens.isdisjoint(every_taken):
+                kept = reading.kept(mask, every_taken)
             for position in plain:
                 weight, subject, specificity, factor = rows[position]
                 coverage = total / weight
                 if coverage < MIN_COVERAGE:
                     continue  # noise: the decision thresholds are far above it
+                if consumed:
+                    if subject in consumed:
+                        taken = others.get(subject)
+                        if taken is None:
+                            taken = set().union(*(v for k, v in consumed.items() if k != subject))
+                            others[subject] = taken
+                        coverage = reading.kept(mask, taken) / weight
+                    else:
+                        coverage = kept / weight
                 if position in unnamed:
                     coverage *= UNNAMED_PENALTY
                 score = coverage * specificity * factor + bonus
