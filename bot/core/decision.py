@@ -11,9 +11,11 @@ from bot.core.index import index_for
 from bot.core.matcher import Scored, ranked, score_apps, score_subjects
 from bot.core.normalize import NEGATED, Normalized, normalize
 from bot.knowledge.model import Knowledge
-from bot.knowledge.subject import HELP, NONE, THANKS, Subject
+from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject
 
 SOCIAL = (HELP, NONE, THANKS)
+# What a conversation cannot be about: nothing yet, a question back, small talk.
+NO_TOPIC = (None, CLARIFY, *SOCIAL)
 
 
 @dataclass(frozen=True)

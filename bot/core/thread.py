@@ -15,7 +15,7 @@ from datetime import date
 from bot.core.conditions import main_need, resolve
 from bot.core.context import Context
 from bot.core.cues import only_filler
-from bot.core.decision import SOCIAL, Decision, Question, score_text
+from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, score_text
 from bot.core.entities import Entities, without_entities
 from bot.core.facts import alternatives, answered
 from bot.core.matcher import Scored
@@ -89,7 +89,7 @@ def _named_choice(
 
 
 def details(q: Question, context: Context) -> Decision | None:
-    if not q.moves.details or context.subject in (CLARIFY, *SOCIAL):
+    if not q.moves.details or context.subject in NO_TOPIC:
         return None
     assert context.subject is not None
     return q.decision(context.subject, entities=context.entities, need=context.need, details=True)
@@ -166,7 +166,7 @@ def _precise(named: Scored, scored: list[Scored], knowledge: Knowledge) -> Subje
 
 def _under_discussion(context: Context) -> Subject | None:
     subject = context.subject
-    if subject is None or subject in (CLARIFY, *SOCIAL):
+    if subject in NO_TOPIC:
         return None
     return subject
 
@@ -223,7 +223,7 @@ def _answering(
 def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
     """A message that only adds entities ("nous serons 25", "et sur iPhone ?", "je suis
     dans une DDI"), with or without "et": refine the last answer."""
-    if context.subject in (None, CLARIFY, *SOCIAL):
+    if context.subject in NO_TOPIC:
         return None
     entities = q.entities
     n = q.moves.pick

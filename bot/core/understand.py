@@ -29,7 +29,7 @@ from bot.core.conditions import (
 )
 from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
-from bot.core.decision import SOCIAL, Decision, Question, read_question, score_text
+from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, read_question, score_text
 from bot.core.entities import without_entities
 from bot.core.facts import ruled_out
 from bot.core.matcher import Scored
@@ -61,7 +61,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     switch = q.moves.switch
     if switch is not None and not only_filler(read_moves(switch, cues_for(knowledge)).rest):
         return replace(decide(switch, knowledge, context.fresh(), today), fresh=True)
-    carried = q.norm.words[:1] == ("et",) and context.subject not in (None, CLARIFY, *SOCIAL)
+    carried = q.norm.words[:1] == ("et",) and context.subject not in NO_TOPIC
     if context.subject not in (None, HELP, NONE):
         for _ in range(MAX_CORRECTIONS):
             rest = q.moves.correction
