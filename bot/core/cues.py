@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 
 from rapidfuzz import process
@@ -40,6 +40,7 @@ _ANYWHERE = frozenset({"plutot", "finalement", "en fait", "enfait"})
 _NUMBER = re.compile(r"^\d{1,4}$")
 STEM_MIN = 5  # a one-word cue is also found by its stem ("télécharge", "connecte")...
 TYPO_MIN = 7  # ...and with one typo when this long ("instaler")
+NEAR_CACHE_LIMIT = 100_000  # words remembered (Cues.near); a flood of new ones starts afresh
 
 
 def _regex(phrases: Iterable[str]) -> re.Pattern[str]:
@@ -64,6 +65,9 @@ class Cues:
     needed: re.Pattern[str]
     participation: re.Pattern[str]
     ordinals: dict[str, int]
+    # word typed -> the one-word cue it inflects or misspells, or None; filled as questions
+    # come (the same words come back, and a distance search costs more than the rest)
+    near: dict[str, str | None] = field(default_factory=dict)
 
 
 def compile_cues(knowledge: Knowledge) -> Cues:
@@ -133,16 +137,29 @@ def _near_cues(plain: str, taken: list[tuple[int, int]], cues: Cues) -> list[tup
         if any(a <= word.start() < b for a, b in taken) or len(word.group(0)) < STEM_MIN:
             continue
         token = word.group(0)
-        if stem(token) in cues.attribute_stems:
-            out.append((stem(token), *word.span()))
-        elif len(token) >= TYPO_MIN:
-            # The first cue, in the lexicon's order, one edit away (distances in C).
-            close = process.extract(
-                token, cues.attribute_words, scorer=Levenshtein.distance, score_cutoff=1, limit=None
-            )
-            if close:
-                out.append((min(close, key=lambda c: c[2])[0], *word.span()))
+        if token in cues.near:
+            cue = cues.near[token]
+        else:
+            cue = _near_cue(token, cues)
+            if len(cues.near) >= NEAR_CACHE_LIMIT:
+                cues.near.clear()
+            cues.near[token] = cue
+        if cue is not None:
+            out.append((cue, *word.span()))
     return out
+
+
+def _near_cue(token: str, cues: Cues) -> str | None:
+    if stem(token) in cues.attribute_stems:
+        return stem(token)
+    if len(token) >= TYPO_MIN:
+        # The first cue, in the lexicon's order, one edit away (distances in C).
+        close = process.extract(
+            token, cues.attribute_words, scorer=Levenshtein.distance, score_cutoff=1, limit=None
+        )
+        if close:
+            return min(close, key=lambda c: c[2])[0]
+    return None
 
 
 def read_moves(plain: str, cues: Cues) -> Moves:
@@ -187,19 +204,16 @@ def _pick(plain: str, ordinals: Mapping[str, int]) -> int | None:
     else of substance."""
     words = plain.split()
     picks: list[int] = []
-    rest: list[str] = []
     for i, word in enumerate(words):
-        if _NUMBER.match(word):
+        if word.isdigit() and _NUMBER.match(word):
             picks.append(int(word))
         elif word in ordinals:
             picks.append(ordinals[word])
         elif word == "e" and i > 0 and _NUMBER.match(words[i - 1]):
             continue  # "2e" is normalised to "2 e"
-        else:
-            rest.append(word)
-    if len(picks) != 1 or not only_filler(" ".join(rest)):
-        return None
-    return picks[0]
+        elif word not in FILLER:
+            return None  # something of substance besides the pick
+    return picks[0] if len(picks) == 1 else None
 
 
 _cache: dict[int, tuple[weakref.ref[Knowledge], Cues]] = {}

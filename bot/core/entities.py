@@ -172,14 +172,18 @@ def _misspelt_device(plain: str, devices: Mapping[str, tuple[str, ...]]) -> str 
     for word in plain.split():
         if len(word) < 5:
             continue
-        # Distances in C; the first device in the lexicon's order wins, as the first name.
-        close = process.extract(
-            word, names, scorer=Levenshtein.distance, score_cutoff=1, limit=None
-        )
-        first = min((i for name, _, i in close if name[0] == word[0]), default=None)
+        first = _misspelt_name(word, names)
         if first is not None:
             return owners[first]
     return None
+
+
+@lru_cache(maxsize=4096)  # the same words come back; a distance search costs the most here
+def _misspelt_name(word: str, names: tuple[str, ...]) -> int | None:
+    """The position of the first name one edit from the word, with its first letter."""
+    # Distances in C; the first device in the lexicon's order wins, as the first name.
+    close = process.extract(word, names, scorer=Levenshtein.distance, score_cutoff=1, limit=None)
+    return min((i for name, _, i in close if name[0] == word[0]), default=None)
 
 
 @lru_cache(maxsize=16)
