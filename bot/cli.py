@@ -254,9 +254,16 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        import importlib.util
+
         import bot
 
-        print(f"tchap-bot {bot.__version__}")  # on stdout, as argparse's own action
+        # Where the core's modules load from, without importing them: C extensions built by
+        # mypyc (setup.py), or the Python sources.
+        spec = importlib.util.find_spec("bot.core.matcher")
+        compiled = spec is not None and not (spec.origin or "").endswith(".py")
+        build = " (core compiled by mypyc)" if compiled else ""
+        print(f"tchap-bot {bot.__version__}{build}")  # on stdout, as argparse's own action
         parser.exit()
 
 

@@ -14,7 +14,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bot.core import answer
+from bot.core import answer, matcher
 from bot.core.index import index_for
 from bot.evaluation import load_cases
 from bot.knowledge.loader import load_knowledge
@@ -96,8 +96,11 @@ def main() -> None:
     qs = questions()
     knowledge = load_knowledge(ROOT / "knowledge")
     big = scaled(knowledge, 100)
-    print(f"core benchmark — {len(qs)} questions, python {sys.version.split()[0]}")
-    for name, k, rounds in (("shipped", knowledge, 20), ("x100", big, 3)):
+    source = Path(matcher.__file__ or "")
+    build = "Python sources" if source.suffix == ".py" else "compiled by mypyc"
+    print(f"core benchmark — {len(qs)} questions, python {sys.version.split()[0]}, core {build}")
+    print(f"  ({source.parent})")
+    for name, k, rounds in (("shipped", knowledge, 20), ("x100", big, 10)):
         p50, p99, build = latency(k, qs, rounds)
         print(
             f"  {name:8s} {len(k.tools):5d} tools {len(k.needs):4d} needs: "

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.core import Context
+from bot.knowledge.subject import need_subject
 from bot.matrix.conversations import Conversations
 from bot.matrix.state import Checkpoint, StateStore
 
@@ -46,7 +47,7 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
 def test_conversations_expire_after_idle_time() -> None:
     now = [0.0]
     conversations = Conversations(60, clock=lambda: now[0])
-    context = Context(subject="need:visio")
+    context = Context(subject=need_subject("web_conference"))
     conversations.put("!r", "@a:hs", context)
     assert conversations.get("!r", "@a:hs") == context
     assert conversations.get("!r", "@b:hs") is None  # per agent
