@@ -3,7 +3,6 @@ and ``prepare``, which builds what answering derives from a knowledge object."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from bot.core.audience import EVERYONE, Audience
@@ -70,7 +69,7 @@ def _next(context: Context, decision: Decision, tools: tuple[str, ...], told: bo
     talk, out of scope) or only the rest of the last one ("détails") keeps the thread."""
     base = context.fresh() if decision.fresh else context
     if decision.details or decision.subject in (HELP, NONE):
-        return replace(base, told_audience=told)
+        return base._replace(told_audience=told)
     e = decision.entities
     return Context(
         subject=decision.subject,

@@ -10,14 +10,13 @@ iPhone" refines the last answer, "c'est quoi le lien ?" asks about the tool just
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.core.entities import Entities
 from bot.knowledge.subject import Subject
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     subject: Subject | None = None  # subject of the last reply
     need: str | None = None  # need id the conversation is about
     participants: int | None = None

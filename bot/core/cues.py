@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -110,8 +111,7 @@ def only_filler(text: str, extra: frozenset[str] = frozenset()) -> bool:
     return all(w in FILLER or w in extra for w in text.split())
 
 
-@dataclass(frozen=True)
-class Moves:
+class Moves(NamedTuple):
     """What a message's cues say it does. ``rest``: the text without attribute and question
     cues, what the message names of its own."""
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from bot.core.cues import Moves, cues_for, read_moves
 from bot.core.entities import Entities, read_entities
@@ -38,8 +38,7 @@ class Decision:
     fresh: bool = False  # a topic switch: the context is not carried
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(NamedTuple):
     """One message as the rules read it."""
 
     text: str
@@ -86,7 +85,7 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
         sensitive = read_entities(
             moves.rest, devices={}, sensitive_words=lexicon.sensitive, approximate_numbers={}
         ).sensitive
-        entities = replace(entities, sensitive=sensitive)
+        entities = entities._replace(sensitive=sensitive)
     return Question(text, norm, moves, entities, _topics(norm), score(norm, knowledge))
 
 

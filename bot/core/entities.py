@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -87,8 +87,7 @@ _NOT_PEOPLE_OF = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Entities:
+class Entities(NamedTuple):
     participants: int | None = None
     device: str | None = None  # a device id of the lexicon ("android", "iphone")
     sensitive: bool = False

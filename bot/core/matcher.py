@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.core.index import NAME_FACTOR, Index, Pattern
 from bot.core.normalize import stem
@@ -36,8 +36,10 @@ FEW = 64  # candidates read pattern by pattern; beyond, split by set operations
 FEW_IN_PART = 16  # patterns of a part all scored by the general rules; beyond, by rows
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
+    """A NamedTuple, not a frozen dataclass: one is made per subject per scoring, and a
+    tuple is built in one step where a frozen dataclass sets each field by a call."""
+
     subject: Subject
     score: float
     matched: frozenset[str]  # question tokens the subject explains
@@ -78,8 +80,7 @@ def _candidates(meanings: dict[str, tuple[float, str]], index: Index) -> set[int
     return found
 
 
-@dataclass(slots=True)
-class _Held:
+class _Held(NamedTuple):
     """What a pattern holding this set of the question's meanings gets from them."""
 
     tokens: tuple[str, ...]  # the indexed tokens, in the question's order

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 from text_to_num import alpha2digit
@@ -39,8 +39,7 @@ _EDGE_PUNCT = re.compile(r"(?<![a-z0-9])[.@+]+|[.@+]+(?![a-z0-9])")
 _ORDINAL = re.compile(r"\b(\d+)\s*(?:e|eme|ieme|em)\b")
 
 
-@dataclass(frozen=True)
-class Normalized:
+class Normalized(NamedTuple):
     plain: str  # accent-free, lower case, digits for numbers, single spaces
     words: tuple[str, ...]  # plain split into words (stopwords kept)
     tokens: tuple[str, ...]  # content words, stemmed

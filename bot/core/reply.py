@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.knowledge.subject import Subject
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     subject: Subject
     score: float
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     subject: Subject  # a need, tool or tip; help, clarify or none (or admin: bot.matrix.ops)
     candidates: tuple[Candidate, ...]
     text: str  # plain text: Matrix `body`

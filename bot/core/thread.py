@@ -9,7 +9,6 @@ DDI"), which refines the last answer. Each returns None when it does not apply.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from bot.core.conditions import main_need, resolve
@@ -64,8 +63,8 @@ def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> De
         return None
     entities = q.entities.merged_over(context.entities)
     if n is not None:  # the number was the pick, not a count
-        entities = replace(
-            entities, participants=context.participants, said=context.participants_said
+        entities = entities._replace(
+            participants=context.participants, said=context.participants_said
         )
     subject, need = resolve(chosen, entities, knowledge, today, context.need)
     return q.decision(

@@ -78,7 +78,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if decision is not None:
         return decision
     if carried:  # what the correction or the "et" does not replace is kept
-        q = replace(q, entities=q.entities.merged_over(context.entities))
+        q = q._replace(entities=q.entities.merged_over(context.entities))
     return _social(q) or _matched(q, knowledge, today)
 
 
