@@ -39,6 +39,7 @@ _LEADING = frozenset("et ah oh oups ha bon ben euh ok".split())
 # Corrections said anywhere: "par téléphone plutôt", "finalement en visio".
 _ANYWHERE = frozenset({"plutot", "finalement", "en fait", "enfait"})
 _NUMBER = re.compile(r"^\d{1,4}$")
+_WORD = re.compile(r"[a-z0-9]+")
 STEM_MIN = 5  # a one-word cue is also found by its stem ("télécharge", "connecte")...
 TYPO_MIN = 7  # ...and with one typo when this long ("instaler")
 NEAR_CACHE_LIMIT = 100_000  # words remembered (Cues.near); a flood of new ones starts afresh
@@ -133,19 +134,23 @@ def _near_cues(plain: str, taken: list[tuple[int, int]], cues: Cues) -> list[tup
     """(cue, start, end) of the words outside ``taken`` that are an inflection or a typo
     of a one-word cue."""
     out = []
-    for word in re.finditer(r"[a-z0-9]+", plain):
-        if any(a <= word.start() < b for a, b in taken) or len(word.group(0)) < STEM_MIN:
-            continue
+    near = cues.near
+    for word in _WORD.finditer(plain):
         token = word.group(0)
-        if token in cues.near:
-            cue = cues.near[token]
+        if len(token) < STEM_MIN:
+            continue
+        start = word.start()
+        if any(a <= start < b for a, b in taken):
+            continue
+        if token in near:
+            cue = near[token]
         else:
             cue = _near_cue(token, cues)
-            if len(cues.near) >= NEAR_CACHE_LIMIT:
-                cues.near.clear()
-            cues.near[token] = cue
+            if len(near) >= NEAR_CACHE_LIMIT:
+                near.clear()
+            near[token] = cue
         if cue is not None:
-            out.append((cue, *word.span()))
+            out.append((cue, start, word.end()))
     return out
 
 
