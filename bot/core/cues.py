@@ -45,27 +45,53 @@ TYPO_MIN = 7  # ...and with one typo when this long ("instaler")
 NEAR_CACHE_LIMIT = 100_000  # words remembered (Cues.near); a flood of new ones starts afresh
 
 
-def _regex(phrases: Iterable[str]) -> re.Pattern[str]:
+@dataclass(frozen=True)
+class Phrases:
+    """Phrases found as whole words, longest first, by one regular expression; run only
+    when the text holds the first word of one of them. Most messages hold no cue, and an
+    alternation of a hundred phrases is tried at every position of the text."""
+
+    pattern: re.Pattern[str]
+    # The first word (run of letters and digits) of every phrase; None when one does not
+    # start with a letter or a digit, and the expression always runs.
+    firsts: frozenset[str] | None
+
+    def finditer(self, plain: str, words: frozenset[str]) -> list[re.Match[str]]:
+        """``words``: every run of letters and digits of ``plain`` (text_words)."""
+        if self.firsts is not None and self.firsts.isdisjoint(words):
+            return []  # a match starts where a word of the text is a phrase's first word
+        return list(self.pattern.finditer(plain))
+
+
+def text_words(plain: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(plain))
+
+
+def _regex(phrases: Iterable[str]) -> Phrases:
     ordered = sorted({p for p in phrases if p}, key=len, reverse=True)
     alternatives = "|".join(re.escape(p) for p in ordered)
-    return re.compile(rf"(?<![a-z0-9])(?:{alternatives or '(?!)'})(?![a-z0-9])")
+    pattern = re.compile(rf"(?<![a-z0-9])(?:{alternatives or '(?!)'})(?![a-z0-9])")
+    firsts = [_WORD.match(p) for p in ordered]
+    if all(firsts):
+        return Phrases(pattern, frozenset(m.group(0) for m in firsts if m))
+    return Phrases(pattern, None)
 
 
 @dataclass(frozen=True)
 class Cues:
     """The lexicon's move phrases, compiled once per knowledge object."""
 
-    attributes: re.Pattern[str]
+    attributes: Phrases
     attribute_kinds: dict[str, tuple[str, ...]]  # phrase -> the attributes it asks
     attribute_stems: dict[str, tuple[str, ...]]  # stem of a one-word cue -> its attributes
     cue_stems: frozenset[str]  # the stems of every word of the attribute phrases
     attribute_words: tuple[str, ...]  # one-word cues long enough for a typo
-    corrections: re.Pattern[str]
-    switches: re.Pattern[str]
-    details: re.Pattern[str]
-    yes_no: re.Pattern[str]
-    needed: re.Pattern[str]
-    participation: re.Pattern[str]
+    corrections: Phrases
+    switches: Phrases
+    details: Phrases
+    yes_no: Phrases
+    needed: Phrases
+    participation: Phrases
     ordinals: dict[str, int]
     # word typed -> the one-word cue it inflects or misspells, or None; filled as questions
     # come (the same words come back, and a distance search costs more than the rest)
@@ -168,36 +194,38 @@ def _near_cue(token: str, cues: Cues) -> str | None:
 
 
 def read_moves(plain: str, cues: Cues) -> Moves:
-    found = list(cues.attributes.finditer(plain))
+    words = text_words(plain)
+    found = cues.attributes.finditer(plain, words)
     kinds = tuple(dict.fromkeys(k for m in found for k in cues.attribute_kinds[m.group(0)]))
     spans = [m.span() for m in found]
     near: list[str] = []
     for cue, start, end in _near_cues(plain, spans, cues):
         near += cues.attribute_stems.get(cue) or cues.attribute_kinds[cue]
         spans.append((start, end))
-    asks = [*spans, *(m.span() for m in cues.yes_no.finditer(plain))]
-    asks += [m.span() for m in cues.needed.finditer(plain)]
+    yes_no = cues.yes_no.finditer(plain, words)
+    needed = cues.needed.finditer(plain, words)
+    asks = [*spans, *(m.span() for m in yes_no), *(m.span() for m in needed)]
     rest = blank(plain, asks)
-    details_left = blank(plain, (m.span() for m in cues.details.finditer(plain)))
+    details_left = blank(plain, (m.span() for m in cues.details.finditer(plain, words)))
     return Moves(
         attributes=kinds,
         near_attributes=tuple(k for k in dict.fromkeys(near) if k not in kinds),
         rest=rest,
-        yes_no=cues.yes_no.search(plain) is not None,
-        needed=cues.needed.search(plain) is not None,
-        participating=cues.participation.search(plain) is not None,
-        correction=_after(plain, cues.corrections, anywhere=_ANYWHERE),
-        switch=_after(plain, cues.switches),
+        yes_no=bool(yes_no),
+        needed=bool(needed),
+        participating=bool(cues.participation.finditer(plain, words)),
+        correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
+        switch=_after(plain, words, cues.switches),
         details=details_left != plain.strip() and only_filler(details_left),
         pick=_pick(plain, cues.ordinals),
     )
 
 
 def _after(
-    plain: str, pattern: re.Pattern[str], anywhere: frozenset[str] = frozenset()
+    plain: str, words: frozenset[str], phrases: Phrases, anywhere: frozenset[str] = frozenset()
 ) -> str | None:
     """The text without the cue, when the cue opens the message (or may stand anywhere)."""
-    for found in pattern.finditer(plain):
+    for found in phrases.finditer(plain, words):
         before = plain[: found.start()].split()
         if all(w in _LEADING for w in before) or found.group(0) in anywhere:
             return blank(plain, [found.span()])

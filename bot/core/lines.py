@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from bot.core.entities import MAX_PARTICIPANTS, Entities
 from bot.core.normalize import fold
@@ -92,8 +93,13 @@ _WORD = re.compile(r"[a-z0-9]{4,}")
 def already_said(text: str, said: str) -> bool:
     """Most of the sentence's words are already in the reply: saying it again repeats it
     ("déconseillés au-delà de 5 personnes" then "les salons de plus de 5 personnes…")."""
-    words = set(_WORD.findall(fold(text)))
+    words = _words(text)
     if not words:
         return True
     known = set(_WORD.findall(fold(said)))
     return len(words & known) >= 0.7 * len(words)
+
+
+@lru_cache(maxsize=4096)  # the sentences are the knowledge's: caveats, tool names
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(fold(text)))
