@@ -37,6 +37,7 @@ _NOT_WORD = re.compile(r"[^a-z0-9@.+]+")
 _EDGE_PUNCT = re.compile(r"(?<![a-z0-9])[.@+]+|[.@+]+(?![a-z0-9])")
 # "3e", "3eme", "3ème" personne: an ordinal participant count.
 _ORDINAL = re.compile(r"\b(\d+)\s*(?:e|eme|ieme|em)\b")
+_ANY_DIGIT = re.compile(r"\d")
 
 
 class Normalized(NamedTuple):
@@ -112,11 +113,17 @@ def _digits(text: str) -> str:
 
 def typed_words(text: str) -> tuple[str, ...]:
     """The question as accent-free words, number words as digits, as typed otherwise."""
+    # Each substitution runs only when its character is there: most questions have no
+    # apostrophe, no dot or @, no digit, and a search for one is cheaper than a pass.
     folded = fold(text)
-    folded = _ELISION.sub(lambda m: m.group(1) + "' ", folded)
-    folded = _digits(folded)
-    folded = _EDGE_PUNCT.sub(" ", _NOT_WORD.sub(" ", folded))
-    return tuple(_ORDINAL.sub(r"\1 e", folded).split())
+    if "'" in folded:
+        folded = _ELISION.sub(lambda m: m.group(1) + "' ", folded)
+    folded = _NOT_WORD.sub(" ", _digits(folded))
+    if "." in folded or "@" in folded or "+" in folded:
+        folded = _EDGE_PUNCT.sub(" ", folded)
+    if _ANY_DIGIT.search(folded):
+        folded = _ORDINAL.sub(r"\1 e", folded)
+    return tuple(folded.split())
 
 
 def plain_words(text: str, abbreviations: Mapping[str, str]) -> tuple[str, ...]:
