@@ -109,6 +109,7 @@ class _Reading:
         self.costs = {t: index.idf[t] * sim for t, (sim, _) in meanings.items()}
         self.parts = self._split(found) if len(found) > FEW else self._read(found)
         self._held: dict[int, _Held] = {}
+        self._asked: dict[int, frozenset[str]] = {}
 
     def _read(self, found: set[int]) -> list[tuple[int, set[int]]]:
         """A few candidates: each one's tokens looked up, cheaper than the set operations."""
@@ -160,6 +161,19 @@ class _Reading:
             held = _Held(tokens, total, rough, asked, anchored, bonus, rarest)
             self._held[mask] = held
         return held
+
+    def asked(self, mask: int) -> frozenset[str]:
+        """The question tokens the meanings of ``mask`` read (held(mask).asked, alone)."""
+        asked = self._asked.get(mask)
+        if asked is None:
+            held = self._held.get(mask)
+            if held is not None:
+                asked = held.asked
+            else:
+                meanings = self.meanings
+                asked = frozenset(meanings[t][1] for t, bit in self.bits.items() if bit & mask)
+            self._asked[mask] = asked
+        return asked
 
     def light(self, part: set[int], held: _Held) -> set[int]:
         """The patterns of a part light enough to reach MIN_COVERAGE (and a hair more, for
@@ -324,7 +338,7 @@ def score_subjects(
     scored = []
     for subject, (score, mask, _) in best.items():
         held = reading.held(mask)
-        every = reading.held(covered[subject]).asked
+        every = reading.asked(covered[subject])
         extra = len(every - held.asked)
         bonus = min(EXTRA_BONUS_CAP, EXTRA_TOKEN_BONUS * extra)
         if subject in leaning:
