@@ -268,10 +268,7 @@ def score_subjects(
                     continue  # noise: the decision thresholds are far above it
                 if consumed:
                     if subject in consumed:
-                        taken = others.get(subject)
-                        if taken is None:
-                            taken = set().union(*(v for k, v in consumed.items() if k != subject))
-                            others[subject] = taken
+                        taken = _taken_by_others(subject, consumed, others)
                         coverage = reading.kept(mask, taken) / weight
                     else:
                         coverage = kept / weight
@@ -298,10 +295,7 @@ def score_subjects(
                 continue
             subject = pattern.subject
             if consumed and not pattern.situation:
-                taken = others.get(subject)
-                if taken is None:
-                    taken = set().union(*(v for k, v in consumed.items() if k != subject))
-                    others[subject] = taken
+                taken = _taken_by_others(subject, consumed, others)
                 if not q_tokens.isdisjoint(taken):
                     matched = {
                         t: ((sim * SITUATION_OVERLAP, q) if q in taken else (sim, q))
@@ -345,6 +339,17 @@ def score_subjects(
             bonus += TOPIC_BONUS
         scored.append(Scored(subject, score + bonus, every, held.anchored))
     return scored
+
+
+def _taken_by_others(
+    subject: Subject, consumed: dict[Subject, set[str]], others: dict[Subject, set[str]]
+) -> set[str]:
+    """The stems other subjects' situations use, computed once per subject and question."""
+    taken = others.get(subject)
+    if taken is None:
+        taken = set().union(*(v for k, v in consumed.items() if k != subject))
+        others[subject] = taken
+    return taken
 
 
 def _first_of_ties(
