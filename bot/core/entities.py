@@ -80,6 +80,15 @@ _RANGE = (
         rf"\b(?:entre|sera|serons|sommes|est|a|pour)\s+{_N}\s+(?:(?:a|et|ou)\s+)?{_N}{_AFTER}"
     ),
 )
+# A count said in parts: "5 dans la salle et 3 à distance", "10 agents et 4 partenaires".
+# The reply says the parts back ("5 + 3 participants"), not a total the agent did not write.
+_PLACES = (
+    r"(?:a distance|en distanciel|en presentiel|sur place|en salle|dans la salle|au bureau"
+    r"|en visio|au telephone|en ligne|chez (?:eux|nous|soi)|en teletravail)"
+)
+_PART = rf"{_N}\s+(?:(?:{_PEOPLE}\s+)?{_PLACES}|{_PEOPLE})\b"
+# "+" is gone from the normalised text: "3 sur place + 6 en visio" reads "3 sur place 6 ...".
+_PARTS = re.compile(rf"\b{_PART}(?:\s+(?:et|plus))?\s+{_PART}")
 # After an approximate number, what makes it no head count: "une dizaine de minutes".
 _NOT_PEOPLE_OF = re.compile(
     r"^\s*(?:de|d)\s+(?:minutes?|min|heures?|jours?|semaines?|mois|ans|annees|euros?|pages?"
@@ -138,6 +147,10 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
         if found:
             low, high = sorted((int(found.group(1)), int(found.group(2))))
             return _capped(high, f"{low} à {high} participants")
+    found = _PARTS.search(plain) if digits else None
+    if found:
+        a, b = int(found.group(1)), int(found.group(2))
+        return _capped(a + b, f"{a} + {b} participants")
     if _ME_AND_ONE.search(plain):
         return 2, "vous et une autre personne"
     for pattern, offset, said in _PATTERNS if digits else ():

@@ -113,6 +113,14 @@ COUNTS = [
     ("un échange de 3 messages avec ma cheffe", None, None),
     ("une dizaine de minutes", None, None),
     ("pour 3 réunions par semaine", None, None),
+    # Said in parts: the parts add up, and are said back as given.
+    ("on est 5 dans la salle et 3 à distance", 8, "5 + 3 participants"),
+    ("5 en présentiel et 12 en distanciel, quel outil ?", 17, "5 + 12 participants"),
+    ("10 agents et 4 partenaires extérieurs en visio", 14, "10 + 4 participants"),
+    ("3 personnes sur place + 6 en visio", 9, "3 + 6 participants"),
+    ("entre 10 et 20 personnes", 20, "10 à 20 participants"),
+    ("2 salles de 10 personnes", 10, "10 participants"),
+    ("réunion à 10h et 3 personnes à distance", 3, "3 participants"),
     # Both: only the people are counted.
     ("conférence téléphonique vendredi à 10h avec 6 personnes", 6, "6 participants"),
     ("visio de 45 minutes à 8 demain à 14h", 8, "8 participants"),
