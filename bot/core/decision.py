@@ -86,20 +86,23 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
             moves.rest, devices={}, sensitive_words=lexicon.sensitive, approximate_numbers={}
         ).sensitive
         entities = entities._replace(sensitive=sensitive)
-    return Question(text, norm, moves, entities, _topics(norm), score(norm, knowledge))
+    scored = score(norm, knowledge, counted=entities.participants is not None)
+    return Question(text, norm, moves, entities, _topics(norm), scored)
 
 
 def _topics(norm: Normalized) -> frozenset[str]:
     return frozenset(t.removeprefix(NEGATED) for t in norm.tokens)
 
 
-def score(norm: Normalized, knowledge: Knowledge) -> tuple[Scored, ...]:
-    """Every subject scored against the question, best first (matcher.py)."""
+def score(norm: Normalized, knowledge: Knowledge, counted: bool = False) -> tuple[Scored, ...]:
+    """Every subject scored against the question, best first (matcher.py). ``counted``: the
+    question gives a participant count, whose unit ("personnes") is no question on a limit."""
     index = index_for(knowledge)
     # The situations the question says, as concept tokens beside its own (concepts.py).
     spans = index.concepts.spans(norm.words)
     said = tuple(spans)
-    scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans)
+    units = index.count_units if counted else frozenset()
+    scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans, units)
     return tuple(ranked(scored + score_apps(norm.typed, index)))
 
 

@@ -35,6 +35,8 @@ NAME_FACTOR = 1.1  # a tool named outright outweighs the generic words of a need
 # tool named outright: "tixeo pour une petite formation à distance" is about Tixéo.
 SITUATION_FACTOR = 1.05
 PHONETIC_MIN = 4  # letters in a word, and in its key, before its key is looked up
+# The words after a participant count, among the caveats' topics ("30 personnes").
+COUNT_UNITS = "personnes participants utilisateurs"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Index:
     # tool -> (rank of its best category, position of the need, need id) of each need that
     # offers it, in the knowledge's order (conditions.main_need)
     placements: dict[str, tuple[tuple[int, int, str], ...]]
+    count_units: frozenset[str]  # the stems of "personnes", "participants" (matcher.py)
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -276,6 +279,7 @@ def build_index(knowledge: Knowledge) -> Index:
         name_keys={phonetic_key(n): n for n in closed},
         weak=frozenset(weak_candidates & domain),
         placements=_placements(knowledge),
+        count_units=frozenset(normalize(COUNT_UNITS, abbreviations, stopwords).tokens),
         real_words=frozenset(real),
     )
 

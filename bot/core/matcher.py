@@ -212,8 +212,12 @@ def score_subjects(
     index: Index,
     surface: Sequence[str] = (),
     situation_words: Mapping[str, frozenset[str]] | None = None,
+    count_units: frozenset[str] = frozenset(),
 ) -> list[Scored]:
     """All subjects with a useful score.
+
+    ``count_units``: the words that follow the participant count the question gives
+    ("30 personnes"); they ask nothing about a tool's limit, and lean to no tool.
 
     ``situation_words``: concept token -> the question's stems that say it (concepts.py).
     Words that make up a situation matched in full are read as that situation: another
@@ -321,7 +325,7 @@ def score_subjects(
     if tied:
         _first_of_ties(best, tied, found)
 
-    asked = set(tokens)
+    asked = set(tokens) - count_units
     # A question on one of the tool's own caveats ("vpn", "navigateur") leans to it.
     leaning = {
         subject

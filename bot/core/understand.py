@@ -19,6 +19,7 @@ from bot.core.conditions import (
     PAIR,
     applicable,
     caveat_subject,
+    condition_choice,
     has_tips,
     main_need,
     placed,
@@ -235,8 +236,9 @@ def _between_tools(
     """ "tixeo ou scaleway pour 8 ?", "zoom ou webconf ?": a choice between tools (or a
     need and its tools) the question names, each by its own words. The guide's order for
     the case decides: the need's own answer when the need is one of them; else the first
-    of the tools its need offers (recommended before advised...) that no condition rules
-    out; if all are ruled out, the first, whose reply says why."""
+    of them the count's range settles; else the first of the tools its need offers
+    (recommended before advised...) that no condition rules out; if all are ruled out, the
+    first, whose reply says why."""
     if not _says_or(q):
         return None
     named: list[Scored] = []
@@ -258,6 +260,11 @@ def _between_tools(
     if needs:
         return resolve(needs[0], q.entities, knowledge, today, None)[0]
     need = knowledge.needs[need_id]
+    # A count the guide's ranges settle names the tool for it, if it is one of them
+    # ("webconf ou lifesize pour 80 ?": Lifesize, for more than 50).
+    ranged = condition_choice(need, q.entities, knowledge, today)
+    if ranged in tools:
+        return ranged
     offered = [o for o in need.options if o.tool in {t.id for t in tools}]
     words = frozenset(q.norm.words)
     for option in offered:

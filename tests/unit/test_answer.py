@@ -341,6 +341,27 @@ def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowled
     assert "Google Sheets" in sheets.text and "Google Docs" not in sheets.text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "appel vidéo avec 30 personnes",
+        "what should I use for a video call with 30 people?",
+        "jury de concours en visio, c'est possible ?",  # a jury is no exam registration
+    ],
+)
+def test_a_need_named_in_words_is_not_outweighed_by_the_count_or_a_side_word(
+    knowledge: Knowledge, question: str
+) -> None:
+    # "personnes" after a count asks nothing about the mobile's limit (2 or 3 participants).
+    assert ask(knowledge, question).subject == S("need:web_conference")
+
+
+def test_a_count_said_in_parts_is_said_back_in_parts(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "on est 5 dans la salle et 3 à distance, quel outil ?")
+    assert reply.text.startswith("Pour 5 + 3 participants : WebConférence de l'État")
+    assert "5 participants" not in reply.text and "8 participants" not in reply.text
+
+
 def test_a_reply_never_states_a_count_not_given(knowledge: Knowledge) -> None:
     assert "51" not in ask(knowledge, "visio pour plus de 50 personnes").text
     assert "3 participants" not in ask(knowledge, "visio au 3e étage avec l'équipe").text
@@ -380,6 +401,7 @@ def test_a_phone_named_with_another_need_is_where_not_what(
         ("tixeo ou scaleway pour 8 personnes ?", "Pour 8 participants : Tixéo"),
         ("webconf ou lifesize ?", "WebConférence de l'État"),  # Lifesize: over 50 only
         ("lifesize ou webconf pour 80", "Pour 80 participants : Lifesize"),
+        ("webconf de l'état ou lifesize pour 80 personnes ?", "Pour 80 participants : Lifesize"),
         ("zoom ou webconf ?", "WebConférence de l'État"),  # Zoom: to avoid
         ("tchap ou whatsapp ?", "Tchap"),  # WhatsApp: outside both offers
         ("dropbox ou sharepoint", "SharePoint"),
