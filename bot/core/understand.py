@@ -32,6 +32,7 @@ from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, read_question, score_text
 from bot.core.entities import without_entities
+from bot.core.index import index_for
 from bot.core.facts import ruled_out
 from bot.core.matcher import Scored
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
@@ -73,21 +74,31 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if decision is not None and decision.attributes and not decision.follow_up:
         # An attribute asked with a subject of its own: the off-topic rules still hold
         # ("réserver une salle de réunion" is no Lifesize booking).
-        social = _social(q)
+        social = _social(q, knowledge)
         if social is not None and social.subject == NONE:
             return social
     if decision is not None:
         return decision
     if carried:  # what the correction or the "et" does not replace is kept
         q = q._replace(entities=q.entities.merged_over(context.entities))
-    return _social(q) or _matched(q, knowledge, today)
+    return _social(q, knowledge) or _matched(q, knowledge, today)
 
 
-def _social(q: Question) -> Decision | None:
+def _social(q: Question, knowledge: Knowledge) -> Decision | None:
     """Greetings, thanks and known off-topic requests; nothing matched well enough."""
     real = [s for s in q.scored if s.subject not in _SOCIAL]
     top = real[0] if real else None
     special = q.scored[0] if q.scored and q.scored[0].subject in _SOCIAL else None
+    # A problem the guide speaks of is no off-topic breakdown: "la webconf ne marche pas
+    # sous Firefox" is the webconf's browser caveat.
+    if special is not None and special.subject == NONE and top is not None and top.anchored:
+        topics = index_for(knowledge).topics
+        asked = q.topics - special.matched
+        tool = top.subject
+        if tool.kind is NEED:  # "la webconf": the need's tool whose caveat it is
+            tool = caveat_subject(tool, asked, knowledge) or tool
+        if any(topic <= asked for topic in topics.get(tool, ())):
+            special = None
     # A greeting in front of a real question ("bonjour, je cherche...") is no help
     # request, when the real subject explains as much of the rest as the greeting does.
     if (

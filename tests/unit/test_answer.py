@@ -310,10 +310,20 @@ def test_described_situations_find_their_need(
         "réserver une salle de réunion pour jeudi",
         "où est le formulaire de remboursement",
         "ma messagerie vocale est pleine",
+        "ma webcam ne fonctionne pas",
+        "mon micro ne marche pas en visio",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:
     assert ask(knowledge, question).subject == S("none")
+
+
+def test_a_breakdown_the_guide_speaks_of_gets_its_caveat(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "la webconf ne marche pas sous firefox")
+    assert reply.text.startswith("WebConférence de l'État : Nous recommandons l'utilisation")
+    # "la marche à suivre" is no breakdown.
+    steps = ask(knowledge, "pourriez-vous m'indiquer la marche à suivre pour une audio conférence")
+    assert steps.subject != S("none")
 
 
 @pytest.mark.parametrize(
