@@ -423,3 +423,9 @@ def test_a_choice_between_named_tools_follows_the_guides_order(
 ) -> None:
     reply, _ = answer(question, knowledge, Context(), today=TODAY)
     assert reply.text.startswith(first), reply.text[:120]
+
+
+def test_asked_whether_forbidden_the_reply_says_no_opposite_verdict(knowledge: Knowledge) -> None:
+    # "Non" to "interdit ?" would say Zoom is fine; the guide asks to avoid it.
+    assert ask(knowledge, "zoom est-il interdit ?").text.startswith("Zoom — À éviter")
+    assert ask(knowledge, "zoom c'est autorisé ?").text.startswith("Non : Zoom — À éviter")
