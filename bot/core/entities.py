@@ -16,7 +16,7 @@ MAX_PARTICIPANTS = 100_000
 
 # Words that count people after a number: "12 personnes", "80 stagiaires", "8 people".
 _PEOPLE = (
-    r"(?:personnes?|persones?|pers|participants?|participantes?|agents?|collegues?|colegues?"
+    r"(?:perss?onn?es?|pers|participants?|participantes?|agents?|collegues?|colegues?"
     r"|gens|membres?|invites?|utilisateurs?|interlocuteurs?|correspondants?|inscrits?"
     r"|stagiaires?|apprenants?|eleves?|candidats?|intervenants?|collaborateurs?|salaries?"
     r"|fonctionnaires?|cadres?|chefs?|directeurs?|representants?|delegues?|partenaires?"

@@ -38,6 +38,17 @@ _EDGE_PUNCT = re.compile(r"(?<![a-z0-9])[.@+]+|[.@+]+(?![a-z0-9])")
 # "3e", "3eme", "3ème" personne: an ordinal participant count.
 _ORDINAL = re.compile(r"\b(\d+)\s*(?:e|eme|ieme|em)\b")
 _ANY_DIGIT = re.compile(r"\d")
+# Comparisons typed as signs, said in words before the signs go: "+ de 50", "> 50", "+50"
+# are "plus de 50", never a count of 50. "5 + 3" (a space before the digits) stays a sum.
+_COMPARED = (
+    (re.compile(r"(?:>\s*=|\u2265)\s*(?=\d)"), " au moins "),
+    (re.compile(r"(?:<\s*=|\u2264)\s*(?=\d)"), " au plus "),
+    (re.compile(r"(?:\+|>)\s*(?=d\b|de\b|d')"), " plus "),
+    (re.compile(r">\s*(?=\d)|(?<![^\s(])\+(?=\d)"), " plus de "),
+    (re.compile(r"(?:<|(?<![^\s(])-)\s*(?=d\b|de\b|d')"), " moins "),
+    (re.compile(r"<\s*(?=\d)"), " moins de "),
+)
+_SIGNS = re.compile(r"[<>+\u2264\u2265]|(?<![^\s(])-\s*d")
 
 
 class Normalized(NamedTuple):
@@ -116,6 +127,9 @@ def typed_words(text: str) -> tuple[str, ...]:
     # Each substitution runs only when its character is there: most questions have no
     # apostrophe, no dot or @, no digit, and a search for one is cheaper than a pass.
     folded = fold(text)
+    if _SIGNS.search(folded):
+        for sign, words in _COMPARED:
+            folded = sign.sub(words, folded)
     if "'" in folded:
         folded = _ELISION.sub(lambda m: m.group(1) + "' ", folded)
     folded = _NOT_WORD.sub(" ", _digits(folded))

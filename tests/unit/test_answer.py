@@ -429,3 +429,15 @@ def test_asked_whether_forbidden_the_reply_says_no_opposite_verdict(knowledge: K
     # "Non" to "interdit ?" would say Zoom is fine; the guide asks to avoid it.
     assert ask(knowledge, "zoom est-il interdit ?").text.startswith("Zoom — À éviter")
     assert ask(knowledge, "zoom c'est autorisé ?").text.startswith("Non : Zoom — À éviter")
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("jveu fer 1 visio avk 12 perssonnes", "Pour 12 participants : WebConférence"),
+        ("une réu tel avc 6 collègues", "Pour 6 participants : Service d'audio conférence"),
+        ("stp aide moi pr 1 réu a distance", "Votre question peut concerner plusieurs sujets"),
+    ],
+)
+def test_sms_spellings_of_the_lexicon(knowledge: Knowledge, question: str, first: str) -> None:
+    assert ask(knowledge, question).text.startswith(first)

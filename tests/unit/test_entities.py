@@ -92,8 +92,17 @@ COUNTS = [
     ("best tool for an online meeting with 8 people?", 8, "8 participants"),
     ("plus de 50 participants", 51, "plus de 50 participants"),
     ("on sera 5-6 en visio", 6, "5 à 6 participants"),
+    # Comparisons typed as signs: never the bare number.
+    ("visio + de 50 personnes", 51, "plus de 50 participants"),
+    ("visio +de 50", 51, "plus de 50 participants"),
+    ("visio > 50", 51, "plus de 50 participants"),
+    ("visio +50 personnes", 51, "plus de 50 participants"),
+    ("audio < 4 personnes", 3, "moins de 4 participants"),
+    ("audio - de 4 personnes", 3, "moins de 4 participants"),
+    ("visio >= 50 pers", 50, "50 participants"),
     ("moi et deux collègues", 3, "vous et 2 autres participants"),
     ("visio 80", 80, "80 participants"),
+    ("visio pour 12 perssonnes", 12, "12 participants"),
     ("sur iOS je veux add un 3e dans le call", 3, "3 participants"),
     # Not head counts: times, durations, dates, floors, sizes, prices, choices, models.
     ("audio conférence de 30 minutes", None, None),
