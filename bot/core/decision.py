@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -66,6 +67,14 @@ class Question(NamedTuple):
     @property
     def real(self) -> list[Scored]:
         return [s for s in self.scored if s.subject not in SOCIAL]
+
+    @property
+    def says_or(self) -> bool:
+        """ "ou" as typed: the folded text cannot tell it from "où" ("où trouver zoom ?")."""
+        return _OR.search(self.text) is not None
+
+
+_OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
 
 
 def read_question(text: str, knowledge: Knowledge) -> Question:

@@ -75,7 +75,11 @@ def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> De
 def _named_choice(
     q: Question, choices: tuple[Subject, ...], knowledge: Knowledge
 ) -> Subject | None:
-    """ "la visio", "par téléphone": the option whose need the message names."""
+    """ "la visio", "par téléphone": the option whose need the message names; not a
+    choice between them ("visio ou audio ?"), which asks again."""
+    named = [s for s in q.real if s.subject.kind is NEED and s.score >= ANSWER_THRESHOLD]
+    if len(named) > 1 and q.says_or and not named[0].matched & named[1].matched:
+        return None
     for s in q.real:
         if s.score < CLARIFY_THRESHOLD:
             return None

@@ -11,7 +11,6 @@ devices, sensitivity, dates) are in ``conditions.py``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import date
 
@@ -32,8 +31,8 @@ from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, read_question, score_text
 from bot.core.entities import without_entities
-from bot.core.index import index_for
 from bot.core.facts import ruled_out
+from bot.core.index import index_for
 from bot.core.matcher import Scored
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
 from bot.knowledge.model import Knowledge
@@ -81,7 +80,28 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         return decision
     if carried:  # what the correction or the "et" does not replace is kept
         q = q._replace(entities=q.entities.merged_over(context.entities))
-    return _social(q, knowledge) or _matched(q, knowledge, today)
+    if context.subject in NO_TOPIC and _only_a_count(q, knowledge):
+        # "on sera 30", first: a meeting of 30, by phone or on screen? The count is kept
+        # for the pick.
+        choices = context.choices or tuple(
+            n.subject for n in knowledge.needs.values() if any(o.participants for o in n.options)
+        )
+        return q.decision(CLARIFY, choices=choices[:MAX_CHOICES])
+    decision = _social(q, knowledge) or _matched(q, knowledge, today, context)
+    if decision.subject == CLARIFY and context.subject == CLARIFY:
+        # Asked again which one ("visio ou audio ?"): what was said before still holds.
+        decision = replace(decision, entities=decision.entities.merged_over(context.entities))
+    return decision
+
+
+def _only_a_count(q: Question, knowledge: Knowledge) -> bool:
+    if q.entities.participants is None or q.entities.device is not None:
+        return False  # a phone named says the meeting is a call
+    lexicon = knowledge.lexicon
+    rest = without_entities(
+        q.moves.rest, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
+    )
+    return only_filler(rest)
 
 
 def _social(q: Question, knowledge: Knowledge) -> Decision | None:
@@ -123,7 +143,7 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
     return None
 
 
-def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
+def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -> Decision:
     """The best real subject, once the guide's conditions and the near-ties are weighed."""
     entities = q.entities
     # A count the tips do not serve (150 people) leaves them out: "en même temps" in a
@@ -140,6 +160,9 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     if app is not None:
         need = _app_need(app, real, knowledge)
         return q.decision(need_subject(need) if need else NONE, need=need, app=app)
+    between = _between_needs(q, real)
+    if len(between) > 1:  # "visio ou audio ?": the guide does not rank them; which one?
+        return q.decision(CLARIFY, choices=tuple(between))
     chosen = _between_tools(q, real, knowledge, today)
     if chosen is not None:
         return q.decision(chosen, need=main_need(chosen, knowledge))
@@ -205,6 +228,14 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD
     needs = _close_needs(real, top, knowledge)
+    in_thread = context.need and context.subject not in NO_TOPIC
+    thread = need_subject(context.need) if in_thread and context.need else None
+    if len(needs) > 1 and thread in needs:
+        # The conversation says which: "avec des partenaires extérieurs", after a reply on
+        # sharing files, still asks about sharing files.
+        merged = entities.merged_over(context.entities)
+        subject, need = resolve(thread, merged, knowledge, today, None)
+        return q.decision(subject, entities=merged, need=need)
     if len(needs) > 1 and (not strong or top.subject.kind is NEED):
         return q.decision(CLARIFY, choices=tuple(needs))
     if not strong:  # a weak match on one subject: say what the bot covers instead
@@ -221,24 +252,31 @@ def _matched(q: Question, knowledge: Knowledge, today: date) -> Decision:
     return q.decision(subject, need=need)
 
 
-_OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
-
-
-def _says_or(q: Question) -> bool:
-    """ "ou" as typed: the folded text cannot tell it from "où" ("où trouver zoom ?")."""
-    return _OR.search(q.text) is not None
-
-
 def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:
     """ "tchap ou whatsapp ?": a tool (or need) of the guide offered as the alternative to
     an application outside the offers, by words of its own, is what answers."""
-    if not _says_or(q):
+    if not q.says_or:
         return False
     words = set().union(*(s.matched for s in real if s.subject.kind is APP))
     return any(
         s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
         for s in real
     )
+
+
+def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:
+    """ "visio ou audio ?": the needs a choice names, each by words of its own."""
+    if not q.says_or:
+        return []
+    named: list[Scored] = []
+    for s in real:
+        if (
+            s.subject.kind is NEED
+            and s.score >= ANSWER_THRESHOLD
+            and all(s.matched.isdisjoint(other.matched) for other in named)
+        ):
+            named.append(s)
+    return [s.subject for s in named][:MAX_CHOICES]
 
 
 def _between_tools(
@@ -250,7 +288,7 @@ def _between_tools(
     of them the count's range settles; else the first of the tools its need offers
     (recommended before advised...) that no condition rules out; if all are ruled out, the
     first, whose reply says why."""
-    if not _says_or(q):
+    if not q.says_or:
         return None
     named: list[Scored] = []
     for s in real:

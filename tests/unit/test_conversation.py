@@ -219,3 +219,26 @@ def test_replies_answer_first_and_stay_short(knowledge: Knowledge) -> None:
 def test_small_talk_keeps_the_thread(knowledge: Knowledge) -> None:
     *_, link = talk(knowledge, "scaleway", "merci", "c'est quoi le lien ?")
     assert link.subject == S("tool:scaleway") and "ensemble.scaleway.com" in link.text
+
+
+def test_a_count_said_first_asks_which_meeting_and_is_kept(knowledge: Knowledge) -> None:
+    first, again, chosen = talk(knowledge, "on sera 30", "visio ou audio ?", "la visio")
+    assert first.subject == S("clarify") and again.subject == S("clarify")
+    assert chosen.text.startswith("Pour 30 participants : WebConférence de l'État")
+
+
+def test_a_choice_between_two_needs_asks_which_one(knowledge: Knowledge) -> None:
+    (reply,) = talk(knowledge, "visio ou audio ?")
+    assert reply.subject == S("clarify")
+    assert "Audio conférence" in reply.text and "Web conférence" in reply.text
+
+
+def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
+    # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
+    _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
+    assert reply.subject == S("need:collaborative_workspace")
+
+
+def test_why_after_an_answer_gives_the_rest_of_it(knowledge: Knowledge) -> None:
+    _, reply = talk(knowledge, "zoom c'est autorisé ?", "pourquoi ?")
+    assert reply.subject == S("tool:zoom") and "failles de sécurité" in reply.text
