@@ -182,7 +182,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             if tip and has_tips(s.subject, knowledge):
                 return q.decision(tip, need=knowledge.tips[tip.id].need)
     # A tip asked without a device: which phone is it? ("comment fusionner des appels")
-    tips = [s.subject for s in close if s.subject.kind is TIP]
+    tips = [s.subject for s in close if s.subject.kind is TIP and not s.matched < top.matched]
     if top.subject.kind is TIP and not entities.device and len(tips) > 1:
         return q.decision(CLARIFY, choices=tuple(tips))
     # A need asked in words beats a tool the guide places elsewhere ("visio depuis mon tel").
@@ -361,11 +361,15 @@ def _app_need(app: str, real: list[Scored], knowledge: Knowledge) -> str | None:
 
 
 def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[Subject]:
-    """Distinct needs among the candidates that score within the margin of the best."""
+    """Distinct needs among the candidates that score within the margin of the best; not
+    one explaining only part of what the best explains ("rendez-vous" beside "rendez-vous
+    téléphonique"): the best is the more precise reading."""
     needs: list[Subject] = []
     for s in real:
         if s.score < top.score - MARGIN or len(needs) == MAX_CHOICES:
             break
+        if s.matched < top.matched:
+            continue
         need = main_need(s.subject, knowledge)
         if need and need_subject(need) not in needs:
             needs.append(need_subject(need))

@@ -441,3 +441,19 @@ def test_asked_whether_forbidden_the_reply_says_no_opposite_verdict(knowledge: K
 )
 def test_sms_spellings_of_the_lexicon(knowledge: Knowledge, question: str, first: str) -> None:
     assert ask(knowledge, question).text.startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        # The best reading explains all another explains, and more: no ambiguity.
+        ("rendez-vous téléphonique avec 2 collègues", "tool:mobile_phone"),
+        ("fusionné lé apel sur andrwa", "tip:merge_calls_android"),
+        # "faire" says nothing of the medium: a meeting at a distance is still either.
+        ("je veux faire une réunion à distance", "clarify"),
+    ],
+)
+def test_a_reading_that_explains_more_is_no_ambiguity(
+    knowledge: Knowledge, question: str, subject: str
+) -> None:
+    assert ask(knowledge, question).subject == S(subject)
