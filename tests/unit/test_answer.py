@@ -312,6 +312,9 @@ def test_described_situations_find_their_need(
         "ma messagerie vocale est pleine",
         "ma webcam ne fonctionne pas",
         "mon micro ne marche pas en visio",
+        "comment transférer mon fixe sur mon portable",
+        "numéro du support informatique",
+        "quelle est l'adresse du ministère",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:
