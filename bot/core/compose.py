@@ -72,6 +72,8 @@ class Composer:
             return self.menu(conversation.greeting)
         if subject == NONE:
             return self.menu(conversation.out_of_scope)
+        if self.d.unnamed_app:
+            return self.unnamed_app()
         if subject == CLARIFY:
             return self.clarify()
         if self.d.details:
@@ -511,6 +513,23 @@ class Composer:
         self.tools += [o.tool for o in leads if o.tool] + [t.id for t in others]
         if lines:
             blocks += [para(Bold(f"À la place, pour {need.title.lower()} :")), bullets(lines)]
+        return blocks
+
+    def unnamed_app(self) -> list[Block]:
+        """An application nothing names: the guide's rule, then what it recommends for the
+        need, or which need it is for."""
+        blocks: list[Block] = [para(self.k.conversation.unnamed_app)]
+        if self.d.subject == CLARIFY:
+            return blocks + self.clarify()
+        need = self.k.needs[self.d.subject.id]
+        leads = self.leads(need)
+        self.tools += [o.tool for o in leads if o.tool]
+        lines: list[Line] = [compact_line(self.tool_of(o), o) for o in leads]
+        if lines:
+            blocks += [
+                para(Bold(f"Pour {need.title.lower()}, le guide recommande :")),
+                bullets(lines),
+            ]
         return blocks
 
     # -- helpers ---------------------------------------------------------------------------

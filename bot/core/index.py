@@ -36,7 +36,7 @@ NAME_FACTOR = 1.1  # a tool named outright outweighs the generic words of a need
 SITUATION_FACTOR = 1.05
 PHONETIC_MIN = 4  # letters in a word, and in its key, before its key is looked up
 # The words after a participant count, among the caveats' topics ("30 personnes").
-COUNT_UNITS = "personnes participants utilisateurs"
+COUNT_UNITS = "personnes participants"
 
 
 @dataclass(frozen=True)

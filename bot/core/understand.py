@@ -35,6 +35,7 @@ from bot.core.facts import ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
+from bot.core.unnamed import unnamed_app
 from bot.knowledge.model import Knowledge
 from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject, SubjectKind, need_subject
 
@@ -69,7 +70,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
             if rest is None or only_filler(rest):
                 break
             q, carried = read_question(rest, knowledge), True
-    decision = follow(q, context, knowledge, today)
+    decision = _unnamed(q, knowledge) or follow(q, context, knowledge, today)
     if decision is not None and decision.attributes and not decision.follow_up:
         # An attribute asked with a subject of its own: the off-topic rules still hold
         # ("réserver une salle de réunion" is no Lifesize booking).
@@ -92,6 +93,28 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         # Asked again which one ("visio ou audio ?"): what was said before still holds.
         decision = replace(decision, entities=decision.entities.merged_over(context.entities))
     return decision
+
+
+def _unnamed(q: Question, knowledge: Knowledge) -> Decision | None:
+    """ "est-ce que je peux utiliser bidulechat ?": an application nothing names, with the
+    need the message says, if any; else which need it is for."""
+    if not knowledge.conversation.unnamed_app:
+        return None
+    top = q.scored[0] if q.scored else None
+    if top is not None and top.subject == NONE and top.score >= CLARIFY_THRESHOLD:
+        return None  # a known off-topic request ("acheter le logiciel ...")
+    real = q.real
+    if any(s.subject.kind in (TOOL, APP) and s.score >= NEED_NAMED for s in real):
+        return None  # a tool or an application named: its own answer
+    if unnamed_app(q.norm, index_for(knowledge), (s.matched for s in q.scored)) is None:
+        return None
+    need = next(
+        (main_need(s.subject, knowledge) for s in real if s.score >= ANSWER_THRESHOLD), None
+    )
+    if need is None:
+        choices = tuple(n.subject for n in knowledge.needs.values())[:MAX_CHOICES]
+        return q.decision(CLARIFY, choices=choices, unnamed_app=True)
+    return q.decision(need_subject(need), need=need, unnamed_app=True)
 
 
 def _only_a_count(q: Question, knowledge: Knowledge) -> bool:

@@ -604,6 +604,7 @@ class _Builder:
             source=d["source"],
             details_offer=d.get("details_offer", ""),
             audience_notice=d.get("audience_notice", ""),
+            unnamed_app=d.get("unnamed_app", ""),
             missing=dict(d.get("missing") or {}),
         )
 

@@ -233,6 +233,8 @@ class Conversation:
     details_offer: str = ""  # the closing line of a short reply that has more on demand
     # Said once per conversation to an agent outside the guide's audience (audience.py).
     audience_notice: str = ""
+    # Said of an application nothing names ("utiliser bidulechat ?"); empty: none is read.
+    unnamed_app: str = ""
     # For an attribute the guide does not give: "{name}" is the subject's name.
     missing: dict[str, str] = field(default_factory=dict)
 
