@@ -242,3 +242,11 @@ def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) 
 def test_why_after_an_answer_gives_the_rest_of_it(knowledge: Knowledge) -> None:
     _, reply = talk(knowledge, "zoom c'est autorisé ?", "pourquoi ?")
     assert reply.subject == S("tool:zoom") and "failles de sécurité" in reply.text
+
+
+def test_an_inverted_question_on_confidentiality_gets_the_caveat(knowledge: Knowledge) -> None:
+    (reply,) = talk(knowledge, "lifesize est-il confidentiel")
+    assert reply.text.startswith("Lifesize : Cette solution est hébergée sur un serveur externe")
+    # A statement is no question: the topic is sensitive.
+    (stated,) = talk(knowledge, "le sujet est confidentiel, quel outil pour une visio à 8")
+    assert "Tixéo" in stated.text or "WebConférence" in stated.text
