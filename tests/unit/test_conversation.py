@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import Context, Reply, answer
+from bot.core.understand import decide
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
 from bot.knowledge.subject import Subject
@@ -248,5 +249,7 @@ def test_an_inverted_question_on_confidentiality_gets_the_caveat(knowledge: Know
     (reply,) = talk(knowledge, "lifesize est-il confidentiel")
     assert reply.text.startswith("Lifesize : Cette solution est hébergée sur un serveur externe")
     # A statement is no question: the topic is sensitive.
-    (stated,) = talk(knowledge, "le sujet est confidentiel, quel outil pour une visio à 8")
-    assert "Tixéo" in stated.text or "WebConférence" in stated.text
+    stated = decide(
+        "le sujet est confidentiel, quel outil pour une visio à 8", knowledge, Context(), TODAY
+    )
+    assert stated.entities.sensitive and not stated.attributes
