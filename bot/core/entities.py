@@ -89,6 +89,7 @@ _PLACES = (
 _PART = rf"{_N}\s+(?:(?:{_PEOPLE}\s+)?{_PLACES}|{_PEOPLE})\b"
 # "+" is gone from the normalised text: "3 sur place + 6 en visio" reads "3 sur place 6 ...".
 _PARTS = re.compile(rf"\b{_PART}(?:\s+(?:et|plus))?\s+{_PART}")
+_TWO_NUMBERS = re.compile(r"[0-9][^0-9]+[0-9]")  # what parts need, cheaper to look for
 # After an approximate number, what makes it no head count: "une dizaine de minutes".
 _NOT_PEOPLE_OF = re.compile(
     r"^\s*(?:de|d)\s+(?:minutes?|min|heures?|jours?|semaines?|mois|ans|annees|euros?|pages?"
@@ -147,7 +148,7 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
         if found:
             low, high = sorted((int(found.group(1)), int(found.group(2))))
             return _capped(high, f"{low} à {high} participants")
-    found = _PARTS.search(plain) if digits else None
+    found = _PARTS.search(plain) if digits and _TWO_NUMBERS.search(plain) else None
     if found:
         a, b = int(found.group(1)), int(found.group(2))
         return _capped(a + b, f"{a} + {b} participants")

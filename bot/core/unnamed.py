@@ -32,6 +32,11 @@ _BEFORE = re.compile(
     + _NAME
     + r"\b(?!\s+(?:je|tu|il|elle|on|nous|vous|ils|elles)\b)"
 )
+# The words of _BEFORE: a message with none of them (most) is not searched.
+_FRAMES = frozenset(
+    "application appli app logiciel plateforme plate messagerie utiliser utilise utilises"
+    " utilisez utilisons utilisent installer telecharger passer".split()
+)
 # A name that opens the message and is asked about: "X c'est autorisé ?" (not "X pour":
 # "astuce pour fusionner les appels").
 _OPENING = re.compile(
@@ -66,7 +71,8 @@ def unnamed_app(norm: Normalized, index: Index, matched: Iterable[frozenset[str]
     none. ``matched``: the stems the scored subjects explain (a typo of a known word is
     among them)."""
     plain = norm.plain
-    found = _BEFORE.search(plain) or _OPENING.search(plain)
+    found = None if _FRAMES.isdisjoint(norm.words) else _BEFORE.search(plain)
+    found = found or _OPENING.search(plain)
     if found is None:
         return None
     word = found.group(1)
