@@ -293,6 +293,13 @@ def test_a_denied_tool_is_still_the_subject(knowledge: Knowledge) -> None:
         ("trouver un créneau qui convient à tous", {"tool:mel", "need:email"}),
         ("prévenir vite fait mon binôme", {"need:instant_messaging"}),
         ("animer un réseau de référents dans toutes les régions", {"tool:osmose"}),
+        ("je veux voir mes collègues en réunion depuis chez moi", {"need:web_conference"}),
+        ("le directeur veut s'adresser à tous les agents en même temps", {"need:web_conference"}),
+        ("retransmettre une plénière", {"need:web_conference"}),
+        (
+            "recevoir les contributions de chaque service dans un document commun",
+            {"need:collaborative_workspace"},
+        ),
     ],
 )
 def test_described_situations_find_their_need(
