@@ -219,6 +219,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             s
             for s in real[1:]
             if s.subject.kind is NEED
+            and not s.matched < top.matched  # "webmail stokage": the tab explains more
             and (
                 id(s) in near
                 or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)

@@ -459,6 +459,7 @@ def test_sms_spellings_of_the_lexicon(knowledge: Knowledge, question: str, first
         # The best reading explains all another explains, and more: no ambiguity.
         ("rendez-vous téléphonique avec 2 collègues", "tool:mobile_phone"),
         ("fusionné lé apel sur andrwa", "tip:merge_calls_android"),
+        ("webmail stokage", "tool:webmel_stockage"),  # more than webMél alone
         # "faire" says nothing of the medium: a meeting at a distance is still either.
         ("je veux faire une réunion à distance", "clarify"),
     ],
