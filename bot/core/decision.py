@@ -90,7 +90,10 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
         approximate_numbers=lexicon.approximate_numbers,
         services=lexicon.services,
     )
-    if entities.sensitive and moves.attributes:
+    if entities.sensitive and moves.attributes == ("confidentiality",) and "?" not in text:
+        # "c'est confidentiel", said without a question mark, says the topic is.
+        moves = moves._replace(attributes=())
+    elif entities.sensitive and moves.attributes:
         # "c'est confidentiel ?" asks about confidentiality; it does not say the topic is.
         sensitive = read_entities(
             moves.rest, devices={}, sensitive_words=lexicon.sensitive, approximate_numbers={}

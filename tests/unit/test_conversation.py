@@ -253,3 +253,13 @@ def test_an_inverted_question_on_confidentiality_gets_the_caveat(knowledge: Know
         "le sujet est confidentiel, quel outil pour une visio à 8", knowledge, Context(), TODAY
     )
     assert stated.entities.sensitive and not stated.attributes
+
+
+def test_confidential_said_or_asked(knowledge: Knowledge) -> None:
+    # Said, it tells the topic is sensitive; asked, it asks the tool's confidentiality.
+    said = talk(knowledge, "visio à 15", "c'est confidentiel")[-1]
+    assert said.subject == S("need:web_conference") and not said.text.startswith("Le guide")
+    asked = talk(knowledge, "visio pour 60", "c'est confidentiel ?")[-1]
+    assert asked.text.startswith("Lifesize : Cette solution est hébergée sur un serveur externe")
+    external = talk(knowledge, "partager des fichiers", "et avec des externes ?")[-1]
+    assert external.subject == S("need:collaborative_workspace")
