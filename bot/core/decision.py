@@ -76,6 +76,7 @@ class Question(NamedTuple):
 
 
 _OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
+_INVERTED = re.compile(r"\best (?:il|elle|ce)\b")  # "est-il", "est-ce": a question
 
 
 def read_question(text: str, knowledge: Knowledge) -> Question:
@@ -90,8 +91,14 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
         approximate_numbers=lexicon.approximate_numbers,
         services=lexicon.services,
     )
-    if entities.sensitive and moves.attributes == ("confidentiality",) and "?" not in text:
-        # "c'est confidentiel", said without a question mark, says the topic is.
+    if (
+        entities.sensitive
+        and moves.attributes == ("confidentiality",)
+        and "?" not in text
+        and not _INVERTED.search(norm.plain)
+    ):
+        # "c'est confidentiel", said without a question mark, says the topic is; "est-il
+        # confidentiel" still asks.
         moves = moves._replace(attributes=())
     elif entities.sensitive and moves.attributes:
         # "c'est confidentiel ?" asks about confidentiality; it does not say the topic is.
