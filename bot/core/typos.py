@@ -7,7 +7,8 @@ In order, the first that finds something wins:
   "stockag");
 - the same French phonetic key (phonetic.py: "odyo" / "audio", "fichié" / "fichier");
 - for the closed list of tool names and need titles only: one edit in a word of 3 or 4
-  letters ("tchp"), or keys one edit apart ("skalway" / "scaleway"). Common words are
+  letters ("tchp"), two letters swapped in a longer one ("tcahp"), or keys one edit apart
+  ("skalway" / "scaleway"). Common words are
   never reached this way, so "mal" cannot become "mail" nor "somme" "zoom".
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from bot.core.concepts import CONCEPT
 from bot.core.index import PHONETIC_MIN, Index, is_real
@@ -120,12 +121,16 @@ def _names(token: str, word: str, index: Index) -> dict[str, float]:
     if len(word) < 3 or not word.isalpha():
         return {}
     found: dict[str, float] = {}
-    if len(token) < MIN_TYPO_LENGTH:
-        for name, _, _ in process.extract(
-            token, index.names, scorer=Levenshtein.distance, score_cutoff=1, limit=3
+    # One edit, or two letters swapped ("tcahp", "tchpa"): OSA counts a swap as one edit.
+    # Longer words already had their edits against the whole vocabulary (_edits).
+    scorer = Levenshtein.distance if len(token) < MIN_TYPO_LENGTH else OSA.distance
+    for name, distance, _ in process.extract(
+        token, index.names, scorer=scorer, score_cutoff=1, limit=3
+    ):
+        if name[0] == token[0] and len(name) > len(token) - 1 and (
+            len(token) < MIN_TYPO_LENGTH or distance == 1
         ):
-            if name[0] == token[0] and len(name) > len(token) - 1:
-                found[name] = NAME_SIMILARITY
+            found[name] = NAME_SIMILARITY
     key = phonetic_key(word)
     if len(key) >= NAME_KEY_MIN:
         for name_key, _, _ in process.extract(

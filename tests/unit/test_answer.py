@@ -338,7 +338,13 @@ def test_a_breakdown_the_guide_speaks_of_gets_its_caveat(knowledge: Knowledge) -
 
 @pytest.mark.parametrize(
     ("question", "subject"),
-    [("skalway", "tool:scaleway"), ("charepoin", "tool:sharepoint"), ("odyo conf a 5", None)],
+    [
+        ("skalway", "tool:scaleway"),
+        ("charepoin", "tool:sharepoint"),
+        ("odyo conf a 5", None),
+        ("tcahp", "tool:tchap"),  # two letters swapped
+        ("sharepiont", "tool:sharepoint"),
+    ],
 )
 def test_phonetic_spellings(knowledge: Knowledge, question: str, subject: str | None) -> None:
     reply = ask(knowledge, question)
