@@ -127,8 +127,10 @@ def _names(token: str, word: str, index: Index) -> dict[str, float]:
     for name, distance, _ in process.extract(
         token, index.names, scorer=scorer, score_cutoff=1, limit=3
     ):
-        if name[0] == token[0] and len(name) > len(token) - 1 and (
-            len(token) < MIN_TYPO_LENGTH or distance == 1
+        if (
+            name[0] == token[0]
+            and len(name) > len(token) - 1
+            and (len(token) < MIN_TYPO_LENGTH or distance == 1)
         ):
             found[name] = NAME_SIMILARITY
     key = phonetic_key(word)
