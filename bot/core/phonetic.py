@@ -45,6 +45,9 @@ _DOUBLE = re.compile(r"(.)\1+")
 # Letters not heard at the end of a French word: "fichier(s)", "partage", "sharepoint".
 _SILENT_END = re.compile(r"(?:[stdx]|e)+$")
 _FINAL_ER = re.compile(r"(?:er|ez|et)$")
+# An "e" between two consonants, often not heard or not typed ("messag(e)rie" -> "mesajri",
+# "tél(é)fonik"): dropped after the first letter, so that both spellings meet.
+_SCHWA = re.compile(r"(?<=[bcdfgjklmnprstv])e(?=[bcdfgjklmnprstv])")
 
 
 @lru_cache(maxsize=65536)
@@ -57,5 +60,6 @@ def phonetic_key(word: str) -> str:
         key = pattern.sub(repl, key)
     key = _DOUBLE.sub(r"\1", key.replace("\x00", "ch"))
     key = _FINAL_ER.sub("e", key)
+    key = key[:1] + _SCHWA.sub("", key[1:])
     stripped = _SILENT_END.sub("", key)
     return stripped if len(stripped) >= 2 else key
