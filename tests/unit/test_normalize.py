@@ -3,6 +3,7 @@
 import pytest
 
 from bot.core.normalize import fold, normalize, plain_words
+from bot.core.phonetic import phonetic_key
 
 ABBREVIATIONS = {"c": "c est", "svp": "s il vous plait", "pr": "pour", "tel": "telephone"}
 STOPWORDS = frozenset(
@@ -75,3 +76,25 @@ def test_long_input_is_cut() -> None:
 def test_negated_words_are_marked() -> None:
     tokens = normalize("pas besoin de la vidéo, sans inscription", ABBREVIATIONS, STOPWORDS).tokens
     assert tokens == ("!video", "!inscript")
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("odyo", "audio"),
+        ("konférence", "conférence"),
+        ("ouebmel", "webmel"),
+        ("charepoin", "sharepoint"),
+        ("mesajri", "messagerie"),  # the "e" between consonants is not heard
+        ("téléfonik", "telfonik"),
+    ],
+)
+def test_spellings_that_sound_alike_share_a_phonetic_key(typed: str, written: str) -> None:
+    assert phonetic_key(fold(typed)) == phonetic_key(fold(written))
+
+
+@pytest.mark.parametrize(
+    ("one", "other"), [("mail", "mal"), ("visio", "vision"), ("tchap", "chape")]
+)
+def test_words_that_sound_apart_keep_apart(one: str, other: str) -> None:
+    assert phonetic_key(one) != phonetic_key(other)
