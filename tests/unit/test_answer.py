@@ -322,6 +322,9 @@ def test_described_situations_find_their_need(
         "comment transférer mon fixe sur mon portable",
         "numéro du support informatique",
         "quelle est l'adresse du ministère",
+        "comment signaler un mail de phishing",  # "signaler" is no Signal
+        "le réseau est lent au bureau",  # a network, not a network of peers
+        "réserver un train pour une réunion à Lyon",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:
