@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.conditions import applicable
+from bot.core.conditions import applicable, counts_matter
 from bot.core.cues import cues_for
 from bot.core.decision import Decision
 from bot.core.details import Details
@@ -127,7 +127,7 @@ class Composer:
             tool = self.tool_of(option)
             self.tools.append(tool.id)
             line = option_line(tool, option)
-            if i == 0 and e.participants is not None:
+            if i == 0 and e.participants is not None and counts_matter(need):
                 line = (f"Pour {count(e)} : ", *line)
             blocks.append(para(*line))
         said = self.said(blocks)
@@ -216,7 +216,8 @@ class Composer:
             return self.not_this(tool, need, option, out.reason, out.why)
         e = self.d.entities
         header: list[Inline] = ["Oui : "] if self.d.yes_no else []
-        header += [f"Pour {count(e)} : "] if e.participants is not None else []
+        counted = e.participants is not None and (counts_matter(need) or tool.participants)
+        header += [f"Pour {count(e)} : "] if counted else []
         header += [Bold(tool.name)]
         if option is not None and need is not None:
             header += [" — ", self.labels[option.category], f", {need.title.lower()}"]

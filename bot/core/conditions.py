@@ -69,6 +69,12 @@ def condition_choice(need: Need, entities: Entities, knowledge: Knowledge, today
     return tool_subject(ranged[0]) if len(ranged) == 1 else need.subject
 
 
+def counts_matter(need: Need | None) -> bool:
+    """Whether a participant count changes the guide's answer for this need (meetings: the
+    mobile for 2 or 3, Lifesize beyond 50); a reply on e-mail does not say it back."""
+    return need is None or any(o.participants is not None for o in need.options)
+
+
 def ranged_recommendation(subject: Subject, knowledge: Knowledge) -> bool:
     """Whether the guide recommends this tool for a participant range (mobile: 2-3)."""
     kind, ident = subject

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.conditions import applicable
+from bot.core.conditions import applicable, counts_matter
 from bot.core.decision import Decision
 from bot.core.facts import alternatives, caveat_text, option_in, visible
 from bot.core.lines import already_said, compact_line, count, option_line, text_of
@@ -41,7 +41,7 @@ class Details:
     def need(self, need: Need) -> list[Block]:
         e = self.d.entities
         blocks: list[Block] = [para(Bold(need.title), " — ", need.summary)]
-        if e.participants is not None:
+        if e.participants is not None and counts_matter(need):
             blocks.append(para(f"Pour {count(e)} :"))
         kept: list[Option] = []
         for category in Category:

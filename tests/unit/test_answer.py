@@ -477,3 +477,9 @@ def test_a_reading_that_explains_more_is_no_ambiguity(
     knowledge: Knowledge, question: str, subject: str
 ) -> None:
     assert ask(knowledge, question).subject == S(subject)
+
+
+def test_a_count_is_said_back_only_where_it_changes_the_answer(knowledge: Knowledge) -> None:
+    poll = ask(knowledge, "je dois caler une date de réunion avec 8 personnes, un sondage ?")
+    assert poll.subject == S("tool:mel") and "8 participants" not in poll.text
+    assert ask(knowledge, "visio pour 8").text.startswith("Pour 8 participants : ")
