@@ -74,6 +74,8 @@ class Composer:
             return self.menu(conversation.out_of_scope)
         if self.d.unnamed_app:
             return self.unnamed_app()
+        if self.d.avoided:
+            return self.avoided()
         if subject == CLARIFY:
             return self.clarify()
         if self.d.details:
@@ -531,6 +533,26 @@ class Composer:
                 para(Bold(f"Pour {need.title.lower()}, le guide recommande :")),
                 bullets(lines),
             ]
+        return blocks
+
+    def avoided(self) -> list[Block]:
+        """What the guide asks to avoid, need by need, and the rule for what it limits."""
+        lines: list[Line] = []
+        limited: Option | None = None
+        asked = self.k.needs.get(self.d.need or "")
+        for need in [asked] if asked else self.k.needs.values():
+            for option in need.options:
+                if option.category == Category.EVITER:
+                    tool = self.k.tools[option.tool] if option.tool else None
+                    named: list[Inline] = [Bold(tool.name), " : "] if tool else []
+                    lines.append((f"{need.title} — ", *named, option.text))
+                    if tool:
+                        self.tools.append(tool.id)
+                elif option.category == Category.LIMITER and limited is None:
+                    limited = option
+        blocks: list[Block] = [para(Bold(self.labels[Category.EVITER]), " :"), bullets(lines)]
+        if limited is not None:
+            blocks.append(para(Bold(self.labels[Category.LIMITER]), " : ", limited.text))
         return blocks
 
     # -- helpers ---------------------------------------------------------------------------

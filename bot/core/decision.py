@@ -27,6 +27,7 @@ class Decision:
     need: str | None = None  # the need the answer is framed in
     app: str | None = None  # an application the guide does not name, when asked about
     unnamed_app: bool = False  # an application nothing names is asked about (unnamed.py)
+    avoided: bool = False  # "quels outils éviter ?": what the guide asks to avoid, every need
     choices: tuple[Subject, ...] = ()  # for clarify
     brief: bool = False  # small talk ("merci"): a short reply, no menu
     topics: frozenset[str] = field(default_factory=frozenset)  # question stems, for caveats

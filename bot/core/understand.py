@@ -34,12 +34,23 @@ from bot.core.entities import without_entities
 from bot.core.facts import ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
+from bot.core.normalize import stem
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
 from bot.core.unnamed import unnamed_app
-from bot.knowledge.model import Knowledge
-from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject, SubjectKind, need_subject
+from bot.knowledge.model import Category, Knowledge
+from bot.knowledge.subject import (
+    CLARIFY,
+    HELP,
+    NONE,
+    THANKS,
+    Subject,
+    SubjectKind,
+    need_subject,
+    tool_subject,
+)
 
 NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, SubjectKind.APP
+EVITER, LIMITER = Category.EVITER, Category.LIMITER
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
 # A need named this surely ("visio") is what is asked, even under a tool of another need
@@ -71,6 +82,8 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
                 break
             q, carried = read_question(rest, knowledge), True
     decision = _unnamed(q, knowledge) or follow(q, context, knowledge, today)
+    if decision is None and context.subject in NO_TOPIC:
+        decision = _avoided(q, knowledge)
     if decision is not None and decision.attributes and not decision.follow_up:
         # An attribute asked with a subject of its own: the off-topic rules still hold
         # ("réserver une salle de réunion" is no Lifesize booking).
@@ -115,6 +128,34 @@ def _unnamed(q: Question, knowledge: Knowledge) -> Decision | None:
         choices = tuple(n.subject for n in knowledge.needs.values())[:MAX_CHOICES]
         return q.decision(CLARIFY, choices=choices, unnamed_app=True)
     return q.decision(need_subject(need), need=need, unnamed_app=True)
+
+
+# "éviter", "proscrire", "interdit", "déconseillé", stemmed: what a question on the tools to
+# avoid says.
+_AVOID = frozenset(
+    stem(w)
+    for w in "eviter evite proscrire proscrit interdit interdits interdite interdites"
+    " deconseille deconseilles".split()
+)
+
+
+def _avoided(q: Question, knowledge: Knowledge) -> Decision | None:
+    """ "quels outils éviter ?", with no tool named: what the guide asks to avoid, for the
+    need named, or for every need (its first such tool as the subject: Zoom)."""
+    if q.topics.isdisjoint(_AVOID):
+        return None
+    named = [s for s in q.real if s.score >= ANSWER_THRESHOLD]
+    if any(s.subject.kind in (TOOL, APP) for s in named):
+        return None  # "pourquoi éviter zoom": its own reply
+    need = named[0].subject.id if named and named[0].subject.kind is NEED else None
+    needs = [knowledge.needs[need]] if need else list(knowledge.needs.values())
+    avoided = [o for n in needs for o in n.options if o.category == EVITER]
+    if not avoided:
+        return None  # nothing to avoid for this need: its own reply
+    first = next((o.tool for o in avoided if o.tool), None)
+    subject = tool_subject(first) if first else need_subject(need) if need else HELP
+    # ``need`` set: only that need's ("que faut-il éviter en visio ?").
+    return q.decision(subject, need=need, avoided=True)
 
 
 def _only_a_count(q: Question, knowledge: Knowledge) -> bool:

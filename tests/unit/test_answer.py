@@ -483,3 +483,21 @@ def test_a_count_is_said_back_only_where_it_changes_the_answer(knowledge: Knowle
     poll = ask(knowledge, "je dois caler une date de réunion avec 8 personnes, un sondage ?")
     assert poll.subject == S("tool:mel") and "8 participants" not in poll.text
     assert ask(knowledge, "visio pour 8").text.startswith("Pour 8 participants : ")
+
+
+@pytest.mark.parametrize(
+    ("question", "subject", "said", "not_said"),
+    [
+        ("quels outils éviter ?", "tool:zoom", ["Zoom", "risques de sécurité"], []),
+        ("que faut-il éviter en visio", "tool:zoom", ["Zoom"], ["risques de sécurité"]),
+        ("quelles applications sont interdites", "tool:zoom", ["Zoom"], []),
+    ],
+)
+def test_what_to_avoid_answers_first(
+    knowledge: Knowledge, question: str, subject: str, said: list[str], not_said: list[str]
+) -> None:
+    reply = ask(knowledge, question)
+    assert reply.subject == S(subject) and reply.text.startswith("À éviter :")
+    assert all(s in reply.text for s in said) and not any(s in reply.text for s in not_said)
+    # A tool named is its own reply: why Zoom is to be avoided.
+    assert ask(knowledge, "pourquoi éviter zoom").text.startswith("Zoom — À éviter")
