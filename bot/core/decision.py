@@ -50,6 +50,8 @@ class Question(NamedTuple):
     entities: Entities
     topics: frozenset[str]  # stems, denied or not: caveat topics match either
     scored: tuple[Scored, ...]  # every subject with a score, best first
+    # "ou" as typed: the folded text cannot tell it from "où" ("où trouver zoom ?")
+    says_or: bool = False
 
     def decision(self, subject: Subject, **fields: Any) -> Decision:
         fields.setdefault("entities", self.entities)
@@ -69,11 +71,6 @@ class Question(NamedTuple):
     @property
     def real(self) -> list[Scored]:
         return [s for s in self.scored if s.subject not in SOCIAL]
-
-    @property
-    def says_or(self) -> bool:
-        """ "ou" as typed: the folded text cannot tell it from "où" ("où trouver zoom ?")."""
-        return _OR.search(self.text) is not None
 
 
 _OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
@@ -108,7 +105,8 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
         ).sensitive
         entities = entities._replace(sensitive=sensitive)
     scored = score(norm, knowledge, counted=entities.participants is not None)
-    return Question(text, norm, moves, entities, _topics(norm), scored)
+    says_or = _OR.search(text) is not None
+    return Question(text, norm, moves, entities, _topics(norm), scored, says_or)
 
 
 def _topics(norm: Normalized) -> frozenset[str]:

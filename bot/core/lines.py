@@ -96,10 +96,12 @@ def already_said(text: str, said: str) -> bool:
     words = _words(text)
     if not words:
         return True
-    known = set(_WORD.findall(fold(said)))
-    return len(words & known) >= 0.7 * len(words)
+    return len(words & _words(said)) >= 0.7 * len(words)
 
 
-@lru_cache(maxsize=4096)  # the sentences are the knowledge's: caveats, tool names
+# The sentences are the knowledge's (caveats, tool names), and so are the replies they are
+# compared with, but for a count: the same few come back, and one is read for every
+# caveat a reply weighs.
+@lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(fold(text)))

@@ -48,7 +48,6 @@ _COMPARED = (
     (re.compile(r"(?:<|(?<![^\s(])-)\s*(?=d\b|de\b|d')"), " moins "),
     (re.compile(r"<\s*(?=\d)"), " moins de "),
 )
-_SIGNS = ("<", ">", "+", "-", "\u2264", "\u2265")
 
 
 class Normalized(NamedTuple):
@@ -122,12 +121,26 @@ def _digits(text: str) -> str:
         return text
 
 
+def _has_sign(folded: str) -> bool:
+    """A sign _COMPARED reads ("- de" only: hyphens are in every other message); substring
+    tests, cheaper than a search."""
+    return (
+        "+" in folded
+        or ">" in folded
+        or "<" in folded
+        or "-d" in folded
+        or "- d" in folded
+        or "\u2264" in folded
+        or "\u2265" in folded
+    )
+
+
 def typed_words(text: str) -> tuple[str, ...]:
     """The question as accent-free words, number words as digits, as typed otherwise."""
     # Each substitution runs only when its character is there: most questions have no
     # apostrophe, no dot or @, no digit, and a search for one is cheaper than a pass.
     folded = fold(text)
-    if any(sign in folded for sign in _SIGNS):  # substring tests: cheaper than a search
+    if _has_sign(folded):
         for sign, words in _COMPARED:
             folded = sign.sub(words, folded)
     if "'" in folded:
