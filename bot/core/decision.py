@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from bot.core.cues import Moves, cues_for, read_moves
@@ -19,8 +18,10 @@ SOCIAL = (HELP, NONE, THANKS)
 NO_TOPIC = (None, CLARIFY, *SOCIAL)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """What to answer, as the rules decided it (understand.py, thread.py); compose.py says it.
+    A NamedTuple, as every value made per question: built faster than a dataclass."""
+
     subject: Subject  # a need, tool or tip; help, clarify or none
     entities: Entities
     candidates: tuple[Scored, ...]
@@ -30,7 +31,7 @@ class Decision:
     avoided: bool = False  # "quels outils éviter ?": what the guide asks to avoid, every need
     choices: tuple[Subject, ...] = ()  # for clarify
     brief: bool = False  # small talk ("merci"): a short reply, no menu
-    topics: frozenset[str] = field(default_factory=frozenset)  # question stems, for caveats
+    topics: frozenset[str] = frozenset()  # question stems, for caveats
     attributes: tuple[str, ...] = ()  # what is asked of the subject ("link", "limit"...)
     follow_up: bool = False  # asked of the subject under discussion, not named again
     details: bool = False  # the rest of the last answer, on demand

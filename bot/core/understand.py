@@ -11,7 +11,6 @@ devices, sensitivity, dates) are in ``conditions.py``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from bot.core.conditions import (
@@ -73,7 +72,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     q = read_question(question, knowledge)
     switch = q.moves.switch
     if switch is not None and not only_filler(read_moves(switch, cues_for(knowledge)).rest):
-        return replace(decide(switch, knowledge, context.fresh(), today), fresh=True)
+        return decide(switch, knowledge, context.fresh(), today)._replace(fresh=True)
     carried = q.norm.words[:1] == ("et",) and context.subject not in NO_TOPIC
     if context.subject not in (None, HELP, NONE):
         for _ in range(MAX_CORRECTIONS):
@@ -104,7 +103,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     decision = _social(q, knowledge) or _matched(q, knowledge, today, context)
     if decision.subject == CLARIFY and context.subject == CLARIFY:
         # Asked again which one ("visio ou audio ?"): what was said before still holds.
-        decision = replace(decision, entities=decision.entities.merged_over(context.entities))
+        decision = decision._replace(entities=decision.entities.merged_over(context.entities))
     return decision
 
 
