@@ -104,7 +104,12 @@ def option_in(tool: Tool, need: Need | None) -> Option | None:
     if need is None:
         return None
     own = [o for o in need.options if o.tool == tool.id]
-    return min(own, key=lambda o: list(Category).index(o.category)) if own else None
+    if len(own) <= 1:
+        return own[0] if own else None
+    return min(own, key=lambda o: _CATEGORY_RANK[o.category])
+
+
+_CATEGORY_RANK = {category: rank for rank, category in enumerate(Category)}
 
 
 @dataclass(frozen=True)

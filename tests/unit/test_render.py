@@ -1,8 +1,12 @@
 """Reply rendering: plain text and the safe HTML subset, with everything escaped."""
 
+import html
 import re
 
-from bot.core.render import Bold, Link, bullets, para, to_html, to_text
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.render import Bold, Link, bullets, escape, para, to_html, to_text
 
 ALLOWED = {"p", "br", "b", "strong", "i", "em", "a", "ul", "ol", "li", "code"}
 
@@ -31,3 +35,9 @@ def test_markup_in_any_string_is_escaped() -> None:
 def test_links_only_point_to_web_or_mail() -> None:
     html = to_html([para(Link("x", "javascript:alert(1)"))])
     assert "href" not in html and "javascript:alert(1)" in html
+
+
+@given(st.text(alphabet=st.sampled_from("a<>&\"' é\n"), max_size=40))
+def test_the_cores_escape_is_the_standard_one(text: str) -> None:
+    assert escape(text) == html.escape(text)
+    assert escape(text, quote=False) == html.escape(text, quote=False)
