@@ -126,6 +126,34 @@ def score(norm: Normalized, knowledge: Knowledge, counted: bool = False) -> tupl
     return tuple(ranked(scored + score_apps(norm.typed, index)))
 
 
+def score_rest(q: Question, rest: str, knowledge: Knowledge) -> tuple[Scored, ...]:
+    """Every subject scored against the rest of a message: its words without the cue of an
+    attribute or the entities ("tixeo" of "tixeo c'est gratuit ?").
+
+    When the words taken out touch nothing the message's own scoring used (no pattern
+    matched them, no concept or caveat topic holds them), the message's scores are the
+    rest's: the second pass over the patterns, the costliest part of an attribute question
+    on a large knowledge, is saved. tests/unit/test_score_rest.py checks the two agree."""
+    index = index_for(knowledge)
+    norm = normalize(rest, index.abbreviations, index.stopwords)
+    kept = set(norm.tokens)
+    asked = set(q.norm.tokens)
+    removed = asked - kept
+    concepts = index.concepts
+    if (
+        kept <= asked
+        and removed.isdisjoint(index.topic_words)
+        and not (q.entities.participants is not None and not kept.isdisjoint(index.count_units))
+        and all(removed.isdisjoint(s.matched) for s in q.scored)
+    ):
+        said = concepts.spans(q.norm.words)
+        if said.keys() == concepts.spans(norm.words).keys() and all(
+            removed.isdisjoint(stems) for stems in said.values()
+        ):
+            return q.scored
+    return score(norm, knowledge)
+
+
 def score_text(text: str, knowledge: Knowledge) -> tuple[Scored, ...]:
     index = index_for(knowledge)
     return score(normalize(text, index.abbreviations, index.stopwords), knowledge)

@@ -94,6 +94,7 @@ class Index:
     # offers it, in the knowledge's order (conditions.main_need)
     placements: dict[str, tuple[tuple[int, int, str], ...]]
     count_units: frozenset[str]  # the stems of "personnes", "participants" (matcher.py)
+    topic_words: frozenset[str]  # every token of every caveat topic (decision.score_rest)
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -280,6 +281,7 @@ def build_index(knowledge: Knowledge) -> Index:
         weak=frozenset(weak_candidates & domain),
         placements=_placements(knowledge),
         count_units=frozenset(normalize(COUNT_UNITS, abbreviations, stopwords).tokens),
+        topic_words=frozenset(t for ts in topics.values() for topic in ts for t in topic),
         real_words=frozenset(real),
     )
 

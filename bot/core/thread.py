@@ -14,7 +14,7 @@ from datetime import date
 from bot.core.conditions import main_need, resolve
 from bot.core.context import Context
 from bot.core.cues import only_filler
-from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, score_text
+from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, score_rest
 from bot.core.entities import Entities, without_entities
 from bot.core.facts import alternatives, answered
 from bot.core.matcher import Scored
@@ -118,7 +118,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     named = None
     scored: list[Scored] = []
     if not only_filler(rest):
-        scored = [s for s in score_text(rest, knowledge) if s.subject not in SOCIAL]
+        scored = [s for s in score_rest(q, rest, knowledge) if s.subject not in SOCIAL]
         named = scored[0] if scored else None
     here = _under_discussion(context)
     follow_up = False
@@ -243,7 +243,7 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         lexicon.services,
     )
     if not only_filler(rest):
-        real = [s for s in score_text(rest, knowledge) if s.subject not in SOCIAL]
+        real = [s for s in score_rest(q, rest, knowledge) if s.subject not in SOCIAL]
         if real and real[0].score >= CLARIFY_THRESHOLD:
             return None  # the message says something of its own
     merged = entities.merged_over(context.entities)
