@@ -292,7 +292,8 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD
     needs = _close_needs(real, top, knowledge)
-    in_thread = context.need and context.subject not in NO_TOPIC
+    # Only a message that reads as a qualifier of the last one ("avec ...", "pour ...").
+    in_thread = context.need and context.subject not in NO_TOPIC and _qualifies(q)
     thread = need_subject(context.need) if in_thread and context.need else None
     if len(needs) > 1 and thread in needs:
         # The conversation says which: "avec des partenaires extérieurs", after a reply on
@@ -326,6 +327,14 @@ def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:
         s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
         for s in real
     )
+
+
+# The first words of a message that qualifies the last one rather than asking anew.
+_QUALIFIERS = frozenset("avec pour et mais sans en sur dans par a chez depuis via".split())
+
+
+def _qualifies(q: Question) -> bool:
+    return bool(q.norm.words) and q.norm.words[0] in _QUALIFIERS
 
 
 def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:

@@ -238,6 +238,9 @@ def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) 
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
     assert reply.subject == S("need:collaborative_workspace")
+    # A need word alone asks anew: which meeting?
+    asked = talk(knowledge, "visio à 30 personnes", "bidulophone", "réunion")[-1]
+    assert asked.subject == S("clarify")
 
 
 def test_why_after_an_answer_gives_the_rest_of_it(knowledge: Knowledge) -> None:
