@@ -245,7 +245,11 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             if tip and has_tips(s.subject, knowledge):
                 return q.decision(tip, need=knowledge.tips[tip.id].need)
     # A tip asked without a device: which phone is it? ("comment fusionner des appels")
-    tips = [s.subject for s in close if s.subject.kind is TIP and not s.matched < top.matched]
+    tips = [
+        s.subject
+        for s in close
+        if s.subject.kind is TIP and not _explains_less(s, top, q, knowledge)
+    ]
     if top.subject.kind is TIP and not entities.device and len(tips) > 1:
         return q.decision(CLARIFY, choices=tuple(tips))
     # A need asked in words beats a tool the guide places elsewhere ("visio depuis mon tel").
@@ -259,7 +263,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             s
             for s in real[1:]
             if s.subject.kind is NEED
-            and not s.matched < top.matched  # "webmail stokage": the tab explains more
+            and not _explains_less(s, top, q, knowledge)  # "webmail stokage": the tab
             and (
                 id(s) in near
                 or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)
@@ -291,7 +295,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
 
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD
-    needs = _close_needs(real, top, knowledge)
+    needs = _close_needs(real, top, q, knowledge)
     # Only a message that reads as a qualifier of the last one ("avec ...", "pour ...").
     in_thread = context.need and context.subject not in NO_TOPIC and _qualifies(q)
     thread = need_subject(context.need) if in_thread and context.need else None
@@ -433,7 +437,18 @@ def _app_need(app: str, real: list[Scored], knowledge: Knowledge) -> str | None:
     return serves[0] if serves else None
 
 
-def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[Subject]:
+def _explains_less(s: Scored, top: Scored, q: Question, knowledge: Knowledge) -> bool:
+    """``s`` explains only part of what ``top`` explains: ``top`` is the more precise
+    reading. The unit of a count given ("25 personnes") explains nothing of the need."""
+    if q.entities.participants is None:
+        return s.matched < top.matched
+    units = index_for(knowledge).count_units
+    return s.matched - units < top.matched - units
+
+
+def _close_needs(
+    real: list[Scored], top: Scored, q: Question, knowledge: Knowledge
+) -> list[Subject]:
     """Distinct needs among the candidates that score within the margin of the best; not
     one explaining only part of what the best explains ("rendez-vous" beside "rendez-vous
     téléphonique"): the best is the more precise reading."""
@@ -441,7 +456,7 @@ def _close_needs(real: list[Scored], top: Scored, knowledge: Knowledge) -> list[
     for s in real:
         if s.score < top.score - MARGIN or len(needs) == MAX_CHOICES:
             break
-        if s.matched < top.matched:
+        if _explains_less(s, top, q, knowledge):
             continue
         need = main_need(s.subject, knowledge)
         if need and need_subject(need) not in needs:

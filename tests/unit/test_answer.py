@@ -296,6 +296,8 @@ def test_a_denied_tool_is_still_the_subject(knowledge: Knowledge) -> None:
         ("je veux voir mes collègues en réunion depuis chez moi", {"need:web_conference"}),
         ("le directeur veut s'adresser à tous les agents en même temps", {"need:web_conference"}),
         ("retransmettre une plénière", {"need:web_conference"}),
+        ("comment faire pour que tout le monde voie mes slides", {"need:web_conference"}),
+        ("comment joindre rapidement un collègue en télétravail", {"need:instant_messaging"}),
         (
             "recevoir les contributions de chaque service dans un document commun",
             {"need:collaborative_workspace"},
@@ -471,6 +473,8 @@ def test_sms_spellings_of_the_lexicon(knowledge: Knowledge, question: str, first
         ("webmail stokage", "tool:webmel_stockage"),  # more than webMél alone
         # "faire" says nothing of the medium: a meeting at a distance is still either.
         ("je veux faire une réunion à distance", "clarify"),
+        # Nor does the unit of a count ("personnes", in a phrasing of calls).
+        ("une réunion de 2 heures avec 25 personnes dont 10 à distance", "clarify"),
     ],
 )
 def test_a_reading_that_explains_more_is_no_ambiguity(
