@@ -33,7 +33,7 @@ from bot.core.entities import without_entities
 from bot.core.facts import ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
-from bot.core.normalize import stem
+from bot.core.normalize import plain_words, stem
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
 from bot.core.unnamed import unnamed_app
 from bot.knowledge.model import Category, Knowledge
@@ -104,7 +104,35 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if decision.subject == CLARIFY and context.subject == CLARIFY:
         # Asked again which one ("visio ou audio ?"): what was said before still holds.
         decision = decision._replace(entities=decision.entities.merged_over(context.entities))
+    if decision.yes_no and _outsiders_unsaid(q, decision, knowledge, today):
+        decision = decision._replace(yes_no=False)
     return decision
+
+
+# People outside the administration, stemmed: "peut-on utiliser Tchap avec des personnes
+# extérieures ?" asks what the guide does not say of Tchap.
+_OUTSIDERS = frozenset(
+    stem(w)
+    for w in "exterieur exterieurs exterieure exterieures externe externes partenaire"
+    " partenaires prestataire prestataires public usager usagers particulier particuliers"
+    " invite invites".split()
+)
+
+
+def _outsiders_unsaid(q: Question, decision: Decision, knowledge: Knowledge, today: date) -> bool:
+    """A closed question on a tool for people outside the administration, when nothing the
+    guide says of the tool speaks of them: no "Oui" the guide does not give (a "Non" it
+    gives, Zoom's, stays)."""
+    subject = decision.subject
+    if subject.kind is not TOOL or q.topics.isdisjoint(_OUTSIDERS):
+        return False
+    tool = knowledge.tools[subject.id]
+    need = knowledge.needs.get(decision.need or "")
+    if ruled_out(tool, need, decision.entities, knowledge, today) is not None:
+        return False
+    texts = (tool.summary, *(c.text for c in tool.caveats))
+    said = {stem(w) for text in texts for w in plain_words(text, {})}
+    return said.isdisjoint(_OUTSIDERS)
 
 
 def _unnamed(q: Question, knowledge: Knowledge) -> Decision | None:

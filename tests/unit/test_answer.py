@@ -505,3 +505,12 @@ def test_what_to_avoid_answers_first(
     assert all(s in reply.text for s in said) and not any(s in reply.text for s in not_said)
     # A tool named is its own reply: why Zoom is to be avoided.
     assert ask(knowledge, "pourquoi éviter zoom").text.startswith("Zoom — À éviter")
+
+
+def test_no_yes_the_guide_does_not_give_for_people_outside(knowledge: Knowledge) -> None:
+    # The guide says Tchap is for the ministries' agents; nothing of people outside.
+    outside = ask(knowledge, "on peut utiliser Tchap avec des personnes extérieures ?")
+    assert outside.subject == S("tool:tchap") and not outside.text.startswith("Oui")
+    assert ask(knowledge, "on peut utiliser tchap ?").text.startswith("Oui : Tchap")
+    # A "Non" the guide gives stays.
+    assert ask(knowledge, "zoom c'est ok avec des partenaires externes ?").text.startswith("Non")
