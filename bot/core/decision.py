@@ -6,7 +6,7 @@ import re
 from typing import Any, NamedTuple
 
 from bot.core.cues import Moves, cues_for, read_moves
-from bot.core.entities import Entities, read_entities
+from bot.core.entities import Entities, read_entities, without_entities
 from bot.core.index import index_for
 from bot.core.matcher import Scored, ranked, score_apps, score_subjects
 from bot.core.normalize import NEGATED, Normalized, normalize
@@ -124,6 +124,20 @@ def score(norm: Normalized, knowledge: Knowledge, counted: bool = False) -> tupl
     units = index.count_units if counted else frozenset()
     scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans, units)
     return tuple(ranked(scored + score_apps(norm.typed, index)))
+
+
+def rest_of(q: Question, knowledge: Knowledge) -> str:
+    """The message without its cues (attributes, yes/no...) and its entities (count,
+    device, sensitivity, service): what it names of its own ("tixeo" of "tixeo c'est
+    gratuit pour 8 ?")."""
+    lexicon = knowledge.lexicon
+    return without_entities(
+        q.moves.rest,
+        lexicon.devices,
+        lexicon.sensitive,
+        lexicon.approximate_numbers,
+        lexicon.services,
+    )
 
 
 def score_rest(q: Question, rest: str, knowledge: Knowledge) -> tuple[Scored, ...]:

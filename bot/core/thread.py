@@ -14,8 +14,8 @@ from datetime import date
 from bot.core.conditions import main_need, resolve
 from bot.core.context import Context
 from bot.core.cues import only_filler
-from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, score_rest
-from bot.core.entities import Entities, without_entities
+from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, score_rest
+from bot.core.entities import Entities
 from bot.core.facts import alternatives, answered
 from bot.core.matcher import Scored
 from bot.knowledge.model import Category, Knowledge
@@ -107,14 +107,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     kinds = kinds or q.moves.near_attributes
     if not kinds:
         return None
-    lexicon = knowledge.lexicon
-    rest = without_entities(
-        q.moves.rest,
-        lexicon.devices,
-        lexicon.sensitive,
-        lexicon.approximate_numbers,
-        lexicon.services,
-    )
+    rest = rest_of(q, knowledge)
     named = None
     scored: list[Scored] = []
     if not only_filler(rest):
@@ -234,14 +227,7 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         entities = Entities(n, said=f"{n} participants")  # "et 150 ?", "plutôt 80"
     if entities.empty:
         return None
-    lexicon = knowledge.lexicon
-    rest = without_entities(
-        q.moves.rest,
-        lexicon.devices,
-        lexicon.sensitive,
-        lexicon.approximate_numbers,
-        lexicon.services,
-    )
+    rest = rest_of(q, knowledge)
     if not only_filler(rest):
         real = [s for s in score_rest(q, rest, knowledge) if s.subject not in SOCIAL]
         if real and real[0].score >= CLARIFY_THRESHOLD:

@@ -28,7 +28,15 @@ from bot.core.conditions import (
 )
 from bot.core.context import Context
 from bot.core.cues import cues_for, only_filler, read_moves
-from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, read_question, score_text
+from bot.core.decision import (
+    NO_TOPIC,
+    SOCIAL,
+    Decision,
+    Question,
+    read_question,
+    rest_of,
+    score_text,
+)
 from bot.core.entities import without_entities
 from bot.core.facts import ruled_out
 from bot.core.index import index_for
@@ -188,11 +196,7 @@ def _avoided(q: Question, knowledge: Knowledge) -> Decision | None:
 def _only_a_count(q: Question, knowledge: Knowledge) -> bool:
     if q.entities.participants is None or q.entities.device is not None:
         return False  # a phone named says the meeting is a call
-    lexicon = knowledge.lexicon
-    rest = without_entities(
-        q.moves.rest, lexicon.devices, lexicon.sensitive, lexicon.approximate_numbers
-    )
-    return only_filler(rest)
+    return only_filler(rest_of(q, knowledge))
 
 
 def _social(q: Question, knowledge: Knowledge) -> Decision | None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.decision import read_question, score_rest, score_text
-from bot.core.entities import without_entities
+from bot.core.decision import read_question, rest_of, score_rest, score_text
 from bot.evaluation import load_set
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
@@ -47,17 +46,10 @@ def _ranking(scored: tuple) -> list[tuple[str, float]]:  # type: ignore[type-arg
 
 
 def _check(knowledge: Knowledge) -> int:
-    lexicon = knowledge.lexicon
     reused = 0
     for question in _questions():
         q = read_question(question, knowledge)
-        rest = without_entities(
-            q.moves.rest,
-            lexicon.devices,
-            lexicon.sensitive,
-            lexicon.approximate_numbers,
-            lexicon.services,
-        )
+        rest = rest_of(q, knowledge)
         fast = score_rest(q, rest, knowledge)
         if fast is q.scored:
             reused += 1
