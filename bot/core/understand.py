@@ -160,7 +160,8 @@ def _unnamed(q: Question, knowledge: Knowledge) -> Decision | None:
         (main_need(s.subject, knowledge) for s in real if s.score >= ANSWER_THRESHOLD), None
     )
     if need is None:
-        choices = tuple(n.subject for n in knowledge.needs.values())[:MAX_CHOICES]
+        # Every need, as the menu lists them: the application may be for any.
+        choices = tuple(n.subject for n in knowledge.needs.values())
         return q.decision(CLARIFY, choices=choices, unnamed_app=True)
     return q.decision(need_subject(need), need=need, unnamed_app=True)
 
