@@ -522,8 +522,9 @@ class Composer:
         """An application nothing names: the guide's rule, then what it recommends for the
         need, or which need it is for."""
         blocks: list[Block] = [para(self.k.conversation.unnamed_app)]
-        if self.d.subject == CLARIFY:
-            return blocks + self.clarify()
+        if self.d.subject == CLARIFY:  # every need: their titles only, the reply stays short
+            items: list[list[Inline]] = [[Bold(self.k.needs[i].title)] for _, i in self.d.choices]
+            return [*blocks, para(self.k.conversation.clarify_intro), bullets(items, ordered=True)]
         need = self.k.needs[self.d.subject.id]
         leads = self.leads(need)
         self.tools += [o.tool for o in leads if o.tool]
