@@ -259,9 +259,17 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     between = _between_needs(q, real)
     if len(between) > 1:  # "visio ou audio ?": the guide does not rank them; which one?
         return q.decision(CLARIFY, choices=tuple(between))
-    chosen = _between_tools(q, real, knowledge, today)
+    # A choice asked in the thread of its need keeps the count said before ("visio à 12",
+    # then "tixeo ou scaleway ?": neither is for 12).
+    asked = q
+    if entities.participants is None and context.subject not in NO_TOPIC and context.need:
+        asked = q._replace(entities=entities.merged_over(context.entities))
+    chosen = _between_tools(asked, real, knowledge, today)
     if chosen is not None:
-        return q.decision(chosen, need=main_need(chosen, knowledge))
+        need = main_need(chosen, knowledge)
+        if need != context.need:
+            asked = q
+        return q.decision(chosen, entities=asked.entities, need=need)
     close = [s for s in real if s.score >= top.score - MARGIN]
     # A candidate explaining all the top one does and more is the more precise reading:
     # "stockage webmel" is the Stockage tab, not webMél; "webconf de l'état", not "webconf".

@@ -266,3 +266,10 @@ def test_confidential_said_or_asked(knowledge: Knowledge) -> None:
     assert asked.text.startswith("Lifesize : Cette solution est hébergée sur un serveur externe")
     external = talk(knowledge, "partager des fichiers", "et avec des externes ?")[-1]
     assert external.subject == S("need:collaborative_workspace")
+
+
+def test_a_choice_between_tools_keeps_the_count_said_before(knowledge: Knowledge) -> None:
+    reply = talk(knowledge, "visio à 12", "tixeo ou scaleway ?")[-1]
+    # Neither is for 12: the reply says why, and what fits.
+    assert reply.text.startswith("Pour 12 participants, Scaleway (Jitsi) ne convient pas")
+    assert "WebConférence de l'État" in reply.text
