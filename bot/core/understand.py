@@ -57,7 +57,7 @@ from bot.knowledge.subject import (
 )
 
 NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, SubjectKind.APP
-EVITER, LIMITER = Category.EVITER, Category.LIMITER
+EVITER = Category.EVITER
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
 # A need named this surely ("visio") is what is asked, even under a tool of another need
