@@ -71,7 +71,7 @@ class AppNames:
     def _guess(self, run: str) -> str | None:
         # A name with an ending is a word of its own, no misspelling: "signaler" is not
         # Signal, "zoomer" not Zoom.
-        if any(run.startswith(name) for name in self._prefix_names(run)):
+        if any(run[:end] in self.glued for end in range(3, len(run))):
             return None
         if len(run) >= PHONETIC_MIN and run.isalpha():
             app = self.keys.get(phonetic_key(run))
@@ -85,10 +85,6 @@ class AppNames:
         if match is not None and match[0][0] == run[0]:
             return self.glued[match[0]]
         return None
-
-    def _prefix_names(self, run: str) -> Iterable[str]:
-        """The glued names that begin the run, shortest first (only its starts can)."""
-        return (run[:end] for end in range(3, len(run)) if run[:end] in self.glued)
 
 
 def compile_app_names(apps: Iterable[tuple[str, Sequence[str]]]) -> AppNames:

@@ -67,7 +67,7 @@ _COMMON = frozenset(
 
 
 def unnamed_app(norm: Normalized, index: Index, matched: Iterable[frozenset[str]]) -> str | None:
-    """The word that names an application no knowledge names, as typed; None when there is
+    """The word (folded) that names an application no knowledge names; None when there is
     none. ``matched``: the stems the scored subjects explain (a typo of a known word is
     among them)."""
     plain = norm.plain
