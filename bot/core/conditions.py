@@ -169,17 +169,16 @@ def caveat_subject(
     tool: its reply puts the condition first."""
     index = index_for(knowledge)
     need = knowledge.needs[subject.id]
-    hit = {
+    # The need's own tools: one it lists "en complément" (the audio conference under the
+    # web conference) answers its own need's questions ("quand même" is no date question).
+    own = [
         tool_subject(o.tool)
         for o in need.options
-        if o.tool is not None
-        and any(topic <= asked for topic in index.topics.get(tool_subject(o.tool), ()))
-    }
+        if o.tool is not None and main_need(tool_subject(o.tool), knowledge) == need.id
+    ]
+    hit = {t for t in own if any(topic <= asked for topic in index.topics.get(t, ()))}
     if not hit and services:
         hit = {
-            tool_subject(o.tool)
-            for o in need.options
-            if o.tool is not None
-            and any(set(c.services) & services for c in knowledge.tools[o.tool].caveats)
+            t for t in own if any(set(c.services) & services for c in knowledge.tools[t.id].caveats)
         }
     return hit.pop() if len(hit) == 1 else None

@@ -34,7 +34,7 @@ _FOLLOWERS = (
     r"|donc|alors|sinon|ok|si|via|chez|depuis|voire|ne|pas|plus|moins|demain|aujourd|hui"
     r"|ce|matin|soir|midi|aprem|apres|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
     r"|prochain|prochaine|jsp|sais|visio|audio|conf|conference|reunion|call|appel|webinaire"
-    r"|personnes?|e)"
+    r"|personnes?|e|chacun|chacune|tous|toutes|ensemble|total|dessus|ici)"
 )
 _N = r"(\d{1,15})"
 _AFTER = rf"(?=\s*$|\s+(?:{_FOLLOWERS}|{_PEOPLE})\b)"
@@ -49,6 +49,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # (pattern, offset, how the agent said it): "plus de 50" means at least 51, and is
     # said back as "plus de 50", never as a number the agent did not give.
     (re.compile(rf"\bmoi et {_N}{_AFTER}"), 1, "vous et {n} autres participants"),
+    # Whom the agent calls or meets are the others: "appeler 2 collègues" is three people.
+    (
+        re.compile(
+            r"\b(?:appeler|appelle|telephoner a|telephone a|joindre|avec|call|with)"
+            rf"\s+(?:mes\s+|les\s+)?{_N}\s+(?:collegues?|colegues?|collaborateurs?|colleagues?)\b"
+        ),
+        1,
+        "vous et {n} collègues",
+    ),
+    # "on discute tous les trois": the agent is one of them.
+    (re.compile(rf"\b(?:tous|toutes) les {_N}{_AFTER}"), 0, "{n}"),
     (
         re.compile(rf"\b(?:plus de|au dela de|superieur a|>)\s*{_N}{_AFTER}"),
         1,
@@ -158,7 +169,7 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
         found = pattern.search(plain)
         if found:
             n = int(found.group(1))
-            text = said.format(n=n)
+            text = said.format(n=n) if n > 1 or offset < 1 else "vous et une autre personne"
             people = "participant" if n + offset <= 1 else "participants"
             return _capped(max(1, n + offset), text if " " in said else f"{text} {people}")
     for word, value in approximate.items():

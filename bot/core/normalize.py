@@ -174,7 +174,13 @@ def expand(raws: tuple[str, ...], abbreviations: Mapping[str, str]) -> tuple[str
 NEGATED = "!"  # prefix of a token the text says it does not want: "sans vidéo" -> "!video"
 _NEGATORS = frozenset({"sans", "pas", "aucun", "aucune"})
 # Between a negator and the word it denies: "pas besoin de la vidéo", "sans aucune".
-_NEGATION_GAP = frozenset({"besoin", "de", "d", "du", "des", "la", "le", "les", "l", "un", "une"})
+# Pronouns and the adjectives that come before a noun: "sans lui faire un long mail".
+_NEGATION_GAP = frozenset(
+    {"besoin", "de", "d", "du", "des", "la", "le", "les", "l", "un", "une", "lui", "leur"}
+    | {"faire", "petit", "petite", "petits", "long", "longue", "longs", "gros", "grand"}
+)
+# "ni" goes on denying once something was denied: "sans l'appeler ni lui écrire un mail".
+_NEGATION_GOES_ON = "ni"
 
 
 def content_words(
@@ -187,10 +193,10 @@ def content_words(
     """
     tokens: list[str] = []
     surface: list[str] = []
-    negating = False
+    negating = denied = False
     for word in words:
-        if word in _NEGATORS:
-            negating = True
+        if word in _NEGATORS or (denied and word == _NEGATION_GOES_ON):
+            negating = denied = True
             continue
         if negating and word in _NEGATION_GAP:
             continue

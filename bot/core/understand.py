@@ -310,8 +310,25 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
                 or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)
             )
         ]
+        # The tool's own need, said in more words than another need, keeps the tool:
+        # "téléphoner à deux collègues en même temps pour qu'on discute" is a call.
+        home = next(
+            (
+                s
+                for s in real[1:]
+                if s.subject.kind is NEED and placed(top.subject, s.subject.id, knowledge)
+            ),
+            None,
+        )
         for s in named:
             need_id = s.subject.id
+            if (
+                home is not None
+                and need_id != home.subject.id
+                and home.score > s.score
+                and len(home.matched) > len(s.matched)
+            ):
+                break
             if not placed(top.subject, need_id, knowledge) or (
                 id(s) in near
                 and s.score >= top.score - MARGIN / 2

@@ -254,6 +254,21 @@ def test_question_on_a_tools_condition_is_about_that_tool(
     assert reply.subject == S("tool:webconf_etat")
 
 
+def test_a_word_of_a_complementary_tools_caveat_leaves_the_need(knowledge: Knowledge) -> None:
+    # The audio conference is listed under the web conference "en complément"; its date
+    # caveat ("quand") is no reason to answer with it a question that says "quand même".
+    reply = ask(knowledge, "entretien à distance, on voudrait quand même se voir")
+    assert reply.subject == S("need:web_conference")
+
+
+def test_a_call_said_in_more_words_than_a_chat_stays_a_call(knowledge: Knowledge) -> None:
+    # "discute" names instant messaging, but the call and its three people say more.
+    reply = ask(knowledge, "téléphoner à deux collègues en même temps pour qu'on discute")
+    assert reply.subject == S("tool:mobile_phone")
+    assert reply.text.startswith("Pour vous et 2 collègues")
+    assert ask(knowledge, "visio depuis mon tel").subject == S("need:web_conference")
+
+
 def test_elision_typed_without_apostrophe(knowledge: Knowledge) -> None:
     assert ask(knowledge, "webconf de letat c koi ladresse").subject == S("tool:webconf_etat")
 
@@ -456,7 +471,7 @@ def test_asked_whether_forbidden_the_reply_says_no_opposite_verdict(knowledge: K
     ("question", "first"),
     [
         ("jveu fer 1 visio avk 12 perssonnes", "Pour 12 participants : WebConférence"),
-        ("une réu tel avc 6 collègues", "Pour 6 participants : Service d'audio conférence"),
+        ("une réu tel avc 6 collègues", "Pour vous et 6 collègues : Service d'audio conférence"),
         ("stp aide moi pr 1 réu a distance", "Votre question peut concerner plusieurs sujets"),
     ],
 )

@@ -101,6 +101,14 @@ COUNTS = [
     ("audio - de 4 personnes", 3, "moins de 4 participants"),
     ("visio >= 50 pers", 50, "50 participants"),
     ("moi et deux collègues", 3, "vous et 2 autres participants"),
+    # Whom the agent calls or meets are the others.
+    ("je voudrais téléphoner à deux collègues en même temps", 3, "vous et 2 collègues"),
+    ("réunion avec mes 12 collègues", 13, "vous et 12 collègues"),
+    ("visio avec 1 collègue", 2, "vous et une autre personne"),
+    ("qu'on discute tous les trois", 3, "3 participants"),
+    # A word after the count that is no noun of its own.
+    ("on peut être 20 dessus ?", 20, "20 participants"),
+    ("ils seront environ 120, chacun chez soi", 120, "120 participants"),
     ("visio 80", 80, "80 participants"),
     ("visio pour 12 perssonnes", 12, "12 participants"),
     ("sur iOS je veux add un 3e dans le call", 3, "3 participants"),
@@ -122,6 +130,7 @@ COUNTS = [
     ("un échange de 3 messages avec ma cheffe", None, None),
     ("une dizaine de minutes", None, None),
     ("pour 3 réunions par semaine", None, None),
+    ("un point tous les 15 jours", None, None),
     # Said in parts: the parts add up, and are said back as given.
     ("on est 5 dans la salle et 3 à distance", 8, "5 + 3 participants"),
     ("5 en présentiel et 12 en distanciel, quel outil ?", 17, "5 + 12 participants"),
@@ -133,7 +142,7 @@ COUNTS = [
     # Both: only the people are counted.
     ("conférence téléphonique vendredi à 10h avec 6 personnes", 6, "6 participants"),
     ("visio de 45 minutes à 8 demain à 14h", 8, "8 participants"),
-    ("visio à 9h30 avec cinq collègues", 5, "5 participants"),
+    ("visio à 9h30 avec cinq collègues", 6, "vous et 5 collègues"),
     ("webinaire de 3 heures pour soixante participants", 60, "60 participants"),
     ("audio conférence de 30 minutes à 6", 6, "6 participants"),
 ]

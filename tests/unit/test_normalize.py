@@ -78,6 +78,12 @@ def test_negated_words_are_marked() -> None:
     assert tokens == ("!video", "!inscript")
 
 
+def test_ni_goes_on_denying_only_after_a_negation() -> None:
+    denied = normalize("sans l'appeler ni lui faire un long mail", ABBREVIATIONS, STOPWORDS)
+    assert denied.tokens == ("!appel", "!mail")
+    assert normalize("ni oui ni non, un mail", ABBREVIATIONS, STOPWORDS).tokens[-1] == "mail"
+
+
 @pytest.mark.parametrize(
     ("typed", "written"),
     [
