@@ -52,7 +52,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # Whom the agent calls or meets are the others: "appeler 2 collègues" is three people.
     (
         re.compile(
-            r"\b(?:appeler|appelle|telephoner a|telephone a|joindre|avec|call|with)"
+            r"\b(?:appeler|appelle|appel|telephoner a|telephone a|joindre|avec|call|with)"
             rf"\s+(?:mes\s+|les\s+)?{_N}\s+(?:collegues?|colegues?|collaborateurs?|colleagues?)\b"
         ),
         1,

@@ -18,6 +18,7 @@ from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, sco
 from bot.core.entities import Entities
 from bot.core.facts import alternatives, answered
 from bot.core.matcher import Scored
+from bot.core.normalize import stem
 from bot.knowledge.model import Category, Knowledge
 from bot.knowledge.subject import CLARIFY, Subject, SubjectKind, need_subject, tool_subject
 
@@ -28,6 +29,21 @@ CLARIFY_THRESHOLD = 0.4  # below: the message names nothing of its own
 OVERRIDE_THRESHOLD = 0.8  # to leave the tool under discussion for another of its need
 MARGIN = 0.08  # two subjects closer than this are named as well as each other
 MIN_COUNT = 2  # a bare number after an answer is a head count from two people
+# People outside the administration, stemmed: who they are qualifies a meeting or a space,
+# it names no need ("et si il y a des externes ?"); and "peut-on utiliser Tchap avec des
+# personnes extérieures ?" asks what the guide does not say of Tchap.
+OUTSIDERS = frozenset(
+    stem(w)
+    for w in "exterieur exterieurs exterieure exterieures externe externes partenaire"
+    " partenaires prestataire prestataires public usager usagers particulier particuliers"
+    " invite invites".split()
+)
+# The first words of a message that qualifies the last one rather than asking anew.
+QUALIFIERS = frozenset("avec pour et mais sans en sur dans par a chez depuis via".split())
+
+
+def qualifies(q: Question) -> bool:
+    return bool(q.norm.words) and q.norm.words[0] in QUALIFIERS
 
 
 def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
@@ -38,6 +54,7 @@ def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         or details(q, context)
         or attribute(q, context, knowledge, today)
         or refine(q, context, knowledge, today)
+        or stay(q, context, knowledge)
     )
 
 
@@ -235,7 +252,31 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     merged = entities.merged_over(context.entities)
     # A new count, sensitivity or service can change the tool: start again from the need.
     changed = entities.participants is not None or entities.sensitive or bool(entities.services)
-    base = need_subject(context.need) if changed and context.need else context.subject
+    # Unless asked of the tool itself: "on peut être 20 dessus ?" gets its yes or no.
+    of_the_tool = q.moves.yes_no and context.subject is not None and context.subject.kind is TOOL
+    base = (
+        need_subject(context.need)
+        if changed and context.need and not of_the_tool
+        else context.subject
+    )
     assert base is not None
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)
+
+
+def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+    """A message that names only the need of the tool under discussion, by one word ("c'est
+    quoi le numéro ?" after the audio conference service), or only who takes part ("et si
+    il y a des externes ?"): still that tool, not the need's overview or another need."""
+    here = context.subject
+    if here is None or here.kind is not TOOL or not q.entities.empty:
+        return None
+    real = q.real
+    if not real or real[0].score >= OVERRIDE_THRESHOLD:
+        return None
+    top = real[0]
+    own_need = top.subject == need_subject(context.need or "") and len(top.matched) == 1
+    only_who = qualifies(q) and bool(top.matched) and top.matched <= OUTSIDERS
+    if not (own_need or only_who):
+        return None
+    return q.decision(here, entities=context.entities, need=context.need)

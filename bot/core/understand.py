@@ -42,7 +42,7 @@ from bot.core.facts import ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
 from bot.core.normalize import plain_words, stem
-from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, follow
+from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, OUTSIDERS, follow, qualifies
 from bot.core.unnamed import unnamed_app
 from bot.knowledge.model import Category, Knowledge
 from bot.knowledge.subject import (
@@ -117,22 +117,12 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     return decision
 
 
-# People outside the administration, stemmed: "peut-on utiliser Tchap avec des personnes
-# extérieures ?" asks what the guide does not say of Tchap.
-_OUTSIDERS = frozenset(
-    stem(w)
-    for w in "exterieur exterieurs exterieure exterieures externe externes partenaire"
-    " partenaires prestataire prestataires public usager usagers particulier particuliers"
-    " invite invites".split()
-)
-
-
 def _outsiders_unsaid(q: Question, decision: Decision, knowledge: Knowledge, today: date) -> bool:
     """A closed question on a tool for people outside the administration, when nothing the
     guide says of the tool speaks of them: no "Oui" the guide does not give (a "Non" it
     gives, Zoom's, stays)."""
     subject = decision.subject
-    if subject.kind is not TOOL or q.topics.isdisjoint(_OUTSIDERS):
+    if subject.kind is not TOOL or q.topics.isdisjoint(OUTSIDERS):
         return False
     tool = knowledge.tools[subject.id]
     need = knowledge.needs.get(decision.need or "")
@@ -140,7 +130,7 @@ def _outsiders_unsaid(q: Question, decision: Decision, knowledge: Knowledge, tod
         return False
     texts = (tool.summary, *(c.text for c in tool.caveats))
     said = {stem(w) for text in texts for w in plain_words(text, {})}
-    return said.isdisjoint(_OUTSIDERS)
+    return said.isdisjoint(OUTSIDERS)
 
 
 def _unnamed(q: Question, knowledge: Knowledge) -> Decision | None:
@@ -355,7 +345,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     strong = top.score >= ANSWER_THRESHOLD
     needs = _close_needs(real, top, q, knowledge)
     # Only a message that reads as a qualifier of the last one ("avec ...", "pour ...").
-    in_thread = context.need and context.subject not in NO_TOPIC and _qualifies(q)
+    in_thread = context.need and context.subject not in NO_TOPIC and qualifies(q)
     thread = need_subject(context.need) if in_thread and context.need else None
     if len(needs) > 1 and thread in needs:
         # The conversation says which: "avec des partenaires extérieurs", after a reply on
@@ -389,14 +379,6 @@ def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:
         s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
         for s in real
     )
-
-
-# The first words of a message that qualifies the last one rather than asking anew.
-_QUALIFIERS = frozenset("avec pour et mais sans en sur dans par a chez depuis via".split())
-
-
-def _qualifies(q: Question) -> bool:
-    return bool(q.norm.words) and q.norm.words[0] in _QUALIFIERS
 
 
 def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:

@@ -124,6 +124,38 @@ def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     assert bigger.subject == S("tool:lifesize")
 
 
+def test_a_count_asked_of_the_tool_gets_its_yes_or_no(knowledge: Knowledge) -> None:
+    _, asked = conversation(knowledge, "scaleway c'est quoi", "on peut être 20 dessus ?")
+    assert asked.subject == S("tool:scaleway")
+    assert asked.text.startswith("Non, pas pour 20 participants")
+    assert "webconf.numerique.gouv.fr" in asked.text  # what to use instead
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "subject"),
+    [
+        # One word of the tool's own need: still the tool, not the need's overview.
+        ("réunion téléphonique à 8", "c'est quoi le numéro ?", "tool:audioconf_ministere"),
+        # Who takes part qualifies the tool under discussion; it names no other need.
+        ("webconf de l'état", "et si il y a des externes ?", "tool:webconf_etat"),
+        (
+            "créer un espace pour partager des docs",
+            "et si il y a des externes ?",
+            "tool:sharepoint",
+        ),
+    ],
+)
+def test_a_message_naming_nothing_new_stays_on_the_tool(
+    knowledge: Knowledge, first: str, then: str, subject: str
+) -> None:
+    assert conversation(knowledge, first, then)[1].subject == S(subject)
+
+
+def test_another_need_named_leaves_the_tool(knowledge: Knowledge) -> None:
+    _, other = conversation(knowledge, "webconf de l'état", "et pour partager des fichiers ?")
+    assert other.subject == S("need:collaborative_workspace")
+
+
 def test_sensitive_follow_up_keeps_the_thread(knowledge: Knowledge) -> None:
     first, sensitive = conversation(knowledge, "visio à 60 ?", "et sur un sujet sensible ?")
     assert first.subject == S("tool:lifesize")
