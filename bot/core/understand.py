@@ -390,6 +390,8 @@ def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:
         if (
             s.subject.kind is NEED
             and s.score >= ANSWER_THRESHOLD
+            # "en ligne ou déposer mes fichiers": "ou" is "où", and "en ligne" no visio
+            and (s.anchored or s.score >= NEED_NAMED)
             and all(s.matched.isdisjoint(other.matched) for other in named)
         ):
             named.append(s)

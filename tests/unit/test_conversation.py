@@ -234,6 +234,17 @@ def test_a_choice_between_two_needs_asks_which_one(knowledge: Knowledge) -> None
     assert "Audio conférence" in reply.text and "Web conférence" in reply.text
 
 
+def test_an_unaccented_where_is_no_choice_between_needs(knowledge: Knowledge) -> None:
+    # "ou" for "où", and "en ligne" that is no visio: one need, answered.
+    (reply,) = talk(knowledge, "un coin en ligne ou deposer mes fichiers")
+    assert reply.subject == S("need:collaborative_workspace")
+
+
+def test_talking_inside_the_mailbox_is_ariane(knowledge: Knowledge) -> None:
+    (reply,) = talk(knowledge, "discuter en équipe depuis ma boîte mail")
+    assert reply.subject == S("tool:ariane")
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
