@@ -5,7 +5,8 @@ sheets". Matching its phrasings word by word, as needs are matched, finds WhatsA
 is the best chat app" ("what" + "app"). So a phrasing here is a name: its plain words must
 appear together, in order, in the question; or the question's words glued together must
 spell it ("drop box", "one drive"), with one typo at most in a name of seven letters or
-more, or the same French phonetic key ("ouatsap").
+more, or the same French phonetic key ("ouatsap"). A name that is also a common word
+("Box", "Notion", "Signal") is no name after a determiner: "ma box", "une notion".
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from bot.core.phonetic import phonetic_key
 MAX_RUN = 3  # words glued together to spell a name ("go to meeting")
 TYPO_MIN = 7  # a typo only in names this long: "slack" must not be "stack"
 PHONETIC_MIN = 6
+# Before a name that is also a common word, these make it the word: "le wifi de ma box".
+DETERMINERS = frozenset(
+    "le la les l un une des du de d au aux ce cet cette ces mon ma mes ton ta tes son sa ses "
+    "notre nos votre vos leur leurs quel quelle quels quelles aucun aucune chaque".split()
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class AppNames:
     long_names: tuple[str, ...]  # glued names open to one typo
     # Every start of a glued name: words glued together can spell one only from one of them
     starts: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()  # glued names that are also common words
     # word -> the application it misspells, if any; filled as questions come
     near: dict[str, str | None] = field(default_factory=dict, compare=False)
 
@@ -57,6 +64,8 @@ class AppNames:
                 continue
             # Only a single word is read as a misspelt name: "what's up" is no "watsup".
             app = self.glued.get(run) or (self._near(run) if end == start + 1 else None)
+            if app is not None and run in self.words and start and words[start - 1] in DETERMINERS:
+                continue
             if app is not None:
                 return app, start, end
         return None
@@ -87,9 +96,12 @@ class AppNames:
         return None
 
 
-def compile_app_names(apps: Iterable[tuple[str, Sequence[str]]]) -> AppNames:
-    """``apps``: (id, names and phrasings). Names are compared with the words as typed,
-    before abbreviations: "team" is the team, "teams" the application, "docs" stays "docs".
+def compile_app_names(
+    apps: Iterable[tuple[str, Sequence[str]]], common_words: Iterable[str] = ()
+) -> AppNames:
+    """``apps``: (id, names and phrasings); ``common_words``: those names that are also
+    common words. Names are compared with the words as typed, before abbreviations: "team"
+    is the team, "teams" the application, "docs" stays "docs".
     """
     glued: dict[str, str] = {}
     for ident, names in apps:
@@ -103,4 +115,5 @@ def compile_app_names(apps: Iterable[tuple[str, Sequence[str]]]) -> AppNames:
             keys.setdefault(phonetic_key(run), ident)
     long_names = tuple(r for r in glued if len(r) >= TYPO_MIN)
     starts = frozenset(run[:end] for run in glued for end in range(1, len(run) + 1))
-    return AppNames(glued, keys, long_names, starts=starts)
+    words = frozenset("".join(plain_words(name, {})) for name in common_words)
+    return AppNames(glued, keys, long_names, starts=starts, words=words)

@@ -244,8 +244,10 @@ def build_index(knowledge: Knowledge) -> Index:
     for subject, subject_topics in topics.items():
         for topic in subject_topics:
             topic_keys[min(topic)].append((subject, topic))
+    outside = knowledge.outside_apps.values()
     apps = compile_app_names(
-        (a.id, (a.name, *a.phrasings)) for a in knowledge.outside_apps.values()
+        ((a.id, (a.name, *a.phrasings)) for a in outside),
+        common_words=(a.name for a in outside if a.common_word),
     )
     real = {w for text in _texts(knowledge) for w in plain_words(text, abbreviations)}
     real |= typed

@@ -566,6 +566,7 @@ class _Builder:
             needs=_tuple(d["needs"]),
             phrasings=_tuple(d["phrasings"]),
             alternatives=_tuple(d.get("alternatives")),
+            common_word=d.get("common_word", False),
         )
 
     def _lexicon(self) -> Lexicon | None:

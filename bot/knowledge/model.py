@@ -180,6 +180,7 @@ class OutsideApp:
     # Tools of the guide that do what this application is used for, beyond the need's
     # recommended ones (WeTransfer: the webMél "Stockage" tab), shown in its reply.
     alternatives: tuple[str, ...] = ()
+    common_word: bool = False  # its name is also a word: "ma box" is no Box
 
 
 @dataclass(frozen=True)

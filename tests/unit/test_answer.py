@@ -112,6 +112,25 @@ def test_unnamed_application_gets_the_outside_offer_rule(knowledge: Knowledge) -
     assert "SharePoint" in drive.text
 
 
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("on voudrait mettre la doc du bureau sur notion", True),
+        ("signal c'est sécurisé ?", True),
+        ("je range mes fichiers sur box", True),
+        # After a determiner, the name is the common word it also is.
+        ("le wifi de ma box est trop lent", False),
+        ("une notion de base sur la visio", False),
+        ("quel signal pour une visio ?", False),
+    ],
+)
+def test_an_app_named_by_a_common_word_only_where_it_names(
+    knowledge: Knowledge, question: str, named: bool
+) -> None:
+    reply = ask(knowledge, question)
+    assert ("cette application n'est pas dans l'offre" in reply.text) is named
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"
