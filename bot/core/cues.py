@@ -146,6 +146,8 @@ class Moves(NamedTuple):
     # Asked by an inflection or a typo of a cue ("télécharge", "instaler"): only trusted of
     # the subject under discussion ("s'adresser à tous" is no question on an address).
     near_attributes: tuple[str, ...]
+    near_words: tuple[str, ...]  # the words typed for them
+    near_cues: tuple[str, ...]  # the cues those words misspell or inflect
     rest: str
     yes_no: bool  # "puis-je… ?", "c'est autorisé ?"
     needed: bool  # "faut-il… ?"
@@ -199,8 +201,12 @@ def read_moves(plain: str, cues: Cues) -> Moves:
     kinds = tuple(dict.fromkeys(k for m in found for k in cues.attribute_kinds[m.group(0)]))
     spans = [m.span() for m in found]
     near: list[str] = []
+    near_words: list[str] = []
+    near_cues: list[str] = []
     for cue, start, end in _near_cues(plain, spans, cues):
         near += cues.attribute_stems.get(cue) or cues.attribute_kinds[cue]
+        near_words.append(plain[start:end])
+        near_cues.append(cue)
         spans.append((start, end))
     yes_no = cues.yes_no.finditer(plain, words)
     needed = cues.needed.finditer(plain, words)
@@ -210,6 +216,8 @@ def read_moves(plain: str, cues: Cues) -> Moves:
     return Moves(
         attributes=kinds,
         near_attributes=tuple(k for k in dict.fromkeys(near) if k not in kinds),
+        near_words=tuple(near_words),
+        near_cues=tuple(near_cues),
         rest=rest,
         yes_no=bool(yes_no),
         needed=bool(needed),

@@ -9,7 +9,7 @@ from bot.core.cues import Moves, cues_for, read_moves
 from bot.core.entities import Entities, read_entities, without_entities
 from bot.core.index import index_for
 from bot.core.matcher import Scored, ranked, score_apps, score_subjects
-from bot.core.normalize import NEGATED, Normalized, normalize
+from bot.core.normalize import NEGATED, Normalized, normalize, stem
 from bot.knowledge.model import Knowledge
 from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject
 
@@ -107,11 +107,13 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
         entities = entities._replace(sensitive=sensitive)
     scored = score(norm, knowledge, counted=entities.participants is not None)
     says_or = _OR.search(text) is not None
-    return Question(text, norm, moves, entities, _topics(norm), scored, says_or)
+    return Question(text, norm, moves, entities, _topics(norm, moves), scored, says_or)
 
 
-def _topics(norm: Normalized) -> frozenset[str]:
-    return frozenset(t.removeprefix(NEGATED) for t in norm.tokens)
+def _topics(norm: Normalized, moves: Moves) -> frozenset[str]:
+    # A misspelt cue asks its topic: "navigater" is the browsers' caveat.
+    said = (t.removeprefix(NEGATED) for t in norm.tokens)
+    return frozenset((*said, *(stem(cue) for cue in moves.near_cues)))
 
 
 def score(norm: Normalized, knowledge: Knowledge, counted: bool = False) -> tuple[Scored, ...]:

@@ -17,6 +17,7 @@ from bot.core.cues import only_filler
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, score_rest
 from bot.core.entities import Entities
 from bot.core.facts import alternatives, answered
+from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
 from bot.core.normalize import stem
 from bot.knowledge.model import Category, Knowledge
@@ -146,7 +147,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         target = _precise(named, scored, knowledge)
     else:
         return None
-    if near_only and not follow_up:
+    if near_only and not follow_up and not _misspelt_of(target, q, knowledge):
         return None
     entities = q.entities.merged_over(context.entities) if follow_up else q.entities
     need = main_need(target, knowledge, context.need if follow_up else None)
@@ -162,6 +163,14 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
             return None  # nothing of it asked: the ordinary answer about the tool
     return q.decision(target, entities=entities, need=need, attributes=kinds, follow_up=follow_up)
+
+
+def _misspelt_of(target: Subject, q: Question, knowledge: Knowledge) -> bool:
+    """ "webconf kel navigater": a cue misspelt into no word of the knowledge, asked of the
+    tool the message names. A word it writes is no typo: "webconf pour s'adresser à tous"
+    asks no address."""
+    index = index_for(knowledge)
+    return target.kind is TOOL and not any(is_real(w, index) for w in q.moves.near_words)
 
 
 def _precise(named: Scored, scored: list[Scored], knowledge: Knowledge) -> Subject:

@@ -131,6 +131,14 @@ def test_an_app_named_by_a_common_word_only_where_it_names(
     assert ("cette application n'est pas dans l'offre" in reply.text) is named
 
 
+def test_a_misspelt_question_on_a_named_tool_gets_its_fact(knowledge: Knowledge) -> None:
+    browsers = ask(knowledge, "webkonf etat kel navigater")
+    assert browsers.subject == S("tool:webconf_etat") and "Chrome" in browsers.text
+    # A word the knowledge writes is no misspelt cue: no address asked here.
+    speech = ask(knowledge, "webconf pour s'adresser à tous les agents")
+    assert not speech.text.startswith("WebConférence de l'État : ")
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"
