@@ -156,6 +156,9 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
         target, need = resolve(target, entities, knowledge, today, None)
     target = _answering(target, kinds, entities, context if follow_up else None, knowledge, today)
+    kinds = _asked(kinds, target, q, knowledge)
+    if not kinds:  # "sans installer d'appli": a wish the tool meets, no question on it
+        return q.decision(target, entities=entities, need=need) if follow_up else None
     if not follow_up and target.kind is NEED:
         return None  # a need named with the question: its own answer says what to use
     if not follow_up and target.kind is TOOL and "alternatives" not in kinds:
@@ -163,6 +166,24 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
             return None  # nothing of it asked: the ordinary answer about the tool
     return q.decision(target, entities=entities, need=need, attributes=kinds, follow_up=follow_up)
+
+
+def _asked(
+    kinds: tuple[str, ...], target: Subject, q: Question, knowledge: Knowledge
+) -> tuple[str, ...]:
+    """The attributes asked, without those the message denies ("sans installer") where
+    the tool says nothing of them: its address is no answer to a wish."""
+    if target.kind is not TOOL:
+        return kinds
+    tool = knowledge.tools[target.id]
+    cues = knowledge.lexicon.attributes
+    denied = q.decision(target).negated
+    return tuple(
+        kind
+        for kind in kinds
+        if any(kind in c.about for c in tool.caveats)
+        or not any(stem(w) in denied for cue in cues.get(kind, ()) for w in cue.split())
+    )
 
 
 def _misspelt_of(target: Subject, q: Question, knowledge: Knowledge) -> bool:

@@ -38,7 +38,7 @@ from bot.core.decision import (
     score_text,
 )
 from bot.core.entities import without_entities
-from bot.core.facts import ruled_out
+from bot.core.facts import lacking, ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
 from bot.core.normalize import plain_words, stem
@@ -364,7 +364,14 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     if subject.kind is NEED and entities.participants is None:
         # A count settles the tool itself (resolve); without one, a question on a tool's
         # condition ("navigateur", "vpn") is about that tool.
-        subject = caveat_subject(subject, q.topics, knowledge, entities.services) or subject
+        # A condition denied ("sans installer de logiciel") is a wish: the tool requiring
+        # it is no answer, the need's own is.
+        tool = caveat_subject(subject, q.topics, knowledge, entities.services)
+        negated = q.decision(subject).negated
+        if tool is not None and not any(
+            lacking(c, negated) for c in knowledge.tools[tool.id].caveats
+        ):
+            subject = tool
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
 

@@ -60,6 +60,8 @@ _COMMON = frozenset(
     compatible compatibles adaptee adaptees meilleure meilleures meilleur meilleurs
     existante existantes similaire similaires equivalente equivalentes propre propres
     preferee preferees habituelle habituelles
+    application applications appli applis app apps logiciel logiciels plateforme plateformes
+    outil outils programme programmes solution solutions chose
     the this that what which any some should can could would will do does did to for of
     in on with we you they it is are be my our your their best good free other another
     """.split()

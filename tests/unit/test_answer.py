@@ -139,6 +139,37 @@ def test_a_misspelt_question_on_a_named_tool_gets_its_fact(knowledge: Knowledge)
     assert not speech.text.startswith("WebConférence de l'État : ")
 
 
+@pytest.mark.parametrize(
+    ("question", "subject", "first"),
+    [
+        # A wish, not a question on the tool's address: its ordinary answer.
+        (
+            "discuter en équipe dans un canal sans installer d'appli, dans la messagerie",
+            "tool:ariane",
+            "Ariane (discussion instantanée de webMél) — Conseillé",
+        ),
+        # The tool that needs an installation is no answer to one who wants none.
+        (
+            "une visio sans installer de logiciel",
+            "tool:webconf_etat",
+            "WebConférence de l'État : Nous recommandons l'utilisation des navigateurs",
+        ),
+        # "un logiciel" names no application.
+        (
+            "faut il installer un logiciel pour la visio ?",
+            "tool:webconf_etat",
+            "WebConférence de l'État : Nous recommandons l'utilisation des navigateurs",
+        ),
+    ],
+)
+def test_no_installation_wished_or_asked(
+    knowledge: Knowledge, question: str, subject: str, first: str
+) -> None:
+    reply = ask(knowledge, question)
+    assert reply.subject == S(subject)
+    assert reply.text.startswith(first)
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"
