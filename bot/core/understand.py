@@ -195,6 +195,12 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
     real = [s for s in q.scored if s.subject not in _SOCIAL]
     top = real[0] if real else None
     special = q.scored[0] if q.scored and q.scored[0].subject in _SOCIAL else None
+    if special is None and top is not None:
+        # Level with an off-topic phrasing that says words of its own: "transférer un
+        # appel sur iPhone" is no merging of calls.
+        off = next((s for s in q.scored if s.subject == NONE), None)
+        if off is not None and off.score >= top.score - 1e-6 and off.matched - top.matched:
+            special = off
     # A problem the guide speaks of is no off-topic breakdown: "la webconf ne marche pas
     # sous Firefox" is the webconf's browser caveat.
     if special is not None and special.subject == NONE and top is not None and top.anchored:

@@ -250,7 +250,15 @@ def test_greeting_shows_the_menu(knowledge: Knowledge, question: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["quel temps fera-t-il demain ?", "qsdfqsdf", "comment poser un jour de congé"]
+    "question",
+    [
+        "quel temps fera-t-il demain ?",
+        "qsdfqsdf",
+        "comment poser un jour de congé",
+        # Level with the merge tip, but in words the tip does not say.
+        "transférer un appel sur iPhone",
+        "comment envoyer un fax depuis chez moi ?",
+    ],
 )
 def test_out_of_scope_says_so_and_shows_the_menu(knowledge: Knowledge, question: str) -> None:
     reply = ask(knowledge, question)
