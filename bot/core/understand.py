@@ -274,6 +274,19 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         top,
     )
 
+    # A tip level with a need on the same words says no more than the need: "se réunir
+    # à 3" is a meeting, not the merging of calls.
+    if top.subject.kind is TIP and not entities.device:
+        top = next(
+            (
+                s
+                for s in close
+                if s.subject.kind is NEED
+                and s.score >= top.score - 1e-6
+                and s.matched >= top.matched
+            ),
+            top,
+        )
     # A device settles it: phones and calls mean the device's tip ("galaxy appel à 3").
     pair = entities.participants == PAIR and not _merging(q, knowledge)
     if entities.device and tips_apply(entities, knowledge) and not pair:

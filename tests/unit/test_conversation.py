@@ -245,6 +245,14 @@ def test_talking_inside_the_mailbox_is_ariane(knowledge: Knowledge) -> None:
     assert reply.subject == S("tool:ariane")
 
 
+def test_meeting_at_three_asks_which_meeting_not_which_phone(knowledge: Knowledge) -> None:
+    # "réunir" is in the tips ("réunir deux appels") as in the needs; "endroit" no Android.
+    for question in ("se réunir à 3", "un endroit pour se réunir à 3"):
+        (reply,) = talk(knowledge, question)
+        assert reply.subject == S("clarify")
+        assert "Audio conférence" in reply.text and "Android" not in reply.text
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
