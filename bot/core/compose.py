@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.conditions import applicable, counts_matter
+from bot.core.conditions import applicable, counts_matter, expired, main_need
 from bot.core.cues import cues_for
 from bot.core.decision import Decision
 from bot.core.details import Details
@@ -83,6 +83,8 @@ class Composer:
             out = details.blocks()
             self.tools = details.tools
             return out
+        if self.d.compared:
+            return self.comparison()
         if self.d.attributes and kind in (SubjectKind.TOOL, SubjectKind.NEED):
             return self.attribute()
         if kind is SubjectKind.TIP:
@@ -256,6 +258,38 @@ class Composer:
             blocks += self.instead(need, tool, f"{label} : ", recommended)
         blocks += self.tip_offer([tool])
         return blocks + self.offer_details(need, shown=1)
+
+    # -- tools side by side --------------------------------------------------------------
+    def comparison(self) -> list[Block]:
+        """Each tool compared: where the guide places it, what it is, what it requires or
+        limits, the way in."""
+        blocks: list[Block] = []
+        e = self.d.entities
+        for subject in self.d.compared:
+            tool = self.k.tools[subject.id]
+            self.tools.append(tool.id)
+            need_id = main_need(subject, self.k)
+            need = self.k.needs.get(need_id or "")
+            option = option_in(tool, need)
+            header: list[Inline] = [Bold(tool.name)]
+            if option is not None and need is not None:
+                header += [" — ", self.labels[option.category], f", {need.title.lower()}"]
+            lines: list[Block] = [para(*header), para(tool.summary)]
+            avoided = option is not None and option.category == Category.EVITER
+            said = self.said(lines)
+            lines += [
+                para(caveat_text(c, self.today))
+                for c in tool.caveats
+                if (c.needed or {"confidentiality", "limit", "installation"} & set(c.about))
+                and visible(c, e)
+                and not expired(c.valid_until, self.today)
+                and not already_said(c.text, said)
+            ][: 0 if avoided else MAX_EXTRA]  # why to avoid it: its summary says
+            way = reach(tool, self.said(lines))
+            if way:
+                lines.append(para("Accès", *way) if tool.links else para("Contact", *way))
+            blocks += lines
+        return blocks
 
     def touched_caveats(self, tool: Tool, said: str) -> list[Caveat]:
         out = []

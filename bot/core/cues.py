@@ -92,6 +92,7 @@ class Cues:
     yes_no: Phrases
     needed: Phrases
     participation: Phrases
+    comparisons: Phrases
     ordinals: dict[str, int]
     # word typed -> the one-word cue it inflects or misspells, or None; filled as questions
     # come (the same words come back, and a distance search costs more than the rest)
@@ -122,6 +123,7 @@ def compile_cues(knowledge: Knowledge) -> Cues:
         yes_no=_regex(d.yes_no),
         needed=_regex(d.needed),
         participation=_regex(d.participation),
+        comparisons=_regex(d.comparisons),
         ordinals=dict(d.ordinals),
     )
 
@@ -152,6 +154,7 @@ class Moves(NamedTuple):
     yes_no: bool  # "puis-je… ?", "c'est autorisé ?"
     needed: bool  # "faut-il… ?"
     participating: bool  # "participer", "rejoindre": not as the organiser
+    compares: bool  # "différence entre …", "comparer …": each tool named, side by side
     correction: str | None  # the text after a correction cue ("non, plutôt …")
     switch: str | None  # the text after a topic switch ("autre question : …")
     details: bool  # the whole message asks for the rest of the last answer
@@ -222,6 +225,7 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         yes_no=bool(yes_no),
         needed=bool(needed),
         participating=bool(cues.participation.finditer(plain, words)),
+        compares=bool(cues.comparisons.finditer(plain, words)),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_after(plain, words, cues.switches),
         details=details_left != plain.strip() and only_filler(details_left),

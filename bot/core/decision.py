@@ -40,6 +40,7 @@ class Decision(NamedTuple):
     negated: frozenset[str] = frozenset()  # stems the question denies ("pas de VPN")
     words: frozenset[str] = frozenset()  # the question's plain words (roles: "organiser")
     fresh: bool = False  # a topic switch: the context is not carried
+    compared: tuple[Subject, ...] = ()  # tools to set side by side, the subject first
 
 
 class Question(NamedTuple):

@@ -252,6 +252,10 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     if app is not None:
         need = _app_need(app, real, knowledge)
         return q.decision(need_subject(need) if need else NONE, need=need, app=app)
+    compared = _compared(q, real, knowledge)
+    if compared:  # "différence entre tixeo et scaleway ?": each one, side by side
+        need = main_need(compared[0], knowledge)
+        return q.decision(compared[0], need=need, compared=compared)
     between = _between_needs(q, real)
     if len(between) > 1:  # "visio ou audio ?": the guide does not rank them; which one?
         return q.decision(CLARIFY, choices=tuple(between))
@@ -405,6 +409,49 @@ def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:
         s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
         for s in real
     )
+
+
+def _compared(q: Question, real: list[Scored], knowledge: Knowledge) -> tuple[Subject, ...]:
+    """The tools a comparison names, each by words of its own, in the guide's order
+    (recommended first); none if fewer than two."""
+    if not q.moves.compares:
+        return ()
+    named: list[tuple[Subject, frozenset[str]]] = []
+    for s in real:
+        if s.score < ANSWER_THRESHOLD or not s.anchored:
+            continue
+        tool: Subject | None = s.subject
+        if s.subject.kind is NEED:  # "webconf" names the need: the tool its word names
+            tool = next(
+                (
+                    t.subject
+                    for t in real
+                    if t.subject.kind is TOOL
+                    and t.matched & s.matched
+                    and main_need(t.subject, knowledge) == s.subject.id
+                ),
+                None,
+            )
+        if (
+            tool is not None
+            and tool.kind is TOOL
+            and all(tool != other and s.matched.isdisjoint(words) for other, words in named)
+        ):
+            named.append((tool, s.matched))
+    if len(named) < 2:
+        return ()
+    tools = (tool for tool, _ in named[:MAX_CHOICES])
+    return tuple(sorted(tools, key=lambda t: _rank(t, knowledge)))
+
+
+def _rank(tool: Subject, knowledge: Knowledge) -> tuple[int, int]:
+    """Where the guide places a tool: its need's rank, then its own in the need."""
+    need = main_need(tool, knowledge)
+    needs = list(knowledge.needs)
+    if need is None:
+        return (len(needs), 0)
+    options = [o.tool for o in knowledge.needs[need].options]
+    return (needs.index(need), options.index(tool.id) if tool.id in options else len(options))
 
 
 def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:

@@ -619,6 +619,7 @@ def _dialogue(d: dict[str, Any]) -> Dialogue:
         yes_no=_tuple(d.get("yes_no")),
         needed=_tuple(d.get("needed")),
         participation=_tuple(d.get("participation")),
+        comparisons=_tuple(d.get("comparisons")),
     )
 
 

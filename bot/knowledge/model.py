@@ -194,6 +194,7 @@ class Dialogue:
     yes_no: tuple[str, ...] = ()  # "puis je", "peut on", "est ce autorise"
     needed: tuple[str, ...] = ()  # "faut il", "il faut", "besoin", "necessaire"
     participation: tuple[str, ...] = ()  # "participer", "rejoindre": not the organiser
+    comparisons: tuple[str, ...] = ()  # "difference entre", "comparer": each tool named
 
 
 @dataclass(frozen=True)

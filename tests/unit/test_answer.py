@@ -170,6 +170,21 @@ def test_no_installation_wished_or_asked(
     assert reply.text.startswith(first)
 
 
+def test_a_comparison_sets_the_tools_side_by_side(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "quelle différence entre tixeo et scaleway ?")
+    assert reply.subject == S("tool:scaleway")  # the guide lists it first
+    assert "10 utilisateurs maximum" in reply.text and "plus de 5 personnes" in reply.text
+    # In the guide's order, recommended first, whatever the order typed.
+    reply = ask(knowledge, "comparer osmose et sharepoint")
+    assert reply.text.index("SharePoint — Recommandé") < reply.text.index("Osmose — Conseillé")
+    # "webconf" names the need: compared, it is the WebConférence de l'État.
+    reply = ask(knowledge, "différence entre zoom et webconf")
+    assert reply.text.startswith("WebConférence de l'État — Recommandé")
+    assert reply.text.count("failles de sécurité") == 1
+    # An "or" still asks which one to use: one answer.
+    assert "Tixéo —" not in ask(knowledge, "tixeo ou scaleway ?").text
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"
