@@ -82,6 +82,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     ),
 )
 _DIGIT = re.compile(r"\d")
+# "1" typed for the article: "pr 1 visio a 10" is one meeting for ten, not for one.
+_ONE_MEETING = re.compile(
+    r"\b1\s+(?=(?:visio|visios|audio|audioconf|conf|conference|reunion|webinaire|webinar"
+    r"|webconf|call|meeting|appel|visioconference|audioconference|point|rdv|entretien)\b)"
+)
 # "moi et ma cheffe", "moi et un collègue": two people.
 _ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
 # "entre 10 et 20 personnes", "on sera 5-6", "2 ou 3 personnes": plan for the upper bound.
@@ -153,6 +158,8 @@ def _contains_phrase(plain: str, phrase: str) -> bool:
 def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | None:
     """The participant count of a normalised question, and how it was said; None when no
     number in it counts people (a time, a duration, a date, a floor, a size, a choice)."""
+    if "1" in plain:
+        plain = _ONE_MEETING.sub("un ", plain)
     digits = _DIGIT.search(plain) is not None  # every range and count pattern needs one
     for pattern in _RANGE if digits else ():
         found = pattern.search(plain)

@@ -84,6 +84,7 @@ class Index:
     apps: AppNames
     phonetic: dict[str, tuple[str, ...]]  # phonetic key -> indexed tokens that sound so
     names: tuple[str, ...]  # tool and need names: the closed list short typos may reach
+    name_tokens: dict[Subject, frozenset[str]]  # each tool's name, as tokens
     name_keys: dict[str, str]  # phonetic key of a name -> the name token
     weak: frozenset[str]  # domain tokens that off-topic phrasings share
     # Correctly spelt words the knowledge itself writes (its texts, its phrasings, its
@@ -279,6 +280,7 @@ def build_index(knowledge: Knowledge) -> Index:
         apps=apps,
         phonetic={k: tuple(sorted(v & idf.keys())) for k, v in phonetic.items() if v & idf.keys()},
         names=closed,
+        name_tokens=own,
         name_keys={phonetic_key(n): n for n in closed},
         weak=frozenset(weak_candidates & domain),
         placements=_placements(knowledge),

@@ -37,7 +37,7 @@ from bot.core.decision import (
     rest_of,
     score_text,
 )
-from bot.core.entities import without_entities
+from bot.core.entities import Entities, without_entities
 from bot.core.facts import lacking, ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
@@ -395,8 +395,24 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             lacking(c, negated) for c in knowledge.tools[tool.id].caveats
         ):
             subject = tool
+    subject = _described_for_another_count(subject, top, entities, knowledge, today)
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
+
+
+def _described_for_another_count(
+    subject: Subject, top: Scored, entities: Entities, knowledge: Knowledge, today: date
+) -> Subject:
+    """A tool described, not named ("visio sécurisée": Tixéo), that the count rules out is
+    no answer: its need's tool for the count is ("visio sécurisée à 30")."""
+    if subject.kind is not TOOL or entities.participants is None:
+        return subject
+    if top.matched & index_for(knowledge).name_tokens.get(subject, frozenset()):
+        return subject  # named: its reply says why not, and what instead
+    need_id = main_need(subject, knowledge)
+    need = knowledge.needs.get(need_id or "")
+    out = ruled_out(knowledge.tools[subject.id], need, entities, knowledge, today)
+    return need_subject(need.id) if need is not None and out and out.reason == "count" else subject
 
 
 def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:

@@ -185,6 +185,16 @@ def test_a_comparison_sets_the_tools_side_by_side(knowledge: Knowledge) -> None:
     assert "Tixéo —" not in ask(knowledge, "tixeo ou scaleway ?").text
 
 
+def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge) -> None:
+    # "sécurisée" describes Tixéo (10 at most); for 30, the web conference's tool for 30.
+    reply = ask(knowledge, "visio sécurisée pour un sujet sensible à 30")
+    assert reply.text.startswith("Pour 30 participants : WebConférence de l'État")
+    assert "Tixéo" not in reply.text.splitlines()[0]
+    assert ask(knowledge, "visio sécurisée à 8").subject == S("tool:tixeo")
+    # Named, it says why not.
+    assert ask(knowledge, "tixeo pour 30 ?").text.startswith("Pour 30 participants, Tixéo ne")
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"

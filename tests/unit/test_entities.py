@@ -77,6 +77,9 @@ def test_sensitivity() -> None:
 # Issue 11: a number counts participants only where it counts people. Each row: the text,
 # the count read (None: no count), and how a reply says it back.
 COUNTS = [
+    # "1" typed for "une": the count is the other number.
+    ("slt kel outil pr 1 visio a 10 stp", 10, "10 participants"),
+    ("on fait 1 point a 6", 6, "6 participants"),
     ("visio pour quatre-vingt-dix personnes", 90, "90 participants"),
     ("réunion téléphonique à quatre-vingts", 80, "80 participants"),
     ("webinaire pour soixante-dix personnes", 70, "70 participants"),
@@ -113,6 +116,7 @@ COUNTS = [
     ("visio pour 12 perssonnes", 12, "12 participants"),
     ("sur iOS je veux add un 3e dans le call", 3, "3 participants"),
     # Not head counts: times, durations, dates, floors, sizes, prices, choices, models.
+    ("il me faut un outil pour 1 visio demain", None, None),
     ("audio conférence de 30 minutes", None, None),
     ("visio de 45 minutes demain à 14h", None, None),
     ("réunion téléphonique à 8h30", None, None),
