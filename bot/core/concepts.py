@@ -30,14 +30,24 @@ class Concepts:
     def spans(self, words: Sequence[str]) -> dict[str, frozenset[str]]:
         """The concepts a question's plain words say -> the stems of the words that say
         them ("chez eux" -> {"chez", "eux"}), in order of the text."""
-        found: dict[str, set[str]] = {}
+        hits: list[tuple[int, int, str]] = []
         for start in range(len(words)):
             if words[start] not in self.firsts:
                 continue  # no phrase starts with this word
             for end in range(min(len(words), start + self.longest), start, -1):
                 token = self.phrases.get(tuple(words[start:end]))
                 if token is not None:
-                    found.setdefault(token, set()).update(stem(w) for w in words[start:end])
+                    hits.append((start, end, token))
+        found: dict[str, set[str]] = {}
+        for start, end, token in hits:
+            # Inside a longer phrase of another concept, a phrase is not said: "sans se
+            # voir" is no "se voir".
+            if any(
+                a <= start and end <= b and b - a > end - start and other != token
+                for a, b, other in hits
+            ):
+                continue
+            found.setdefault(token, set()).update(stem(w) for w in words[start:end])
         return {token: frozenset(stems) for token, stems in found.items()}
 
     def tag(self, words: Sequence[str]) -> tuple[str, ...]:

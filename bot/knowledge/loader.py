@@ -346,13 +346,17 @@ class _Builder:
         return found
 
     def _check_situations(self, lexicon: Lexicon) -> None:
-        """A situation combines words (one word alone is a phrasing); a concept word belongs
-        to one concept, or a situation written with it would mean two things."""
+        """A situation combines words (one word alone is a phrasing), or is one phrase of a
+        concept standing for them all ("se voir": "face à face", "voir les visages"...); a
+        concept word belongs to one concept, or a situation written with it would mean two
+        things."""
         stopwords = {w for s in lexicon.stopwords for w in _words(s)}
+        phrases = {tuple(_words(p)) for ps in lexicon.concepts.values() for p in ps}
         for section in ("needs", "tools"):
             for loc in self.valid[section]:
                 for i, text in enumerate(loc.data.get("situations") or ()):
-                    if len([w for w in _words(text) if w not in stopwords and len(w) > 1]) < 2:
+                    content = [w for w in _words(text) if w not in stopwords and len(w) > 1]
+                    if len(content) < 2 and tuple(_words(text)) not in phrases:
                         self.issue(
                             loc.file,
                             Issue(

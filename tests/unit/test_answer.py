@@ -195,6 +195,22 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
     assert ask(knowledge, "tixeo pour 30 ?").text.startswith("Pour 30 participants, Tixéo ne")
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        # "sans se voir" holds "se voir": the longer phrase is what is said.
+        ("on veut se parler à quatre sans se voir", "tool:audioconf_ministere"),
+        ("une assemblée générale où tout le monde se voit, une soixantaine", "tool:lifesize"),
+        ("faire passer un oral à un candidat qui ne peut pas se déplacer", "need:web_conference"),
+        ("rédiger à six mains une note pour le cabinet", "need:collaborative_workspace"),
+    ],
+)
+def test_situations_said_in_the_agents_words(
+    knowledge: Knowledge, question: str, subject: str
+) -> None:
+    assert ask(knowledge, question).subject == S(subject)
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"

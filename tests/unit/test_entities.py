@@ -77,6 +77,7 @@ def test_sensitivity() -> None:
 # Issue 11: a number counts participants only where it counts people. Each row: the text,
 # the count read (None: no count), and how a reply says it back.
 COUNTS = [
+    ("on veut se parler à quatre sans se voir, vers 14h", 4, "4 participants"),
     # "1" typed for "une": the count is the other number.
     ("slt kel outil pr 1 visio a 10 stp", 10, "10 participants"),
     ("on fait 1 point a 6", 6, "6 participants"),
