@@ -351,12 +351,12 @@ class _Builder:
         concept word belongs to one concept, or a situation written with it would mean two
         things."""
         stopwords = {w for s in lexicon.stopwords for w in _words(s)}
-        phrases = {tuple(_words(p)) for ps in lexicon.concepts.values() for p in ps}
+        said = {tuple(_words(p)) for ps in lexicon.concepts.values() for p in ps}
         for section in ("needs", "tools"):
             for loc in self.valid[section]:
                 for i, text in enumerate(loc.data.get("situations") or ()):
                     content = [w for w in _words(text) if w not in stopwords and len(w) > 1]
-                    if len(content) < 2 and tuple(_words(text)) not in phrases:
+                    if len(content) < 2 and tuple(_words(text)) not in said:
                         self.issue(
                             loc.file,
                             Issue(
