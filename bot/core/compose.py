@@ -45,6 +45,7 @@ from bot.knowledge.model import Category, Caveat, Knowledge, Need, Option, Tool
 from bot.knowledge.subject import CLARIFY, HELP, NONE, SubjectKind
 
 MAX_EXTRA = 2  # lines after the answer: the condition touched, the alternative
+FITTING_MARGIN = 0.08  # a tool scored this close to its need fits the question too
 MAX_ALTERNATIVES = 4
 
 
@@ -136,6 +137,7 @@ class Composer:
             blocks.append(para(*line))
         said = self.said(blocks)
         extra = self.touched_lines(need, [self.tool_of(o) for o in leads], said)
+        extra += self.fitting_line(need, leads)
         if len(extra) < MAX_EXTRA:
             extra += self.alternative_line(need, leads)
         blocks += extra[:MAX_EXTRA]
@@ -164,6 +166,24 @@ class Composer:
                 said += " " + text
                 out.append(para(text))
         return out[:MAX_EXTRA]
+
+    def fitting_line(self, need: Need, leads: list[Option]) -> list[Block]:
+        """Another tool of the need that the question describes nearly as well as the need
+        ("envoyer un gros fichier": the webMél Stockage tab), where the guide places it."""
+        scores = {c.subject: c.score for c in self.d.candidates}
+        top = scores.get(self.d.subject)
+        if top is None:
+            return []
+        shown = {o.tool for o in leads}
+        for option in need.options:
+            if option.tool is None or option.tool in shown:
+                continue
+            score = scores.get(self.tool_of(option).subject)
+            if score is not None and score >= top - FITTING_MARGIN:
+                self.tools.append(option.tool)
+                label = self.labels[option.category]
+                return [para(f"{label} : ", *compact_line(self.tool_of(option), option))]
+        return []
 
     def alternative_line(self, need: Need, leads: list[Option]) -> list[Block]:
         others = [

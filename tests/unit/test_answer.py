@@ -211,6 +211,15 @@ def test_situations_said_in_the_agents_words(
     assert ask(knowledge, question).subject == S(subject)
 
 
+def test_a_tool_of_the_need_the_question_describes_is_shown_too(knowledge: Knowledge) -> None:
+    # Sending a big file: the need's answer (SharePoint) and the Stockage tab it fits.
+    big = ask(knowledge, "envoyer un gros fichier")
+    assert "Stockage" in big.text
+    assert "Stockage" not in ask(knowledge, "partager des fichiers").text
+    heavy = ask(knowledge, "j'ai un fichier de 300 Mo à faire passer à un collègue")
+    assert heavy.subject == S("tool:webmel_stockage")
+
+
 def test_follow_ups_refine_the_previous_answer(knowledge: Knowledge) -> None:
     first, device, count = conversation(
         knowledge, "conférence téléphonique", "et sur iPhone ?", "et pour 30 personnes ?"
