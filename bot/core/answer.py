@@ -15,7 +15,7 @@ from bot.core.render import para, to_html, to_text
 from bot.core.reply import Candidate, Reply
 from bot.core.understand import decide
 from bot.knowledge.model import Knowledge
-from bot.knowledge.subject import CLARIFY, HELP, NONE
+from bot.knowledge.subject import CLARIFY, HELP, NONE, SubjectKind, need_subject
 
 
 def prepare(knowledge: Knowledge) -> Knowledge:
@@ -55,8 +55,23 @@ def answer(
     candidates = tuple(Candidate(s.subject, min(1.0, s.score)) for s in decision.candidates)
     if decision.subject == CLARIFY:
         candidates = tuple(Candidate(s, 1.0 / (i + 1)) for i, s in enumerate(decision.choices))
+    tools = tuple(dict.fromkeys(composer.tools))
+    decision = _instead(decision, tools)
     reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))
-    return reply, _next(context, decision, tuple(dict.fromkeys(composer.tools)), told)
+    return reply, _next(context, decision, tools, told)
+
+
+def _instead(decision: Decision, offered: tuple[str, ...]) -> Decision:
+    """ "à la place de Zoom ?": the reply is about the need's tools instead, and so are the
+    follow-ups ("c'est quoi le lien ?" asks the first offered)."""
+    if (
+        "alternatives" in decision.attributes
+        and decision.subject.kind is SubjectKind.TOOL
+        and decision.need is not None
+        and offered
+    ):
+        return decision._replace(subject=need_subject(decision.need))
+    return decision
 
 
 def _about_the_guide(decision: Decision) -> bool:

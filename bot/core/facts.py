@@ -183,6 +183,10 @@ def alternatives(
         and not o.existing_only
         and applicable(o, entities, knowledge, today)
     ]
+    if entities.participants is not None:
+        # A tool the guide gives for this count comes first among its peers: for 70, the
+        # Lifesize of "plus de 50" before the WebConférence for any count.
+        kept.sort(key=lambda o: (_CATEGORY_RANK[o.category], o.participants is None))
     if outsider:
         kept.sort(key=lambda o: knowledge.tools[o.tool or ""].audience != "all")
     return kept

@@ -440,9 +440,11 @@ def test_a_denied_word_matches_phrasings_that_deny_it(knowledge: Knowledge) -> N
     assert "audio.mtes.fr" in reply.text
 
 
-def test_a_denied_tool_is_still_the_subject(knowledge: Knowledge) -> None:
+def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
+    # The reply is about what to use instead: the need's tools.
     reply = ask(knowledge, "pas de zoom svp, autre chose ?")
-    assert reply.subject == S("tool:zoom")
+    assert reply.subject == S("need:web_conference")
+    assert reply.text.startswith("À la place de Zoom")
     assert "webconf.numerique.gouv.fr" in reply.text
 
 

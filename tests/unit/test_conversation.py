@@ -175,9 +175,23 @@ def test_alternatives_to_zoom_include_the_dinum_offers(knowledge: Knowledge) -> 
         talk(knowledge, "zoom", "et à la place ?"),
     ):
         reply = replies[-1]
-        assert reply.subject == S("tool:zoom")
+        assert reply.subject == S("need:web_conference")
         for name in ("WebConférence de l'État", "Scaleway", "Tixéo"):
             assert name in reply.text
+
+
+def test_after_the_alternatives_the_thread_is_on_them(knowledge: Knowledge) -> None:
+    _, instead, link = talk(
+        knowledge, "tixeo pour 15 personnes ?", "alors on prend quoi ?", "et le lien ?"
+    )
+    assert instead.text.startswith("À la place de Tixéo")
+    assert link.subject == S("tool:webconf_etat") and "webconf.numerique.gouv.fr" in link.text
+    # For 70, the guide's tool for the count comes first.
+    _, other = talk(knowledge, "zoom pour 70 personnes", "et sinon ?")
+    assert other.text.index("Lifesize") < other.text.index("WebConférence de l'État")
+    # "autre que": alternatives to the tool named.
+    (chat,) = talk(knowledge, "une messagerie instantanée autre que tchap ?")
+    assert chat.text.startswith("À la place de Tchap") and "Ariane" in chat.text
 
 
 def test_the_first_line_answers_a_yes_no_question(knowledge: Knowledge) -> None:
