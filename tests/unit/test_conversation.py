@@ -267,6 +267,24 @@ def test_meeting_at_three_asks_which_meeting_not_which_phone(knowledge: Knowledg
         assert "Audio conférence" in reply.text and "Android" not in reply.text
 
 
+def test_a_messaging_service_asks_which_one(knowledge: Knowledge) -> None:
+    # The guide: "un service de messagerie de courriers électroniques ou une messagerie
+    # instantanée". "Ma messagerie" is the mailbox.
+    asked, picked = talk(knowledge, "je veux utiliser une messagerie", "le premier")
+    assert asked.subject == S("clarify") and picked.subject == S("need:email")
+    (mine,) = talk(knowledge, "comment j'accède à ma messagerie ?")
+    assert mine.subject == S("need:email")
+    (vague,) = talk(knowledge, "comment communiquer avec mes collègues ?")
+    assert vague.subject == S("clarify") and "Audio conférence" in vague.text
+
+
+def test_sensitivity_said_or_asked_after_an_answer(knowledge: Knowledge) -> None:
+    _, said = talk(knowledge, "visio à 4 avec un prestataire", "les échanges sont confidentiels")
+    assert said.subject == S("need:web_conference") and said.text.startswith("Pour 4 participants")
+    _, why = talk(knowledge, "lifesize", "pourquoi ce n'est pas confidentiel ?")
+    assert why.subject == S("tool:lifesize") and "serveur externe" in why.text
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
