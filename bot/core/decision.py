@@ -76,6 +76,8 @@ class Question(NamedTuple):
 
 
 _OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
+# What an "ou" offering a choice has after it: a word ("jle trouve ou ?" asks where).
+_OR_WORD = re.compile(r"[^\W\d_]{3,}(?<!pas)(?<!non)")
 _INVERTED = re.compile(r"\best (?:il|elle|ce)\b")  # "est-il", "est-ce": a question
 
 
@@ -107,7 +109,7 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
         ).sensitive
         entities = entities._replace(sensitive=sensitive)
     scored = score(norm, knowledge, counted=entities.participants is not None)
-    says_or = _OR.search(text) is not None
+    says_or = any(_OR_WORD.search(text, m.end()) for m in _OR.finditer(text))
     return Question(text, norm, moves, entities, _topics(norm, moves), scored, says_or)
 
 

@@ -285,6 +285,12 @@ def test_sensitivity_said_or_asked_after_an_answer(knowledge: Knowledge) -> None
     assert why.subject == S("tool:lifesize") and "serveur externe" in why.text
 
 
+def test_an_or_with_nothing_after_it_asks_where(knowledge: Knowledge) -> None:
+    # "jle trouve ou" is "je le trouve où": no choice between the call and the email.
+    (reply,) = talk(knowledge, "tchap sur tel androi jle trouv ou")
+    assert reply.subject == S("tool:tchap") and "Google Play" in reply.text
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
