@@ -291,6 +291,14 @@ def test_an_or_with_nothing_after_it_asks_where(knowledge: Knowledge) -> None:
     assert reply.subject == S("tool:tchap") and "Google Play" in reply.text
 
 
+def test_does_it_work_on_a_phone_asks_the_tool_under_discussion(knowledge: Knowledge) -> None:
+    _, on_iphone = talk(knowledge, "tchap", "ça marche sur iphone ?")
+    assert on_iphone.subject == S("tool:tchap") and "App Store" in on_iphone.text
+    # Without a tool under discussion, the guide's "Comment ça marche ?" tip.
+    (tip,) = talk(knowledge, "comment ça marche sur iphone")
+    assert tip.subject == S("tip:merge_calls_iphone")
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
