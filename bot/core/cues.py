@@ -223,14 +223,25 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         near_cues=tuple(near_cues),
         rest=rest,
         yes_no=bool(yes_no),
-        needed=bool(needed),
+        # "il faut quoi ?" asks what, not whether: no "Oui" to it.
+        needed=bool(needed) and _OPEN_QUESTION.isdisjoint(words),
         participating=bool(cues.participation.finditer(plain, words)),
         compares=bool(cues.comparisons.finditer(plain, words)),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
-        switch=_after(plain, words, cues.switches),
+        switch=_switch(plain, words, cues),
         details=details_left != plain.strip() and only_filler(details_left),
         pick=_pick(plain, cues.ordinals),
     )
+
+
+_OPEN_QUESTION = frozenset("quoi quel quelle quels quelles comment combien".split())
+
+
+def _switch(plain: str, words: frozenset[str], cues: Cues) -> str | None:
+    """ "autre chose : …" turns to another topic; "autre chose que tchap ?" asks for an
+    alternative to the one under discussion."""
+    rest = _after(plain, words, cues.switches)
+    return None if rest is not None and rest.split()[:1] in (["que"], ["qu"]) else rest
 
 
 def _after(

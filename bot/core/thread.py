@@ -139,6 +139,8 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         target, follow_up = here, True
     elif named.subject.kind is APP:
         return None
+    elif here is None and _cue_in_a_situation(q, named, knowledge):
+        return None  # "demander vite fait à ma voisine": a message, no request to make
     elif named.score >= ANSWER_THRESHOLD and not _same_thread(named, here, context, knowledge):
         target = _precise(named, scored, knowledge)
     elif here is not None and named.score < OVERRIDE_THRESHOLD:
@@ -166,6 +168,17 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
             return None  # nothing of it asked: the ordinary answer about the tool
     return q.decision(target, entities=entities, need=need, attributes=kinds, follow_up=follow_up)
+
+
+def _cue_in_a_situation(q: Question, named: Scored, knowledge: Knowledge) -> bool:
+    """The whole message reads far better as another need than its rest without the cue:
+    the cue word is part of a situation it describes."""
+    whole = next(iter(q.real), None)
+    return (
+        whole is not None
+        and whole.score >= named.score + MARGIN
+        and main_need(whole.subject, knowledge) != main_need(named.subject, knowledge)
+    )
 
 
 def _asked(

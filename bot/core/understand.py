@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.core.concepts import CONCEPT
 from bot.core.conditions import (
     PAIR,
     applicable,
@@ -577,6 +578,17 @@ def _explains_less(s: Scored, top: Scored, q: Question, knowledge: Knowledge) ->
     return s.matched - units < top.matched - units
 
 
+def _one_word_beside_a_situation(s: Scored, top: Scored) -> bool:
+    """One word ("discuter") is no rival to a situation said in full by several of its
+    words ("que trois collègues voient mes diapositives"): the situation is the reading."""
+    return (
+        s is not top
+        and len(s.matched) == 1
+        and sum(t.startswith(CONCEPT) for t in top.matched) >= 2
+        and s.score < top.score
+    )
+
+
 def _close_needs(
     real: list[Scored], top: Scored, q: Question, knowledge: Knowledge
 ) -> list[Subject]:
@@ -587,7 +599,7 @@ def _close_needs(
     for s in real:
         if s.score < top.score - MARGIN or len(needs) == MAX_CHOICES:
             break
-        if _explains_less(s, top, q, knowledge):
+        if _explains_less(s, top, q, knowledge) or _one_word_beside_a_situation(s, top):
             continue
         need = main_need(s.subject, knowledge)
         if need and need_subject(need) not in needs:

@@ -203,6 +203,19 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ("une assemblée générale où tout le monde se voit, une soixantaine", "tool:lifesize"),
         ("faire passer un oral à un candidat qui ne peut pas se déplacer", "need:web_conference"),
         ("rédiger à six mains une note pour le cabinet", "need:collaborative_workspace"),
+        # A situation said in full beats one word of another need ("discute").
+        (
+            "que trois collègues voient mes diapositives pendant qu'on discute",
+            "need:web_conference",
+        ),
+        # "demander" is no request to make here: a quick message.
+        (
+            "demander vite fait à ma voisine de bureau si elle a reçu le dossier",
+            "need:instant_messaging",
+        ),
+        ("transmettre un courrier officiel à un partenaire", "need:email"),
+        ("ma webcam reste noire quand je la branche", "none"),
+        ("ma boîte aux lettres est pleine, je ne reçois plus de courriels", "none"),
     ],
 )
 def test_situations_said_in_the_agents_words(

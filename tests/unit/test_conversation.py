@@ -299,6 +299,19 @@ def test_does_it_work_on_a_phone_asks_the_tool_under_discussion(knowledge: Knowl
     assert tip.subject == S("tip:merge_calls_iphone")
 
 
+def test_what_is_needed_to_get_in_is_no_yes_or_no(knowledge: Knowledge) -> None:
+    _, access = talk(knowledge, "onglet stockage du webmel", "il faut quoi pour y accéder ?")
+    assert access.subject == S("tool:webmel_stockage")
+    assert "double authentification" in access.text and not access.text.startswith("Oui")
+
+
+def test_something_other_than_the_tool_is_no_topic_switch(knowledge: Knowledge) -> None:
+    _, other = talk(knowledge, "messagerie instantanée", "autre chose que tchap ?")
+    assert other.text.startswith("À la place de Tchap") and "Ariane" in other.text
+    _, switched = talk(knowledge, "visio à 15", "autre chose : où ranger les archives du service ?")
+    assert switched.subject == S("need:collaborative_workspace")
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
