@@ -32,7 +32,7 @@ FILLER = frozenset(
     " voudrais voudrions aimerais souhaite s il vous plait te plait t e option choix numero"
     " no n sujet celui celle prends prend choisis choisi quelque chose chose faire fait"
     " puis peut peux pouvez on est etre ai as avons avez ont sommes serons sera seront suis"
-    " travaille travaillons bosse utilise j ai".split()
+    " travaille travaillons bosse utilise j ai voire environ".split()
 )
 # Where a correction or a switch must stand to count: first in the message, after these.
 _LEADING = frozenset("et ah oh oups ha bon ben euh ok".split())

@@ -91,9 +91,10 @@ _ONE_MEETING = re.compile(
 _ME_AND_ONE = re.compile(r"\bmoi et (?:mon|ma|un|une) [a-z]+")
 # "entre 10 et 20 personnes", "on sera 5-6", "2 ou 3 personnes": plan for the upper bound.
 _RANGE = (
-    re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et|ou|-)?\s*{_N}\s+{_PEOPLE}\b"),
+    re.compile(rf"\b(?:entre\s+)?{_N}\s+(?:a|et|ou|voire|-)?\s*{_N}\s+{_PEOPLE}\b"),
     re.compile(
-        rf"\b(?:entre|sera|serons|sommes|est|a|pour)\s+{_N}\s+(?:(?:a|et|ou)\s+)?{_N}{_AFTER}"
+        rf"\b(?:entre|sera|serons|sommes|est|a|pour)\s+{_N}\s+(?:(?:a|et|ou|voire)\s+)?{_N}"
+        rf"{_AFTER}"
     ),
 )
 # A count said in parts: "5 dans la salle et 3 à distance", "10 agents et 4 partenaires".
@@ -179,10 +180,25 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
             text = said.format(n=n) if n > 1 or offset < 1 else "vous et une autre personne"
             people = "participant" if n + offset <= 1 else "participants"
             return _capped(max(1, n + offset), text if " " in said else f"{text} {people}")
-    for word, value in approximate.items():
-        place = _phrases((word,)).search(plain) if word in plain else None
-        if place and not _NOT_PEOPLE_OF.match(plain[place.end() :]):
-            return value, f"une {word.removesuffix(' de')} de participants"
+    said = [
+        (place.start(), value, word)
+        for word, value in approximate.items()
+        if word in plain
+        and (place := _phrases((word,)).search(plain))
+        and not _NOT_PEOPLE_OF.match(plain[place.end() :])
+    ]
+    if said:
+        # "une vingtaine voire une trentaine": plan for the larger, said as it was.
+        said.sort()
+        if len(said) > 1:
+            (_, low, a), (_, high, b) = said[0], max(said[1:], key=lambda s: s[1])
+            if high > low:
+                return (
+                    high,
+                    f"une {a.removesuffix(' de')} à une {b.removesuffix(' de')} de participants",
+                )
+        _, value, word = said[0]
+        return value, f"une {word.removesuffix(' de')} de participants"
     return None
 
 

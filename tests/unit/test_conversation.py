@@ -240,6 +240,8 @@ def test_a_count_said_first_asks_which_meeting_and_is_kept(knowledge: Knowledge)
     first, again, chosen = talk(knowledge, "on sera 30", "visio ou audio ?", "la visio")
     assert first.subject == S("clarify") and again.subject == S("clarify")
     assert chosen.text.startswith("Pour 30 participants : WebConférence de l'État")
+    (vague,) = talk(knowledge, "on sera une vingtaine voire une trentaine")
+    assert vague.subject == S("clarify")
 
 
 def test_a_choice_between_two_needs_asks_which_one(knowledge: Knowledge) -> None:

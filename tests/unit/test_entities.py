@@ -77,6 +77,13 @@ def test_sensitivity() -> None:
 # Issue 11: a number counts participants only where it counts people. Each row: the text,
 # the count read (None: no count), and how a reply says it back.
 COUNTS = [
+    # "voire": plan for the larger, said back as said.
+    (
+        "on sera une vingtaine voire une trentaine",
+        30,
+        "une vingtaine à une trentaine de participants",
+    ),
+    ("on sera 20 voire 30", 30, "20 à 30 participants"),
     ("on veut se parler à quatre sans se voir, vers 14h", 4, "4 participants"),
     # "1" typed for "une": the count is the other number.
     ("slt kel outil pr 1 visio a 10 stp", 10, "10 participants"),
