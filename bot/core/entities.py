@@ -180,26 +180,30 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
             text = said.format(n=n) if n > 1 or offset < 1 else "vous et une autre personne"
             people = "participant" if n + offset <= 1 else "participants"
             return _capped(max(1, n + offset), text if " " in said else f"{text} {people}")
-    said = [
+    return _approximate(plain, approximate)
+
+
+def _approximate(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | None:
+    """ "une vingtaine": the word's number; "une vingtaine voire une trentaine": plan for
+    the larger, said as it was."""
+    places = sorted(
         (place.start(), value, word)
         for word, value in approximate.items()
         if word in plain
         and (place := _phrases((word,)).search(plain))
         and not _NOT_PEOPLE_OF.match(plain[place.end() :])
-    ]
-    if said:
-        # "une vingtaine voire une trentaine": plan for the larger, said as it was.
-        said.sort()
-        if len(said) > 1:
-            (_, low, a), (_, high, b) = said[0], max(said[1:], key=lambda s: s[1])
-            if high > low:
-                return (
-                    high,
-                    f"une {a.removesuffix(' de')} à une {b.removesuffix(' de')} de participants",
-                )
-        _, value, word = said[0]
-        return value, f"une {word.removesuffix(' de')} de participants"
-    return None
+    )
+    if not places:
+        return None
+    _, low, first = places[0]
+    _, high, last = max(places, key=lambda p: p[1])
+    if high > low:
+        return high, f"une {_bare(first)} à une {_bare(last)} de participants"
+    return low, f"une {_bare(first)} de participants"
+
+
+def _bare(word: str) -> str:
+    return word.removesuffix(" de")
 
 
 def _capped(n: int, said: str) -> tuple[int, str]:

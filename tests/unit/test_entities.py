@@ -5,7 +5,7 @@ import pytest
 from bot.core.entities import MAX_PARTICIPANTS, read_count, read_entities, read_participants
 from bot.core.normalize import plain_words
 
-APPROX = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "deux": 2}
+APPROX = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30, "deux": 2}
 DEVICES = {"android": ("android", "samsung", "galaxy", "pixel"), "iphone": ("iphone", "apple")}
 
 
