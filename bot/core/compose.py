@@ -79,6 +79,8 @@ class Composer:
             return self.avoided()
         if subject == CLARIFY:
             return self.clarify()
+        if self.d.details and kind is SubjectKind.TIP:
+            return self.tip(ident)  # its steps are all there is to it: "comment je fais ?"
         if self.d.details:
             details = Details(self.k, self.d, self.today, outsider=self.outsider)
             out = details.blocks()

@@ -93,6 +93,7 @@ class Cues:
     needed: Phrases
     participation: Phrases
     comparisons: Phrases
+    references: Phrases
     ordinals: dict[str, int]
     # word typed -> the one-word cue it inflects or misspells, or None; filled as questions
     # come (the same words come back, and a distance search costs more than the rest)
@@ -124,6 +125,7 @@ def compile_cues(knowledge: Knowledge) -> Cues:
         needed=_regex(d.needed),
         participation=_regex(d.participation),
         comparisons=_regex(d.comparisons),
+        references=_regex(d.references),
         ordinals=dict(d.ordinals),
     )
 
@@ -155,6 +157,7 @@ class Moves(NamedTuple):
     needed: bool  # "faut-il… ?"
     participating: bool  # "participer", "rejoindre": not as the organiser
     compares: bool  # "différence entre …", "comparer …": each tool named, side by side
+    refers: bool  # "l'utiliser", "dedans": of the tool under discussion
     correction: str | None  # the text after a correction cue ("non, plutôt …")
     switch: str | None  # the text after a topic switch ("autre question : …")
     details: bool  # the whole message asks for the rest of the last answer
@@ -227,6 +230,7 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         needed=bool(needed) and _OPEN_QUESTION.isdisjoint(words),
         participating=bool(cues.participation.finditer(plain, words)),
         compares=bool(cues.comparisons.finditer(plain, words)),
+        refers=bool(cues.references.finditer(plain, words)),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_switch(plain, words, cues),
         details=details_left != plain.strip() and only_filler(details_left),

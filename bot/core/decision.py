@@ -11,7 +11,7 @@ from bot.core.index import index_for
 from bot.core.matcher import Scored, ranked, score_apps, score_subjects
 from bot.core.normalize import NEGATED, Normalized, normalize, stem
 from bot.knowledge.model import Knowledge
-from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject
+from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject, SubjectKind
 
 SOCIAL = (HELP, NONE, THANKS)
 # What a conversation cannot be about: nothing yet, a question back, small talk.
@@ -159,8 +159,12 @@ def score_rest(q: Question, rest: str, knowledge: Knowledge) -> tuple[Scored, ..
     asked = set(q.norm.tokens)
     removed = asked - kept
     concepts = index.concepts
+    # The rest is read folded ("google docs" became "google documents"): the applications
+    # the message names are still named, cues and entities being no names.
+    apps = [s for s in q.scored if s.subject.kind is SubjectKind.APP]
     if (
-        kept <= asked
+        {s.subject for s in apps} == {s.subject for s in score_apps(norm.typed, index)}
+        and kept <= asked
         and removed.isdisjoint(index.topic_words)
         and not (q.entities.participants is not None and not kept.isdisjoint(index.count_units))
         and all(removed.isdisjoint(s.matched) for s in q.scored)
@@ -170,7 +174,10 @@ def score_rest(q: Question, rest: str, knowledge: Knowledge) -> tuple[Scored, ..
             removed.isdisjoint(stems) for stems in said.values()
         ):
             return q.scored
-    return score(norm, knowledge)
+    scored = score(norm, knowledge)
+    found = {s.subject for s in scored}
+    missing = [a for a in apps if a.subject not in found]
+    return tuple(ranked([*scored, *missing])) if missing else scored
 
 
 def score_text(text: str, knowledge: Knowledge) -> tuple[Scored, ...]:

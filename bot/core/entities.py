@@ -82,6 +82,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     ),
 )
 _DIGIT = re.compile(r"\d")
+# Whom the agent adds to a call is no size of it: "ajouter 1 personne à mon appel".
+_ADDED = re.compile(r"\b((?:r)?ajout\w*\s+)\d+\s+")
 # "1" typed for the article: "pr 1 visio a 10" is one meeting for ten, not for one.
 _ONE_MEETING = re.compile(
     r"\b1\s+(?=(?:visio|visios|audio|audioconf|conf|conference|reunion|webinaire|webinar"
@@ -161,6 +163,8 @@ def read_count(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] | 
     number in it counts people (a time, a duration, a date, a floor, a size, a choice)."""
     if "1" in plain:
         plain = _ONE_MEETING.sub("un ", plain)
+    if "ajout" in plain:
+        plain = _ADDED.sub(r"\1", plain)
     digits = _DIGIT.search(plain) is not None  # every range and count pattern needs one
     for pattern in _RANGE if digits else ():
         found = pattern.search(plain)

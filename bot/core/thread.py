@@ -16,7 +16,7 @@ from bot.core.context import Context
 from bot.core.cues import only_filler
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, score_rest
 from bot.core.entities import Entities
-from bot.core.facts import alternatives, answered
+from bot.core.facts import alternatives, answered, facts_of, relevant
 from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
 from bot.core.normalize import stem
@@ -55,6 +55,7 @@ def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         or details(q, context)
         or attribute(q, context, knowledge, today)
         or refine(q, context, knowledge, today)
+        or refers(q, context, knowledge)
         or stay(q, context, knowledge)
     )
 
@@ -157,7 +158,19 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         # A need named with the question: the tool its conditions settle, if any (a
         # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
         target, need = resolve(target, entities, knowledge, today, None)
-    target = _answering(target, kinds, entities, context if follow_up else None, knowledge, today)
+    target = _answering(
+        target, kinds, entities, context if follow_up else None, knowledge, today, q.topics
+    )
+    if target.kind is TIP and entities.device:  # "sur iphone je fais comment…": its tip
+        tip = knowledge.tips[target.id]
+        target = next(
+            (
+                t.subject
+                for t in knowledge.tips.values()
+                if t.device == entities.device and t.need == tip.need
+            ),
+            target,
+        )
     kinds = _asked(kinds, target, q, knowledge)
     if not kinds:  # "sans installer d'appli": a wish the tool meets, no question on it
         return q.decision(target, entities=entities, need=need) if follow_up else None
@@ -245,9 +258,12 @@ def _answering(
     context: Context | None,
     knowledge: Knowledge,
     today: date,
+    topics: frozenset[str] = frozenset(),
 ) -> Subject:
     """The subject whose facts answer: a tool as is; a tip's tool; for a need, the first of
-    the tools the last reply offered (or the need's own) that the guide answers for."""
+    the tools the last reply offered (or the need's own) that the guide answers for, the
+    words of the question first ("une sécurité pour y accéder ?": the double authentication
+    of the Stockage tab rather than SharePoint's licence)."""
     kind, ident = target
     if kind is TIP:
         owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
@@ -266,11 +282,16 @@ def _answering(
             and o.category == Category.RECOMMANDE
             and (o.participants is None or entities.participants is not None)
         ]
-    for tool_id in dict.fromkeys(offered):
-        if tool_id in knowledge.tools and answered(
-            knowledge.tools[tool_id], kinds, entities, today
+    tools = [knowledge.tools[t] for t in dict.fromkeys(offered) if t in knowledge.tools]
+    for tool in tools:
+        if any(
+            f.caveat is not None and relevant(f.caveat, topics, knowledge)
+            for f in facts_of(tool, kinds, entities, today)
         ):
-            return tool_subject(tool_id)
+            return tool.subject
+    for tool in tools:
+        if answered(tool, kinds, entities, today):
+            return tool.subject
     # None of them: said of the tool the last reply led with ("le guide ne donne pas…").
     lead = context.tool if context is not None else None
     return tool_subject(lead) if lead is not None and lead in knowledge.tools else target
@@ -305,6 +326,36 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     assert base is not None
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)
+
+
+def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+    """ "je peux l'utiliser sur mon ordinateur ?", "il y a une discussion instantanée
+    dedans ?": a message that points at the tool under discussion is about it, or about
+    the tool of the need it names that lives in it (Ariane, in webMél); never about a tool
+    its words only describe ("smartphone")."""
+    here = context.subject
+    if here is None or here.kind is not TOOL or not q.moves.refers:
+        return None
+    names = index_for(knowledge).name_tokens
+    top = next((s for s in q.real if s.score >= ANSWER_THRESHOLD), None)
+    if (
+        top is not None
+        and top.subject.kind is TOOL
+        and top.matched & names.get(top.subject, frozenset())
+    ):
+        return None  # another tool named by its name
+    subject, need = here, context.need
+    if top is not None and top.subject.kind is NEED and top.subject.id != context.need:
+        inside = [
+            o.tool
+            for o in knowledge.needs[top.subject.id].options
+            if o.tool
+            and names.get(tool_subject(o.tool), frozenset()) & names.get(here, frozenset())
+        ]
+        if not inside:
+            return None  # another need: its own answer
+        subject, need = tool_subject(inside[0]), top.subject.id
+    return q.decision(subject, entities=q.entities.merged_over(context.entities), need=need)
 
 
 def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:

@@ -624,6 +624,7 @@ def _dialogue(d: dict[str, Any]) -> Dialogue:
         needed=_tuple(d.get("needed")),
         participation=_tuple(d.get("participation")),
         comparisons=_tuple(d.get("comparisons")),
+        references=_tuple(d.get("references")),
     )
 
 

@@ -195,6 +195,7 @@ class Dialogue:
     needed: tuple[str, ...] = ()  # "faut il", "il faut", "besoin", "necessaire"
     participation: tuple[str, ...] = ()  # "participer", "rejoindre": not the organiser
     comparisons: tuple[str, ...] = ()  # "difference entre", "comparer": each tool named
+    references: tuple[str, ...] = ()  # "l utiliser", "dedans": the tool under discussion
 
 
 @dataclass(frozen=True)

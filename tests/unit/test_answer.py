@@ -215,6 +215,13 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ),
         ("transmettre un courrier officiel à un partenaire", "need:email"),
         ("ma webcam reste noire quand je la branche", "none"),
+        # Whom the agent adds is no size of the call.
+        ("ajouté 1 pers ds mon apel sur iphon", "tip:merge_calls_iphone"),
+        ("sur iphone je fais comment pr ajouter qqn a un appel en cours", "tip:merge_calls_iphone"),
+        (
+            "mon dossier de 300 Mo est refusé quand je l'attache à un courriel",
+            "tool:webmel_stockage",
+        ),
         ("ma boîte aux lettres est pleine, je ne reçois plus de courriels", "none"),
     ],
 )

@@ -314,6 +314,40 @@ def test_something_other_than_the_tool_is_no_topic_switch(knowledge: Knowledge) 
     assert switched.subject == S("need:collaborative_workspace")
 
 
+def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> None:
+    # "l'utiliser" is Tchap, whatever "smartphone" describes.
+    _, on_pc = talk(
+        knowledge,
+        "parle-moi de Tchap",
+        "je n'ai pas de smartphone, je peux l'utiliser sur mon ordinateur ?",
+    )
+    assert on_pc.subject == S("tool:tchap") and "tchap.gouv.fr" in on_pc.text
+    # "dedans": the instant messaging that lives in webMél.
+    _, inside = talk(knowledge, "j'utilise le webMél", "il y a une discussion instantanée dedans ?")
+    assert inside.subject == S("tool:ariane")
+
+
+def test_follow_ups_find_the_fact_their_words_point_at(knowledge: Knowledge) -> None:
+    _, security = talk(
+        knowledge,
+        "envoyer un fichier trop lourd pour un mail",
+        "il y a une sécurité particulière pour y accéder ?",
+    )
+    assert (
+        security.subject == S("tool:webmel_stockage") and "double authentification" in security.text
+    )
+    _, new = talk(knowledge, "on a déjà un espace Alfresco", "et pour en ouvrir un nouveau ?")
+    assert "SharePoint" in new.text.splitlines()[0]
+    _, slow = talk(knowledge, "webconférence à 6", "ma connexion est faible, comment je fais ?")
+    assert "La vidéo peut être désactivée" in slow.text and "VPN" not in slow.text
+    _, how = talk(
+        knowledge,
+        "j'ai un iPhone et je veux faire une conférence téléphonique à trois",
+        "comment je fais ?",
+    )
+    assert how.subject == S("tip:merge_calls_iphone") and "nouvel appel" in how.text
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
