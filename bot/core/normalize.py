@@ -181,6 +181,11 @@ _NEGATION_GAP = frozenset(
 )
 # "ni" goes on denying once something was denied: "sans l'appeler ni lui écrire un mail".
 _NEGATION_GOES_ON = "ni"
+# "sans" and a verb deny the word the verb acts on too: "sans installer d'appli", "sans
+# passer par un courriel"; one word, the text's commas being gone.
+_WITHOUT = "sans"
+_INFINITIVE = ("er", "ir", "re")
+_VERB_LINKS = frozenset({"par", "a", "au", "aux", "sur", "dans", "avec"})
 
 
 def content_words(
@@ -193,17 +198,22 @@ def content_words(
     """
     tokens: list[str] = []
     surface: list[str] = []
-    negating = denied = False
+    negating = denied = without = False
+    acted_on = False  # denying what a verb after "sans" acts on
     for word in words:
         if word in _NEGATORS or (denied and word == _NEGATION_GOES_ON):
             negating = denied = True
+            without, acted_on = word == _WITHOUT, False
             continue
-        if negating and word in _NEGATION_GAP:
+        if negating and (word in _NEGATION_GAP or (acted_on and word in _VERB_LINKS)):
             continue
         if len(word) > 1 and not word.isdigit() and word not in stopwords:
             tokens.append(NEGATED + stem(word) if negating else stem(word))
             surface.append(word)
-        negating = False
+            if negating and not acted_on and without and word.endswith(_INFINITIVE):
+                acted_on = True
+                continue
+        negating = acted_on = False
     return tuple(tokens), tuple(surface)
 
 

@@ -215,6 +215,12 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ),
         ("transmettre un courrier officiel à un partenaire", "need:email"),
         ("ma webcam reste noire quand je la branche", "none"),
+        ("faire voir mon tableau Excel aux collègues restés à la maison", "need:web_conference"),
+        (
+            "juste une petite question à ma voisine, sans passer par un courriel",
+            "need:instant_messaging",
+        ),
+        ("transmettre une note à un partenaire, qui la lira quand il pourra", "need:email"),
         # Whom the agent adds is no size of the call.
         ("ajouté 1 pers ds mon apel sur iphon", "tip:merge_calls_iphone"),
         ("sur iphone je fais comment pr ajouter qqn a un appel en cours", "tip:merge_calls_iphone"),

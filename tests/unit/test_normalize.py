@@ -85,6 +85,20 @@ def test_ni_goes_on_denying_only_after_a_negation() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        # "sans" and a verb deny what the verb acts on.
+        ("sans passer par un courriel", ("!pass", "!courriel")),
+        ("sans installer d'appli, visio", ("!install", "!appli", "visio")),
+        # Not after "pas": "je ne peux pas envoyer de mail" still speaks of mail.
+        ("je ne peux pas envoyer de mail", ("ne", "peux", "!envoi", "mail")),
+    ],
+)
+def test_without_a_verb_denies_its_object(text: str, tokens: tuple[str, ...]) -> None:
+    assert normalize(text, ABBREVIATIONS, STOPWORDS).tokens == tokens
+
+
+@pytest.mark.parametrize(
     ("typed", "written"),
     [
         ("odyo", "audio"),
