@@ -32,7 +32,8 @@ FILLER = frozenset(
     " voudrais voudrions aimerais souhaite s il vous plait te plait t e option choix numero"
     " no n sujet celui celle prends prend choisis choisi quelque chose chose faire fait"
     " puis peut peux pouvez on est etre ai as avons avez ont sommes serons sera seront suis"
-    " travaille travaillons bosse utilise j ai voire environ".split()
+    " travaille travaillons bosse utilise j ai voire environ demain aujourd hui ce matin soir"
+    " apres midi lundi mardi mercredi jeudi vendredi prochain prochaine semaine".split()
 )
 # Where a correction or a switch must stand to count: first in the message, after these.
 _LEADING = frozenset("et ah oh oups ha bon ben euh ok".split())
@@ -158,6 +159,7 @@ class Moves(NamedTuple):
     participating: bool  # "participer", "rejoindre": not as the organiser
     compares: bool  # "différence entre …", "comparer …": each tool named, side by side
     refers: bool  # "l'utiliser", "dedans": of the tool under discussion
+    works_on: bool  # "ça marche sur mobile ?": what follows is a platform, no subject
     correction: str | None  # the text after a correction cue ("non, plutôt …")
     switch: str | None  # the text after a topic switch ("autre question : …")
     details: bool  # the whole message asks for the rest of the last answer
@@ -230,7 +232,8 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         needed=bool(needed) and _OPEN_QUESTION.isdisjoint(words),
         participating=bool(cues.participation.finditer(plain, words)),
         compares=bool(cues.comparisons.finditer(plain, words)),
-        refers=bool(cues.references.finditer(plain, words)),
+        refers=bool(found_refs := cues.references.finditer(plain, words)),
+        works_on=any(m.group(0).split()[-1] in _PLATFORM_LINKS for m in found_refs),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_switch(plain, words, cues),
         details=details_left != plain.strip() and only_filler(details_left),
@@ -238,6 +241,7 @@ def read_moves(plain: str, cues: Cues) -> Moves:
     )
 
 
+_PLATFORM_LINKS = frozenset("sur depuis avec sans".split())
 _OPEN_QUESTION = frozenset("quoi quel quelle quels quelles comment combien".split())
 
 

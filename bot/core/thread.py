@@ -334,8 +334,13 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
     the tool of the need it names that lives in it (Ariane, in webMél); never about a tool
     its words only describe ("smartphone")."""
     here = context.subject
+    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
+        here = tool_subject(context.tool)  # the tool the need's answer led with
     if here is None or here.kind is not TOOL or not q.moves.refers:
         return None
+    entities = q.entities.merged_over(context.entities)
+    if q.moves.works_on:  # "ça marche sur mobile ?": a platform, whatever tool it sounds like
+        return q.decision(here, entities=entities, need=context.need)
     names = index_for(knowledge).name_tokens
     top = next((s for s in q.real if s.score >= ANSWER_THRESHOLD), None)
     if (
@@ -355,7 +360,7 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
         if not inside:
             return None  # another need: its own answer
         subject, need = tool_subject(inside[0]), top.subject.id
-    return q.decision(subject, entities=q.entities.merged_over(context.entities), need=need)
+    return q.decision(subject, entities=entities, need=need)
 
 
 def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:

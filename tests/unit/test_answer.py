@@ -215,6 +215,8 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ),
         ("transmettre un courrier officiel à un partenaire", "need:email"),
         ("ma webcam reste noire quand je la branche", "none"),
+        ("je dois envoyer un courrier recommandé papier à un usager", "none"),
+        ("comment partager la voiture de service avec un collègue ?", "none"),
         ("faire voir mon tableau Excel aux collègues restés à la maison", "need:web_conference"),
         (
             "juste une petite question à ma voisine, sans passer par un courriel",

@@ -348,6 +348,18 @@ def test_follow_ups_find_the_fact_their_words_point_at(knowledge: Knowledge) -> 
     assert how.subject == S("tip:merge_calls_iphone") and "nouvel appel" in how.text
 
 
+def test_elliptic_follow_ups_stay_with_the_tool(knowledge: Knowledge) -> None:
+    # "mobile" here is where it runs, not the mobile phone tool.
+    _, mobile = talk(knowledge, "whatsapp pour l'equipe ?", "ca marche sur mobile ?")
+    assert mobile.subject == S("tool:tchap") and "Google Play" in mobile.text
+    _, slow = talk(knowledge, "le lien de la webconf", "et si ca rame ?")
+    assert "La vidéo peut être désactivée" in slow.text
+    (down,) = talk(knowledge, "tchap est en panne, je fais comment pr discuter avec mon equipe ?")
+    assert down.text.startswith("À la place de Tchap") and "Ariane" in down.text
+    (count,) = talk(knowledge, "on sera 12 demain")
+    assert count.subject == S("clarify")
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
