@@ -16,7 +16,7 @@ from bot.core.context import Context
 from bot.core.cues import only_filler
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, score_rest
 from bot.core.entities import Entities
-from bot.core.facts import alternatives, answered, facts_of, relevant
+from bot.core.facts import alternatives, answered, facts_of, relevant, ruled_out
 from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
 from bot.core.normalize import stem
@@ -324,8 +324,27 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         else context.subject
     )
     assert base is not None
+    if base != context.subject and _named_and_ruled_out(context, merged, knowledge, today):
+        # "tixeo", then "et pr 15 ?": its reply says why not, then what instead.
+        base = context.subject
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)
+
+
+def _named_and_ruled_out(
+    context: Context, entities: Entities, knowledge: Knowledge, today: date
+) -> bool:
+    """The tool under discussion was asked about (not the need's answer for the count said
+    before) and the new count rules it out."""
+    here, need_id = context.subject, context.need
+    if here is None or here.kind is not TOOL or need_id is None:
+        return False
+    before = Entities(context.participants, said=context.participants_said)
+    if resolve(need_subject(need_id), before, knowledge, today, need_id)[0] == here:
+        return False  # the need's own answer: a new count starts again from the need
+    need = knowledge.needs.get(need_id)
+    out = ruled_out(knowledge.tools[here.id], need, entities, knowledge, today)
+    return out is not None and out.reason == "count"
 
 
 def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
@@ -357,9 +376,10 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
             if o.tool
             and names.get(tool_subject(o.tool), frozenset()) & names.get(here, frozenset())
         ]
-        if not inside:
-            return None  # another need: its own answer
-        subject, need = tool_subject(inside[0]), top.subject.id
+        if inside:
+            subject, need = tool_subject(inside[0]), top.subject.id
+        elif top.score >= OVERRIDE_THRESHOLD:
+            return None  # another need, well named: its own answer
     return q.decision(subject, entities=entities, need=need)
 
 
@@ -371,10 +391,12 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     if here is None or here.kind is not TOOL or not q.entities.empty:
         return None
     real = q.real
-    if not real or real[0].score >= OVERRIDE_THRESHOLD:
+    if not real:
         return None
     top = real[0]
     own_need = top.subject == need_subject(context.need or "") and len(top.matched) == 1
+    if top.score >= OVERRIDE_THRESHOLD and not (own_need and qualifies(q)):
+        return None  # "et mon agenda ?" after Mél is still Mél
     only_who = qualifies(q) and bool(top.matched) and top.matched <= OUTSIDERS
     if not (own_need or only_who):
         return None

@@ -215,6 +215,8 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ),
         ("transmettre un courrier officiel à un partenaire", "need:email"),
         ("ma webcam reste noire quand je la branche", "none"),
+        # An application used for calls, named with a call: the audio conference's rule.
+        ("d'habitude on fait nos conf tel sur skype, a 9", "need:audio_conference"),
         ("je dois envoyer un courrier recommandé papier à un usager", "none"),
         ("comment partager la voiture de service avec un collègue ?", "none"),
         ("faire voir mon tableau Excel aux collègues restés à la maison", "need:web_conference"),

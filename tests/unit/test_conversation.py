@@ -360,6 +360,30 @@ def test_elliptic_follow_ups_stay_with_the_tool(knowledge: Knowledge) -> None:
     assert count.subject == S("clarify")
 
 
+def test_a_new_count_for_a_tool_asked_about_says_why_not(knowledge: Knowledge) -> None:
+    # Asked about by name, the tool says why not for 12, then what instead.
+    _, twelve, instead = talk(
+        knowledge, "scaleway c fiable ?", "et pr 12 ?", "c quoi l'alternative"
+    )
+    assert twelve.subject == S("tool:scaleway") and "plus de 5 personnes" in twelve.text
+    assert "webconf.numerique.gouv.fr" in instead.text
+    # The need's own answer for 100 (Lifesize) starts again from the need for 15.
+    _, fifteen = talk(knowledge, "visio à 100", "et à 15 ?")
+    assert fifteen.text.startswith("Pour 15 participants : WebConférence de l'État")
+
+
+def test_the_tool_under_discussion_keeps_its_own_questions(knowledge: Knowledge) -> None:
+    _, _, invite = talk(
+        knowledge,
+        "je veux animer une communauté de pratique entre DREAL",
+        "comment on demande ?",
+        "on peut inviter des gens d'autres ministeres ?",
+    )
+    assert invite.subject == S("tool:osmose")
+    _, agenda = talk(knowledge, "je peux lire mes mails pro depuis chez moi ?", "et mon agenda ?")
+    assert agenda.subject == S("tool:mel") and "agendas" in agenda.text
+
+
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
     # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
