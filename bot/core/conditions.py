@@ -163,10 +163,12 @@ def caveat_subject(
     asked: frozenset[str],
     knowledge: Knowledge,
     services: frozenset[str] = frozenset(),
+    described: frozenset[Subject] = frozenset(),
 ) -> Subject | None:
     """A question on a condition of one tool of the need ("navigateur", "vpn" for the
-    webconf), or from a service one tool has a fact for (the DDI's storage), is about that
-    tool: its reply puts the condition first."""
+    webconf), or from a service one tool has a fact for (the DDI's storage) when the
+    question's words touch that tool (``described``: "stocker mes fichiers", not "travailler
+    sur le même tableur"), is about that tool: its reply puts the condition first."""
     index = index_for(knowledge)
     need = knowledge.needs[subject.id]
     # The need's own tools: one it lists "en complément" (the audio conference under the
@@ -179,6 +181,9 @@ def caveat_subject(
     hit = {t for t in own if any(topic <= asked for topic in index.topics.get(t, ()))}
     if not hit and services:
         hit = {
-            t for t in own if any(set(c.services) & services for c in knowledge.tools[t.id].caveats)
+            t
+            for t in own
+            if t in described
+            and any(set(c.services) & services for c in knowledge.tools[t.id].caveats)
         }
     return hit.pop() if len(hit) == 1 else None

@@ -390,7 +390,8 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         # condition ("navigateur", "vpn") is about that tool.
         # A condition denied ("sans installer de logiciel") is a wish: the tool requiring
         # it is no answer, the need's own is.
-        tool = caveat_subject(subject, q.topics, knowledge, entities.services)
+        described = frozenset(s.subject for s in q.scored if s.score >= CLARIFY_THRESHOLD / 2)
+        tool = caveat_subject(subject, q.topics, knowledge, entities.services, described)
         negated = q.decision(subject).negated
         if tool is not None and not any(
             lacking(c, negated) for c in knowledge.tools[tool.id].caveats

@@ -215,6 +215,16 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ),
         ("transmettre un courrier officiel à un partenaire", "need:email"),
         ("ma webcam reste noire quand je la branche", "none"),
+        (
+            "le préfet veut s'adresser en direct à deux cents agents derrière leur écran",
+            "tool:lifesize",
+        ),
+        # The DDI's storage fact is for storing, not for co-editing a spreadsheet.
+        (
+            "ma collègue en DDT et moi devons travailler sur le même tableur",
+            "need:collaborative_workspace",
+        ),
+        ("je suis en DDT, comment je stocke mes fichiers ?", "tool:webmel_stockage"),
         # An application used for calls, named with a call: the audio conference's rule.
         ("d'habitude on fait nos conf tel sur skype, a 9", "need:audio_conference"),
         ("je dois envoyer un courrier recommandé papier à un usager", "none"),
