@@ -63,12 +63,15 @@ class Question(NamedTuple):
             topics=self.topics,
             yes_no=self.moves.yes_no,
             needed=self.moves.needed,
-            negated=frozenset(
-                t.removeprefix(NEGATED) for t in self.norm.tokens if t.startswith(NEGATED)
-            ),
+            negated=self.negated,
             words=frozenset(self.norm.words),
             **fields,
         )
+
+    @property
+    def negated(self) -> frozenset[str]:
+        """The stems the message denies ("pas de VPN")."""
+        return frozenset(t.removeprefix(NEGATED) for t in self.norm.tokens if t.startswith(NEGATED))
 
     @property
     def real(self) -> list[Scored]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.conditions import main_need, resolve
+from bot.core.conditions import main_need, resolve, tip_for
 from bot.core.context import Context
 from bot.core.cues import only_filler
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, score_rest
@@ -162,15 +162,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         target, kinds, entities, context if follow_up else None, knowledge, today, q.topics
     )
     if target.kind is TIP and entities.device:  # "sur iphone je fais comment…": its tip
-        tip = knowledge.tips[target.id]
-        target = next(
-            (
-                t.subject
-                for t in knowledge.tips.values()
-                if t.device == entities.device and t.need == tip.need
-            ),
-            target,
-        )
+        target = tip_for(entities.device, knowledge.tips[target.id].need, knowledge) or target
     kinds = _asked(kinds, target, q, knowledge)
     if not kinds:  # "sans installer d'appli": a wish the tool meets, no question on it
         return q.decision(target, entities=entities, need=need) if follow_up else None
@@ -203,7 +195,7 @@ def _asked(
         return kinds
     tool = knowledge.tools[target.id]
     cues = knowledge.lexicon.attributes
-    denied = q.decision(target).negated
+    denied = q.negated
     return tuple(
         kind
         for kind in kinds

@@ -392,7 +392,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         # it is no answer, the need's own is.
         described = frozenset(s.subject for s in q.scored if s.score >= CLARIFY_THRESHOLD / 2)
         tool = caveat_subject(subject, q.topics, knowledge, entities.services, described)
-        negated = q.decision(subject).negated
+        negated = q.negated
         if tool is not None and not any(
             lacking(c, negated) for c in knowledge.tools[tool.id].caveats
         ):
