@@ -29,6 +29,7 @@ from bot.core.facts import (
     touched,
     visible,
 )
+from bot.core.index import index_for
 from bot.core.lines import (
     already_said,
     compact_line,
@@ -61,6 +62,7 @@ class Composer:
         self.outsider = outsider
         self.labels = knowledge.conversation.category_labels
         self.tools: list[str] = []
+        self.names = index_for(knowledge).proper_names
 
     # -- entry point ------------------------------------------------------------------
     def blocks(self) -> list[Block]:
@@ -330,7 +332,7 @@ class Composer:
     def caveat_line(self, caveat: Caveat) -> Block:
         text = caveat_text(caveat, self.today)
         if self.stressed(caveat):
-            return para(Bold("Attention : "), lower_first(text))
+            return para(Bold("Attention : "), lower_first(text, self.names))
         return para(text)
 
     def not_this(
@@ -355,12 +357,12 @@ class Composer:
             )
             start = f"Non, pas pour {count(e)} : " if no else f"Pour {count(e)}, "
             lead = (
-                para(start, Bold(tool.name), " ne convient pas : ", lower_first(said))
+                para(start, Bold(tool.name), " ne convient pas : ", lower_first(said, self.names))
                 if not no
                 else para(start, said)
             )
         elif reason == "lacking":
-            lead = para(no or "Attention : ", lower_first(why) if no else why)
+            lead = para(no or "Attention : ", lower_first(why, self.names) if no else why)
         else:  # sensitive
             lead = para(no or "Sujet sensible : ", why)
         blocks: list[Block] = [lead]
@@ -443,6 +445,10 @@ class Composer:
             return self.tool(tool)
         self.tools.append(tool.id)
         facts = self.chosen_facts(tool, kinds)
+        if facts and self.names_another_requirement(facts) and self.k.conversation.unrequired:
+            # "faut le vpn ?" of Tixéo: no "Oui" for its installation; what it does need.
+            lead = para(self.k.conversation.unrequired.format(name=tool.name))
+            return [lead, *self.fact_blocks(tool, facts, with_verdict=False)]
         if not facts:
             missing = self.k.conversation.missing.get(kinds[0], "")
             if not self.d.follow_up or not missing:
@@ -467,11 +473,23 @@ class Composer:
         ]
         return aside + facts[:1] if aside else facts
 
-    def fact_blocks(self, tool: Tool, facts: list[Fact]) -> list[Block]:
+    def names_another_requirement(self, facts: list[Fact]) -> bool:
+        """A "faut-il… ?" names a condition the guide sets for some tool ("vpn",
+        "licence") and none of the facts chosen for this tool is about it."""
+        topics = self.d.topics
+        if not self.d.needed or "condition" not in self.d.attributes:
+            return False  # "faut installer quelque chose ?" asks the installation
+        if any(f.caveat and relevant(f.caveat, topics, self.k) for f in facts):
+            return False
+        return any(t <= topics for t in index_for(self.k).requirements)
+
+    def fact_blocks(
+        self, tool: Tool, facts: list[Fact], *, with_verdict: bool = True
+    ) -> list[Block]:
         first = facts[0]
-        verdict = ""
         caveat = first.caveat
-        if self.d.needed and caveat is not None and caveat.needed is not None:
+        verdict = ""
+        if with_verdict and self.d.needed and caveat is not None and caveat.needed is not None:
             verdict = "Oui : " if caveat.needed else "Non : "
         blocks: list[Block] = []
         steps = [f.text for f in facts if f.kind == "usage" and f.caveat is None]
@@ -480,7 +498,9 @@ class Composer:
         if sentences:
             text = sentences[0].text
             blocks.append(
-                para(verdict, lower_first(text)) if verdict else para(Bold(tool.name), " : ", text)
+                para(verdict, lower_first(text, self.names))
+                if verdict
+                else para(Bold(tool.name), " : ", text)
             )
             blocks += [para(f.text) for f in sentences[1:3]]
         elif not steps:
@@ -563,7 +583,7 @@ class Composer:
         app = self.k.outside_apps[self.d.app or ""]
         # No "Non": the guide asks to limit these applications, it does not forbid them.
         rule = self.k.conversation.outside_offer_rule
-        blocks: list[Block] = [para(Bold(app.name), " : ", lower_first(rule))]
+        blocks: list[Block] = [para(Bold(app.name), " : ", lower_first(rule, self.names))]
         leads = self.leads(need)
         shown = {o.tool for o in leads}
         others = [self.k.tools[t] for t in app.alternatives if t not in shown]

@@ -86,6 +86,9 @@ class Index:
     names: tuple[str, ...]  # tool and need names: the closed list short typos may reach
     name_tokens: dict[Subject, frozenset[str]]  # each tool's name, as tokens
     name_keys: dict[str, str]  # phonetic key of a name -> the name token
+    # The first word of each tool's and application's name, as written: a sentence that
+    # starts with one keeps its capital after "Oui : " (lines.lower_first).
+    proper_names: frozenset[str]
     weak: frozenset[str]  # domain tokens that off-topic phrasings share
     # Correctly spelt words the knowledge itself writes (its texts, its phrasings, its
     # concepts): a question word among them is no typo of another word ("agent" is not
@@ -96,6 +99,9 @@ class Index:
     placements: dict[str, tuple[tuple[int, int, str], ...]]
     count_units: frozenset[str]  # the stems of "personnes", "participants" (matcher.py)
     topic_words: frozenset[str]  # every token of every caveat topic (decision.score_rest)
+    # The topics of every tool's conditions ("vpn", "licence"): a "faut-il…" naming one
+    # that the tool's own conditions do not asks what the guide does not require of it.
+    requirements: tuple[frozenset[str], ...]
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -282,12 +288,35 @@ def build_index(knowledge: Knowledge) -> Index:
         names=closed,
         name_tokens=own,
         name_keys={phonetic_key(n): n for n in closed},
+        proper_names=_proper_names(
+            [t.name for t in knowledge.tools.values()]
+            + [a.name for a in knowledge.outside_apps.values()]
+        ),
         weak=frozenset(weak_candidates & domain),
         placements=_placements(knowledge),
         count_units=frozenset(normalize(COUNT_UNITS, abbreviations, stopwords).tokens),
         topic_words=frozenset(t for ts in topics.values() for topic in ts for t in topic),
+        requirements=tuple(
+            dict.fromkeys(
+                topic
+                for caveat, its_topics in caveat_topics.items()
+                if "condition" in caveat.about
+                for topic in its_topics
+            )
+        ),
         real_words=frozenset(real),
     )
+
+
+def _proper_names(names: list[str]) -> frozenset[str]:
+    """A brand's first word: a name of one word ("Tixéo"), or of capitalised words
+    ("Google Meet"); not a described tool ("Service d'audio conférence", "La …")."""
+    out = set()
+    for name in names:
+        words = name.split()
+        if words and (len(words) == 1 or all(w[:1].isupper() for w in words)):
+            out.add(words[0])
+    return frozenset(out)
 
 
 def _name_holders(patterns: list[Pattern]) -> dict[str, frozenset[int]]:

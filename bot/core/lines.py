@@ -4,6 +4,7 @@ as the guide says it, and whether a sentence is already said."""
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from datetime import date
 from functools import lru_cache
 
@@ -83,7 +84,12 @@ def day(value: date | None) -> str:
     return f"{first} {months.split()[value.month - 1]} {value.year}"
 
 
-def lower_first(text: str) -> str:
+def lower_first(text: str, names: AbstractSet[str] = frozenset()) -> str:
+    """A sentence put after "Oui : " or "Attention : ": its first letter lowered, unless
+    its first word is a name ("Tixéo nécessite…", "SharePoint", "SNUM")."""
+    first = text.split(maxsplit=1)[0].rstrip(",.:;") if text.strip() else ""
+    if first in names or first[1:] != first[1:].lower():
+        return text
     return text[:1].lower() + text[1:]
 
 

@@ -610,6 +610,7 @@ class _Builder:
             details_offer=d.get("details_offer", ""),
             audience_notice=d.get("audience_notice", ""),
             unnamed_app=d.get("unnamed_app", ""),
+            unrequired=d.get("unrequired", ""),
             missing=dict(d.get("missing") or {}),
         )
 

@@ -238,6 +238,8 @@ class Conversation:
     audience_notice: str = ""
     # Said of an application nothing names ("utiliser bidulechat ?"); empty: none is read.
     unnamed_app: str = ""
+    # "faut le VPN ?" of a tool the guide sets no such condition for; "{name}": the tool.
+    unrequired: str = ""
     # For an attribute the guide does not give: "{name}" is the subject's name.
     missing: dict[str, str] = field(default_factory=dict)
 

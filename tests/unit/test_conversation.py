@@ -65,7 +65,31 @@ def test_a_needed_question_is_answered_yes_or_no(knowledge: Knowledge) -> None:
     _, validation = talk(knowledge, "webmel", "il faut une validation ?")
     assert validation.text.startswith("Non : ")
     _, install = talk(knowledge, "tixeo", "faut-il installer quelque chose ?")
-    assert install.text.startswith("Oui : ") and "installation" in install.text
+    assert install.text.startswith("Oui : Tixéo nécessite")  # a name keeps its capital
+
+
+@pytest.mark.parametrize(
+    ("tool", "question", "start", "fact"),
+    [
+        # A condition the guide sets for another tool: no "Oui" for this one's own.
+        (
+            "tixeo",
+            "faut le vpn ?",
+            "Le guide ne mentionne pas cette condition pour Tixéo.",
+            "installation",
+        ),
+        ("tixeo", "il faut une licence ?", "Le guide ne mentionne pas", "installation"),
+        # The tool's own condition, or the guide's sentence that answers it.
+        ("webconf de l'état", "faut le vpn ?", "Oui : l'organisateur", "VPN niveau 1/2/3"),
+        ("sharepoint", "il faut un vpn ?", "Non : la solution SharePoint", "depuis Internet"),
+    ],
+)
+def test_a_needed_question_names_the_condition_it_asks(
+    knowledge: Knowledge, tool: str, question: str, start: str, fact: str
+) -> None:
+    _, reply = talk(knowledge, tool, question)
+    assert reply.text.startswith(start)
+    assert fact in reply.text
 
 
 def test_what_the_guide_does_not_give_is_said_so(knowledge: Knowledge) -> None:
