@@ -58,7 +58,8 @@ def answer(
     tools = tuple(dict.fromkeys(composer.tools))
     decision = _instead(decision, tools)
     reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))
-    return reply, _next(context, decision, tools, told)
+    led_to = tuple(dict.fromkeys(composer.led_to))
+    return reply, _next(context, decision, tools, told)._replace(led_to=led_to)
 
 
 def _instead(decision: Decision, offered: tuple[str, ...]) -> Decision:

@@ -62,6 +62,7 @@ class Composer:
         self.outsider = outsider
         self.labels = knowledge.conversation.category_labels
         self.tools: list[str] = []
+        self.led_to: list[str] = []  # tools the facts said lead to (context.led_to)
         self.names = index_for(knowledge).proper_names
 
     # -- entry point ------------------------------------------------------------------
@@ -486,6 +487,14 @@ class Composer:
     def fact_blocks(
         self, tool: Tool, facts: list[Fact], *, with_verdict: bool = True
     ) -> list[Block]:
+        # A tool a fact leads to ("l'usage est SharePoint"): "qui contacter ?" next may ask it.
+        self.led_to += [
+            t.id
+            for f in facts
+            if f.caveat is not None
+            for t in self.k.tools.values()
+            if t is not tool and t.name in f.text
+        ]
         first = facts[0]
         caveat = first.caveat
         verdict = ""

@@ -28,6 +28,9 @@ class Context(NamedTuple):
     # Tools the last reply offered, the one it led with first: an attribute question
     # ("c'est quoi le lien ?") is about the first of them that the guide answers for.
     tools: tuple[str, ...] = ()
+    # Tools a fact of the last reply led to ("pour toute nouvelle création, l'usage est
+    # SharePoint"): what the tool under discussion does not give, they may ("qui contacter ?").
+    led_to: tuple[str, ...] = ()
     told_audience: bool = False  # the audience notice was said in this conversation
 
     @property

@@ -260,6 +260,15 @@ def _answering(
     if kind is TIP:
         owner = next((t for t in knowledge.tools.values() if ident in t.tips), None)
         return owner.subject if owner and "usage" not in kinds else target
+    if kind is TOOL and context is not None and "alternatives" not in kinds:
+        # A fact of the last reply led to another tool ("pour toute nouvelle création,
+        # l'usage est SharePoint"): what this one does not give, that one may.
+        if not answered(knowledge.tools[ident], kinds, entities, today):
+            for other in context.led_to:
+                tool = knowledge.tools.get(other)
+                if other != ident and tool and answered(tool, kinds, entities, today):
+                    return tool_subject(other)
+        return target
     if kind is not NEED or "alternatives" in kinds:
         return target
     need = knowledge.needs[ident]

@@ -447,3 +447,18 @@ def test_a_choice_between_tools_keeps_the_count_said_before(knowledge: Knowledge
     # Neither is for 12: the reply says why, and what fits.
     assert reply.text.startswith("Pour 12 participants, Scaleway (Jitsi) ne convient pas")
     assert "WebConférence de l'État" in reply.text
+
+
+def test_a_fact_leading_to_another_tool_gives_what_this_one_lacks(knowledge: Knowledge) -> None:
+    *_, contact = talk(
+        knowledge,
+        "on a un espace alfresco, on le garde ?",
+        "et pour en créer un nouveau ?",
+        "qui contacter ?",
+    )
+    assert contact.subject == S("tool:sharepoint")
+    assert "ppcw.gpbcw.detn.uni.snum.sg@developpement-durable.gouv.fr" in contact.text
+    # No fact led anywhere: what the guide does not give is said so, of the tool itself.
+    _, none = talk(knowledge, "webconf de l'état", "qui contacter ?")
+    assert none.subject == S("tool:webconf_etat")
+    assert none.text.startswith("Le guide ne donne pas de contact")
