@@ -57,6 +57,7 @@ def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         or refine(q, context, knowledge, today)
         or refers(q, context, knowledge)
         or stay(q, context, knowledge)
+        or caveat_asked(q, context, knowledge)
     )
 
 
@@ -402,3 +403,36 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     if not (own_need or only_who):
         return None
     return q.decision(here, entities=context.entities, need=context.need)
+
+
+def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+    """ "et l'aide ?" after webMél, "et le compte ?" after Tixéo: a qualifier and only the
+    words of one of the tool's caveats ask that caveat, not the help menu or another
+    subject."""
+    here = context.subject
+    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
+        here = tool_subject(context.tool)
+    if here is None or here.kind is not TOOL or not qualifies(q):
+        return None
+    words = frozenset(t for t in q.norm.tokens if t not in _QUALIFIER_STEMS)
+    named = next((s.subject for s in q.real if s.score >= CLARIFY_THRESHOLD), here)
+    if not words or named != here:
+        return None  # "non, plutôt en audio": another need, not the video's caveat
+    topics = index_for(knowledge).caveat_topics
+    kinds: dict[str, None] = {}
+    for caveat in knowledge.tools[here.id].caveats:
+        said = [t for t in topics.get(caveat, ()) if t <= words]
+        if said and words <= frozenset().union(*said):
+            kinds.update(dict.fromkeys(caveat.about))
+    if not kinds:
+        return None
+    return q.decision(
+        here,
+        entities=q.entities.merged_over(context.entities),
+        need=context.need,
+        attributes=tuple(kinds),
+        follow_up=True,
+    )
+
+
+_QUALIFIER_STEMS = frozenset(stem(w) for w in QUALIFIERS)

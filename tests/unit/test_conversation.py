@@ -462,3 +462,21 @@ def test_a_fact_leading_to_another_tool_gives_what_this_one_lacks(knowledge: Kno
     _, none = talk(knowledge, "webconf de l'état", "qui contacter ?")
     assert none.subject == S("tool:webconf_etat")
     assert none.text.startswith("Le guide ne donne pas de contact")
+
+
+@pytest.mark.parametrize(
+    ("tool", "then", "subject", "fact"),
+    [
+        # The words of one of the tool's caveats, after "et": that caveat, not the menu.
+        ("webmel", "et l'aide ?", "tool:mel", "« Aide »"),
+        ("tixeo", "et le compte ?", "tool:tixeo", "compte gratuit pour 30 jours"),
+        # Another need named after the qualifier is no caveat of the tool ("audio").
+        ("webconf de l'état", "non, plutôt en audio", "need:audio_conference", "audio.mtes.fr"),
+    ],
+)
+def test_a_qualifier_and_a_caveats_words_ask_that_caveat(
+    knowledge: Knowledge, tool: str, then: str, subject: str, fact: str
+) -> None:
+    _, reply = talk(knowledge, tool, then)
+    assert reply.subject == S(subject)
+    assert fact in reply.text
