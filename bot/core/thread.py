@@ -396,7 +396,16 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     if not real:
         return None
     top = real[0]
-    own_need = top.subject == need_subject(context.need or "") and len(top.matched) == 1
+    # The need among the best ("groupe" is a call's group as well as a chat's).
+    own = next(
+        (
+            s
+            for s in real
+            if s.score >= top.score - MARGIN and s.subject == need_subject(context.need or "")
+        ),
+        None,
+    )
+    own_need = own is not None and len(own.matched) == 1
     if top.score >= OVERRIDE_THRESHOLD and not (own_need and qualifies(q)):
         return None  # "et mon agenda ?" after Mél is still Mél
     only_who = qualifies(q) and bool(top.matched) and top.matched <= OUTSIDERS

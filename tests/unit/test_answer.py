@@ -286,6 +286,8 @@ def test_a_count_asked_of_the_tool_gets_its_yes_or_no(knowledge: Knowledge) -> N
     [
         # One word of the tool's own need: still the tool, not the need's overview.
         ("réunion téléphonique à 8", "c'est quoi le numéro ?", "tool:audioconf_ministere"),
+        # A word as much of another need as of the tool's ("groupe"): still the tool.
+        ("c quoi ariane dans webmel", "on peut creer un groupe ?", "tool:ariane"),
         # Who takes part qualifies the tool under discussion; it names no other need.
         ("webconf de l'état", "et si il y a des externes ?", "tool:webconf_etat"),
         (
