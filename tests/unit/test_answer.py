@@ -203,6 +203,12 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
         ("une assemblée générale où tout le monde se voit, une soixantaine", "tool:lifesize"),
         ("faire passer un oral à un candidat qui ne peut pas se déplacer", "need:web_conference"),
         ("rédiger à six mains une note pour le cabinet", "need:collaborative_workspace"),
+        # A document everyone edits: "planning" is no agenda here.
+        (
+            "il nous faut un planning des permanences que tout le service puisse modifier",
+            "need:collaborative_workspace",
+        ),
+        ("un fichier excel que toute l'équipe complète", "need:collaborative_workspace"),
         # "pj" is "pièces jointes": the Stockage tab's own phrasing.
         ("ou mettre mes pj pour les partager ?", "tool:webmel_stockage"),
         # A situation said in full beats one word of another need ("discute").
