@@ -600,7 +600,8 @@ class Composer:
         lines += [compact_line(t, option_in(t, need)) for t in others]
         self.tools += [o.tool for o in leads if o.tool] + [t.id for t in others]
         if lines:
-            blocks += [para(Bold(f"À la place, pour {need.title.lower()} :")), bullets(lines)]
+            purpose = app.used_for or need.title.lower()
+            blocks += [para(Bold(f"À la place, pour {purpose} :")), bullets(lines)]
         return blocks
 
     def unnamed_app(self) -> list[Block]:

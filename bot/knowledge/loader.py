@@ -571,6 +571,7 @@ class _Builder:
             phrasings=_tuple(d["phrasings"]),
             alternatives=_tuple(d.get("alternatives")),
             common_word=d.get("common_word", False),
+            used_for=d.get("used_for", ""),
         )
 
     def _lexicon(self) -> Lexicon | None:

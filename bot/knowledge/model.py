@@ -181,6 +181,9 @@ class OutsideApp:
     # recommended ones (WeTransfer: the webMél "Stockage" tab), shown in its reply.
     alternatives: tuple[str, ...] = ()
     common_word: bool = False  # its name is also a word: "ma box" is no Box
+    # What agents use it for, when the need's title does not say it ("les sondages de
+    # dates" for Doodle): its reply offers the guide's tools "pour" that.
+    used_for: str = ""
 
 
 @dataclass(frozen=True)

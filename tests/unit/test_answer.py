@@ -585,6 +585,10 @@ def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowled
     assert "Dropbox" in reply.text and "ni dans l'offre" in reply.text
     sheets = ask(knowledge, "google sheets à plusieurs c'est ok ?")
     assert "Google Sheets" in sheets.text and "Google Docs" not in sheets.text
+    # What the application is used for, where the need's title does not say it.
+    doodle = ask(knowledge, "je lance un Doodle pour caler la réunion ?")
+    assert "À la place, pour les sondages de dates :" in doodle.text
+    assert "mel.din.developpement-durable.gouv.fr" in doodle.text
 
 
 @pytest.mark.parametrize(
