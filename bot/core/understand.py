@@ -42,7 +42,7 @@ from bot.core.entities import Entities, without_entities
 from bot.core.facts import lacking, ruled_out
 from bot.core.index import index_for
 from bot.core.matcher import Scored
-from bot.core.normalize import plain_words, stem
+from bot.core.normalize import NEGATED, plain_words, stem
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, OUTSIDERS, follow, qualifies
 from bot.core.unnamed import unnamed_app
 from bot.knowledge.model import Category, Knowledge
@@ -61,6 +61,7 @@ NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, Subj
 EVITER = Category.EVITER
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
+DENIED_MARGIN = 0.15  # a need partly denied yields to one this close that is not
 # A need named this surely ("visio") is what is asked, even under a tool of another need
 # that scores higher but is named by no word of its own ("visio sur mon portable": the
 # phone is where, not what).
@@ -245,6 +246,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     real = [s for s in q.scored if s.subject not in _SOCIAL and (few or s.subject.kind is not TIP)]
     if not real:
         return q.decision(NONE)
+    real = _undenied_first(real)
     top = real[0]
     app = _named_app(real)
     if app is not None and _guide_named_beside_app(q, real):
@@ -400,6 +402,24 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     subject = _described_for_another_count(subject, top, entities, knowledge, today)
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need)
+
+
+def _undenied_first(real: list[Scored]) -> list[Scored]:
+    """A need the message denies part of ("sans remplir la boîte mail") gives way to a need
+    nearly as well matched by words it wants ("s'envoyer des petits messages")."""
+    top = real[0]
+    if top.subject.kind is not NEED or not _partly_denied(top):
+        return real
+    for s in real[1:]:
+        if s.score < top.score - DENIED_MARGIN:
+            break
+        if s.subject.kind is NEED and not _partly_denied(s):
+            return [s, *(r for r in real if r is not s)]
+    return real
+
+
+def _partly_denied(s: Scored) -> bool:
+    return any(t.startswith(NEGATED) for t in s.matched)
 
 
 def _described_for_another_count(
@@ -602,6 +622,8 @@ def _close_needs(
             break
         if _explains_less(s, top, q, knowledge) or _one_word_beside_a_situation(s, top):
             continue
+        if _partly_denied(s) and not _partly_denied(top):
+            continue  # put behind by _undenied_first
         need = main_need(s.subject, knowledge)
         if need and need_subject(need) not in needs:
             needs.append(need_subject(need))

@@ -209,6 +209,12 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "need:collaborative_workspace",
         ),
         ("un fichier excel que toute l'équipe complète", "need:collaborative_workspace"),
+        # A need the message partly denies gives way to one it wants.
+        (
+            "on voudrait s'envoyer des petits messages dans la journée sans remplir la boîte"
+            " mail de tout le monde",
+            "need:instant_messaging",
+        ),
         # "pj" is "pièces jointes": the Stockage tab's own phrasing.
         ("ou mettre mes pj pour les partager ?", "tool:webmel_stockage"),
         # A situation said in full beats one word of another need ("discute").
