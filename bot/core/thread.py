@@ -153,6 +153,10 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         return None
     if near_only and not follow_up and not _misspelt_of(target, q, knowledge):
         return None
+    if not follow_up and "alternatives" in kinds and named is not None and target != named.subject:
+        # "on devait se réunir en salle, on fait comment ?": a need, and a tool only
+        # described ("salle"); what else than that tool is not the question.
+        return None
     entities = q.entities.merged_over(context.entities) if follow_up else q.entities
     need = main_need(target, knowledge, context.need if follow_up else None)
     if not follow_up and target.kind is NEED:

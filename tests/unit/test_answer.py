@@ -209,6 +209,11 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "need:collaborative_workspace",
         ),
         ("un fichier excel que toute l'équipe complète", "need:collaborative_workspace"),
+        # Who follows a conference behind a screen is connected to it.
+        (
+            "on organise une conférence de 90 minutes suivie par soixante personnes connectées",
+            "tool:lifesize",
+        ),
         # A need the message partly denies gives way to one it wants.
         (
             "on voudrait s'envoyer des petits messages dans la journée sans remplir la boîte"
@@ -583,6 +588,33 @@ def test_phonetic_spellings(knowledge: Knowledge, question: str, subject: str | 
 def test_a_common_english_word_names_no_application(knowledge: Knowledge) -> None:
     assert "WhatsApp" not in ask(knowledge, "what is the best chat app?").text
     assert ask(knowledge, "what's up").subject == S("help")
+
+
+@pytest.mark.parametrize(
+    ("question", "subject", "first"),
+    [
+        # "devait" is no "devis" (both stem to "dev"): forms of "devoir" are stopwords.
+        ("on devait faire la réunion en présentiel", "need:web_conference", "WebConf"),
+        (
+            "ça devait se faire en salle, on sera 80 à devoir voir les intervenants",
+            "tool:lifesize",
+            "Pour 80 participants : Lifesize",
+        ),
+        # "on fait comment" with a need: the need's answer, not what else than a tool its
+        # words only describe ("salle").
+        (
+            "on devait se réunir en salle, on fait comment à 20 ?",
+            "need:web_conference",
+            "Pour 20 participants : WebConférence de l'État",
+        ),
+    ],
+)
+def test_a_verb_of_the_message_is_no_other_request(
+    knowledge: Knowledge, question: str, subject: str, first: str
+) -> None:
+    reply = ask(knowledge, question)
+    assert reply.subject == S(subject)
+    assert reply.text.startswith(first)
 
 
 def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowledge) -> None:
