@@ -91,9 +91,14 @@ def fold(text: str) -> str:
     return _FOLDED.sub(lambda m: str(_FOLD_TABLE[ord(m.group())]), text)
 
 
+# Words Snowball cuts to the stem of common words, kept whole (a stemmer override, as
+# search engines have): "devis" would be "devait" and "devant", "paie" "payer", "payant".
+_KEPT_WHOLE = frozenset({"devis", "paie"})
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    if word.isdigit() or len(word) <= 3:
+    if word.isdigit() or len(word) <= 3 or word in _KEPT_WHOLE:
         return word
     return str(_STEMMER.stemWord(word))
 

@@ -54,12 +54,14 @@ _COMMON = frozenset(
     rien certains certaines chaque aucun aucune quelque quelques dernier derniere nouveau
     nouvelle nouveaux bon bonne mieux moins plus tres trop peu beaucoup souvent parfois
     comme alors ainsi donc car quand pourquoi combien cette cela lui elle eux
-    gratuite gratuites gratuits payante payantes payants securisee securisees securises
-    officielle officielles officiels interne internes libre libres recommandee recommandees
-    conseillee conseillees validee validees autorisee autorisees disponible disponibles
-    compatible compatibles adaptee adaptees meilleure meilleures meilleur meilleurs
-    existante existantes similaire similaires equivalente equivalentes propre propres
-    preferee preferees habituelle habituelles
+    gratuit gratuite gratuites gratuits payant payante payantes payants securise securisee
+    securisees securises officiel officielle officielles officiels interne internes libre
+    libres recommande recommandee recommandees recommandes conseille conseillee conseillees
+    conseilles valide validee validees valides autorise autorisee autorisees autorises
+    disponible disponibles compatible compatibles adapte adaptee adaptees adaptes meilleure
+    meilleures meilleur meilleurs existant existante existantes existants similaire
+    similaires equivalent equivalente equivalentes equivalents propre propres prefere
+    preferee preferees preferes habituel habituelle habituelles habituels
     application applications appli applis app apps logiciel logiciels plateforme plateformes
     outil outils programme programmes solution solutions chose
     the this that what which any some should can could would will do does did to for of

@@ -595,6 +595,7 @@ def test_a_common_english_word_names_no_application(knowledge: Knowledge) -> Non
     [
         # "devait" is no "devis" (both stem to "dev"): forms of "devoir" are stopwords.
         ("on devait faire la réunion en présentiel", "need:web_conference", "WebConf"),
+        ("on est devant nos écrans pour une visio", "need:web_conference", "WebConf"),
         (
             "ça devait se faire en salle, on sera 80 à devoir voir les intervenants",
             "tool:lifesize",

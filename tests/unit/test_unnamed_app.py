@@ -58,6 +58,7 @@ def test_an_application_nothing_names_gets_the_guides_rule(
         "télécharger tchap",
         "juste un call a deux avec mon chef, faut un outil special ?",
         "Par quelle application dois-je passer ?",
+        "on paie un logiciel payant pour se voir à 6",  # what the software is, not its name
     ],
 )
 def test_common_words_and_known_names_are_no_unnamed_application(
