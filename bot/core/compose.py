@@ -216,16 +216,29 @@ class Composer:
         return [para(f"Pour fusionner les appels, précisez votre mobile ({devices}).")]
 
     def offer_details(self, need: Need | None, shown: int) -> list[Block]:
+        """The closing lines: another need the message asks, then the offer of details."""
+        blocks = self.also()
         offer = self.k.conversation.details_offer
         if not offer or need is None:
-            return []
+            return blocks
         more = [
             o
             for o in need.options
             if o.category != Category.RECOMMANDE
             and applicable(o, self.d.entities, self.k, self.today)
         ]
-        return [para(offer)] if more else []
+        return [*blocks, para(offer)] if more else blocks
+
+    def also(self) -> list[Block]:
+        """ "et ensuite partager les documents": the other need's tool, in a line."""
+        out: list[Block] = []
+        for _, ident in self.d.also:
+            need = self.k.needs[ident]
+            leads = self.leads(need)[:1]
+            if leads:
+                label = f"Et pour {need.title[:1].lower()}{need.title[1:]} : "
+                out.append(para(Bold(label), *compact_line(self.tool_of(leads[0]), leads[0])))
+        return out
 
     # -- a tool --------------------------------------------------------------------------
     def tool(self, tool: Tool) -> list[Block]:

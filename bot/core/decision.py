@@ -41,6 +41,7 @@ class Decision(NamedTuple):
     words: frozenset[str] = frozenset()  # the question's plain words (roles: "organiser")
     fresh: bool = False  # a topic switch: the context is not carried
     compared: tuple[Subject, ...] = ()  # tools to set side by side, the subject first
+    also: tuple[Subject, ...] = ()  # another need the message asks in its own words (also.py)
 
 
 class Question(NamedTuple):

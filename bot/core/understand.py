@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.core.also import also_asked, both_asked
 from bot.core.concepts import CONCEPT
 from bot.core.conditions import (
     PAIR,
@@ -379,6 +380,10 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         merged = entities.merged_over(context.entities)
         subject, need = resolve(thread, merged, knowledge, today, None)
         return q.decision(subject, entities=merged, need=need)
+    both = both_asked(q, needs) if strong else None
+    if both is not None:  # one after the other: the first answered, the second in a line
+        subject, need = resolve(both[0], entities, knowledge, today, None)
+        return q.decision(subject, need=need, also=both[1:])
     if len(needs) > 1 and (not strong or top.subject.kind is NEED):
         return q.decision(CLARIFY, choices=tuple(needs))
     if not strong:  # a weak match on one subject: say what the bot covers instead
@@ -401,7 +406,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             subject = tool
     subject = _described_for_another_count(subject, top, entities, knowledge, today)
     subject, need = resolve(subject, entities, knowledge, today, None)
-    return q.decision(subject, need=need)
+    return q.decision(subject, need=need, also=also_asked(q, subject, knowledge))
 
 
 def _undenied_first(real: list[Scored]) -> list[Scored]:
