@@ -95,6 +95,7 @@ class Cues:
     participation: Phrases
     comparisons: Phrases
     references: Phrases
+    breakdowns: Phrases
     ordinals: dict[str, int]
     # word typed -> the one-word cue it inflects or misspells, or None; filled as questions
     # come (the same words come back, and a distance search costs more than the rest)
@@ -127,6 +128,7 @@ def compile_cues(knowledge: Knowledge) -> Cues:
         participation=_regex(d.participation),
         comparisons=_regex(d.comparisons),
         references=_regex(d.references),
+        breakdowns=_regex(d.breakdowns),
         ordinals=dict(d.ordinals),
     )
 
@@ -160,6 +162,7 @@ class Moves(NamedTuple):
     compares: bool  # "différence entre …", "comparer …": each tool named, side by side
     refers: bool  # "l'utiliser", "dedans": of the tool under discussion
     works_on: bool  # "ça marche sur mobile ?": what follows is a platform, no subject
+    breakdown: bool  # "Tchap ne marche plus": asks the alternatives of what it names
     correction: str | None  # the text after a correction cue ("non, plutôt …")
     switch: str | None  # the text after a topic switch ("autre question : …")
     details: bool  # the whole message asks for the rest of the last answer
@@ -208,6 +211,10 @@ def read_moves(plain: str, cues: Cues) -> Moves:
     found = cues.attributes.finditer(plain, words)
     kinds = tuple(dict.fromkeys(k for m in found for k in cues.attribute_kinds[m.group(0)]))
     spans = [m.span() for m in found]
+    broken = cues.breakdowns.finditer(plain, words)
+    if broken:  # what else than the tool or need named
+        kinds = tuple(dict.fromkeys((*kinds, "alternatives")))
+        spans += [m.span() for m in broken]
     near: list[str] = []
     near_words: list[str] = []
     near_cues: list[str] = []
@@ -234,6 +241,7 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         compares=bool(cues.comparisons.finditer(plain, words)),
         refers=bool(found_refs := cues.references.finditer(plain, words)),
         works_on=any(m.group(0).split()[-1] in _PLATFORM_LINKS for m in found_refs),
+        breakdown=bool(broken),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_switch(plain, words, cues),
         details=details_left != plain.strip() and only_filler(details_left),

@@ -171,8 +171,10 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     kinds = _asked(kinds, target, q, knowledge)
     if not kinds:  # "sans installer d'appli": a wish the tool meets, no question on it
         return q.decision(target, entities=entities, need=need) if follow_up else None
-    if not follow_up and target.kind is NEED:
-        return None  # a need named with the question: its own answer says what to use
+    if not follow_up and target.kind is NEED and not q.moves.breakdown:
+        # A need named with the question: its own answer says what to use; unless it
+        # "ne marche plus": what else, then.
+        return None
     if not follow_up and target.kind is TOOL and "alternatives" not in kinds:
         tool = knowledge.tools[target.id]
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:

@@ -96,9 +96,11 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         decision = _avoided(q, knowledge)
     if decision is not None and decision.attributes and not decision.follow_up:
         # An attribute asked with a subject of its own: the off-topic rules still hold
-        # ("réserver une salle de réunion" is no Lifesize booking).
+        # ("réserver une salle de réunion" is no Lifesize booking); but a tool or need
+        # named by a word of its own that "ne marche plus" asks what else to use.
         social = _social(q, knowledge)
-        if social is not None and social.subject == NONE:
+        breakdown = "alternatives" in decision.attributes and _anchored_top(q)
+        if social is not None and social.subject == NONE and not breakdown:
             return social
     if decision is not None:
         return decision
@@ -118,6 +120,11 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if decision.yes_no and _outsiders_unsaid(q, decision, knowledge, today):
         decision = decision._replace(yes_no=False)
     return decision
+
+
+def _anchored_top(q: Question) -> bool:
+    real = q.real
+    return bool(real) and real[0].anchored and real[0].score >= ANSWER_THRESHOLD
 
 
 def _outsiders_unsaid(q: Question, decision: Decision, knowledge: Knowledge, today: date) -> bool:

@@ -627,6 +627,7 @@ def _dialogue(d: dict[str, Any]) -> Dialogue:
         participation=_tuple(d.get("participation")),
         comparisons=_tuple(d.get("comparisons")),
         references=_tuple(d.get("references")),
+        breakdowns=_tuple(d.get("breakdowns")),
     )
 
 

@@ -199,6 +199,7 @@ class Dialogue:
     participation: tuple[str, ...] = ()  # "participer", "rejoindre": not the organiser
     comparisons: tuple[str, ...] = ()  # "difference entre", "comparer": each tool named
     references: tuple[str, ...] = ()  # "l utiliser", "dedans": the tool under discussion
+    breakdowns: tuple[str, ...] = ()  # "ne marche plus": what else than what is named
 
 
 @dataclass(frozen=True)

@@ -618,6 +618,23 @@ def test_a_verb_of_the_message_is_no_other_request(
     assert reply.text.startswith(first)
 
 
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("tchap ne marche plus", "À la place de Tchap :"),
+        ("la webconf ne marche plus", "À la place de WebConférence de l'État :"),
+        ("la visio est en panne", "À la place de WebConférence de l'État :"),
+        # Hardware that breaks down is still out of scope.
+        ("mon écran ne marche plus", "Je ne peux pas vous aider sur ce sujet"),
+        ("mon téléphone ne fonctionne plus", "Je ne peux pas vous aider sur ce sujet"),
+    ],
+)
+def test_what_no_longer_works_asks_what_else(
+    knowledge: Knowledge, question: str, first: str
+) -> None:
+    assert ask(knowledge, question).text.startswith(first)
+
+
 def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowledge) -> None:
     reply = ask(knowledge, "dropbox pour mes dossiers d'équipe")
     assert reply.subject == S("need:collaborative_workspace")
