@@ -97,5 +97,6 @@ def _next(context: Context, decision: Decision, tools: tuple[str, ...], told: bo
         services=e.services,
         choices=decision.choices,
         tools=tools,
+        app=decision.app,
         told_audience=told,
     )

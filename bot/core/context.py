@@ -31,6 +31,7 @@ class Context(NamedTuple):
     # Tools a fact of the last reply led to ("pour toute nouvelle création, l'usage est
     # SharePoint"): what the tool under discussion does not give, they may ("qui contacter ?").
     led_to: tuple[str, ...] = ()
+    app: str | None = None  # the application outside the offers the last reply was about
     told_audience: bool = False  # the audience notice was said in this conversation
 
     @property

@@ -236,11 +236,11 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         rest=rest,
         yes_no=bool(yes_no),
         # "il faut quoi ?" asks what, not whether: no "Oui" to it.
-        needed=bool(needed) and _OPEN_QUESTION.isdisjoint(words),
+        needed=bool(needed) and _OPEN_QUESTION.isdisjoint(words) and _WHAT not in plain,
         participating=bool(cues.participation.finditer(plain, words)),
         compares=bool(cues.comparisons.finditer(plain, words)),
         refers=bool(found_refs := cues.references.finditer(plain, words)),
-        works_on=any(m.group(0).split()[-1] in _PLATFORM_LINKS for m in found_refs),
+        works_on=any(_on_a_platform(m.group(0)) for m in found_refs),
         breakdown=bool(broken),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_switch(plain, words, cues),
@@ -250,7 +250,16 @@ def read_moves(plain: str, cues: Cues) -> Moves:
 
 
 _PLATFORM_LINKS = frozenset("sur depuis avec sans".split())
+
+
+def _on_a_platform(cue: str) -> bool:
+    """ "ça marche sur", "et sur mon téléphone": the link word last, or after "et"."""
+    words = cue.split()
+    return words[-1] in _PLATFORM_LINKS or (words[0] == "et" and words[1] in _PLATFORM_LINKS)
+
+
 _OPEN_QUESTION = frozenset("quoi quel quelle quels quelles comment combien".split())
+_WHAT = "qu est ce qu"  # "qu'est-ce qu'il faut ?" asks what, as "quoi"
 
 
 def _switch(plain: str, words: frozenset[str], cues: Cues) -> str | None:

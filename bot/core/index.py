@@ -102,6 +102,7 @@ class Index:
     # The topics of every tool's conditions ("vpn", "licence"): a "faut-il…" naming one
     # that the tool's own conditions do not asks what the guide does not require of it.
     requirements: tuple[frozenset[str], ...]
+    outside_offer_topics: frozenset[str]  # stems (conversation.outside_offer_topics)
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -296,6 +297,11 @@ def build_index(knowledge: Knowledge) -> Index:
         placements=_placements(knowledge),
         count_units=frozenset(normalize(COUNT_UNITS, abbreviations, stopwords).tokens),
         topic_words=frozenset(t for ts in topics.values() for topic in ts for t in topic),
+        outside_offer_topics=frozenset(
+            t
+            for topic in knowledge.conversation.outside_offer_topics
+            for t in normalize(topic, abbreviations, stopwords).tokens
+        ),
         requirements=tuple(
             dict.fromkeys(
                 topic

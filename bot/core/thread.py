@@ -125,6 +125,10 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     kinds = q.moves.attributes
     near_only = not kinds
     kinds = kinds or q.moves.near_attributes
+    # "il faut un compte ?" of the tool under discussion: a condition, whatever it names.
+    implied = not kinds and q.moves.needed and context.subject is not None
+    if implied and context.subject is not None and context.subject.kind is TOOL:
+        kinds = ("condition",)
     if not kinds:
         return None
     rest = rest_of(q, knowledge)
@@ -151,7 +155,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         target = _precise(named, scored, knowledge)
     else:
         return None
-    if near_only and not follow_up and not _misspelt_of(target, q, knowledge):
+    if near_only and not follow_up and (implied or not _misspelt_of(target, q, knowledge)):
         return None
     if not follow_up and "alternatives" in kinds and named is not None and target != named.subject:
         # "on devait se réunir en salle, on fait comment ?": a need, and a tool only
@@ -361,13 +365,28 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
     the tool of the need it names that lives in it (Ariane, in webMél); never about a tool
     its words only describe ("smartphone")."""
     here = context.subject
+    if (
+        context.app is not None
+        and here is not None
+        and q.moves.refers
+        and _on_the_rule(q, knowledge)
+    ):
+        # "vous fournissez de l'aide dessus ?" after Teams: still the application.
+        return q.decision(here, need=context.need, app=context.app)
     if here is not None and here.kind is NEED and context.tool in knowledge.tools:
         here = tool_subject(context.tool)  # the tool the need's answer led with
     if here is None or here.kind is not TOOL or not q.moves.refers:
         return None
     entities = q.entities.merged_over(context.entities)
     if q.moves.works_on:  # "ça marche sur mobile ?": a platform, whatever tool it sounds like
-        return q.decision(here, entities=entities, need=context.need)
+        # What the guide says of getting it there (Tchap's stores), if it says anything.
+        kinds = ("installation", "link")
+        tool = knowledge.tools[here.id]
+        if not any(set(c.about) & set(kinds) for c in tool.caveats):
+            return q.decision(here, entities=entities, need=context.need)
+        return q.decision(
+            here, entities=entities, need=context.need, attributes=kinds, follow_up=True
+        )
     names = index_for(knowledge).name_tokens
     top = next((s for s in q.real if s.score >= ANSWER_THRESHOLD), None)
     if (
@@ -451,3 +470,10 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
 
 
 _QUALIFIER_STEMS = frozenset(stem(w) for w in QUALIFIERS)
+
+
+def _on_the_rule(q: Question, knowledge: Knowledge) -> bool:
+    """The message asks what the rule for applications outside the offers answers: help,
+    security ("vous fournissez de l'aide dessus ?")."""
+    topics = index_for(knowledge).outside_offer_topics
+    return not topics.isdisjoint(q.topics)

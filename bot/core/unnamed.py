@@ -63,7 +63,8 @@ _COMMON = frozenset(
     similaires equivalent equivalente equivalentes equivalents propre propres prefere
     preferee preferees preferes habituel habituelle habituelles habituels
     application applications appli applis app apps logiciel logiciels plateforme plateformes
-    outil outils programme programmes solution solutions chose
+    outil outils programme programmes solution solutions chose choses truc trucs machin
+    machins bidule bidules
     the this that what which any some should can could would will do does did to for of
     in on with we you they it is are be my our your their best good free other another
     """.split()

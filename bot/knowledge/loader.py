@@ -611,6 +611,7 @@ class _Builder:
             details_offer=d.get("details_offer", ""),
             audience_notice=d.get("audience_notice", ""),
             unnamed_app=d.get("unnamed_app", ""),
+            outside_offer_topics=_tuple(d.get("outside_offer_topics")),
             unrequired=d.get("unrequired", ""),
             missing=dict(d.get("missing") or {}),
         )

@@ -242,6 +242,9 @@ class Conversation:
     audience_notice: str = ""
     # Said of an application nothing names ("utiliser bidulechat ?"); empty: none is read.
     unnamed_app: str = ""
+    # A follow-up on the application outside the offers with one of these words ("de l'aide
+    # dessus ?") gets the rule again; otherwise it is about the tool offered instead.
+    outside_offer_topics: tuple[str, ...] = ()
     # "faut le VPN ?" of a tool the guide sets no such condition for; "{name}": the tool.
     unrequired: str = ""
     # For an attribute the guide does not give: "{name}" is the subject's name.

@@ -480,3 +480,50 @@ def test_a_qualifier_and_a_caveats_words_ask_that_caveat(
     _, reply = talk(knowledge, tool, then)
     assert reply.subject == S(subject)
     assert fact in reply.text
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "subject", "start"),
+    [
+        # "un truc" is no application nothing names.
+        (
+            "tixeo",
+            "faut installer un truc ?",
+            "tool:tixeo",
+            "Oui : Tixéo nécessite une installation",
+        ),
+        ("stockage webmel", "faut une double auth ?", "tool:webmel_stockage", "Oui : cet onglet"),
+        # A platform after "et sur": the tool under discussion there, not the audio need.
+        ("webconf de l'état", "et sur mon téléphone ?", "tool:webconf_etat", "WebConférence"),
+        ("tchap", "ça marche sur mobile ?", "tool:tchap", "Tchap : Téléchargez Tchap"),
+        (
+            "webconf de l'état",
+            "et si la connexion rame ?",
+            "tool:webconf_etat",
+            "WebConférence de l'État : La vidéo peut être désactivée",
+        ),
+        # "il faut …" of the tool under discussion asks its conditions, whatever it names.
+        (
+            "webconf de l'état",
+            "il faut un compte ?",
+            "tool:webconf_etat",
+            "Le guide ne mentionne pas cette condition pour WebConférence de l'État.",
+        ),
+        ("lifesize", "il faut quoi ?", "tool:lifesize", "Le guide ne donne pas de condition"),
+        # After an application outside the offers: the rule for help and security, the tool
+        # offered instead for the rest.
+        (
+            "on me propose teams pour une visio",
+            "vous fournissez de l'aide dessus ?",
+            "need:web_conference",
+            "Microsoft Teams : cette application",
+        ),
+        ("whatsapp c'est ok ?", "on peut l'utiliser sur mobile ?", "tool:tchap", "Tchap :"),
+    ],
+)
+def test_short_follow_ups_on_the_tool_under_discussion(
+    knowledge: Knowledge, first: str, then: str, subject: str, start: str
+) -> None:
+    _, reply = talk(knowledge, first, then)
+    assert reply.subject == S(subject)
+    assert reply.text.startswith(start)
