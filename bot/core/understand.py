@@ -629,10 +629,15 @@ def _close_needs(
     one explaining only part of what the best explains ("rendez-vous" beside "rendez-vous
     téléphonique"): the best is the more precise reading."""
     needs: list[Subject] = []
+    # A weak best reading is no more precise for explaining a word more: "échanger avec
+    # mon équipe" may be a chat as well as a shared space.
+    precise = top.score >= ANSWER_THRESHOLD
     for s in real:
         if s.score < top.score - MARGIN or len(needs) == MAX_CHOICES:
             break
-        if _explains_less(s, top, q, knowledge) or _one_word_beside_a_situation(s, top):
+        if precise and _explains_less(s, top, q, knowledge):
+            continue
+        if _one_word_beside_a_situation(s, top):
             continue
         if _partly_denied(s) and not _partly_denied(top):
             continue  # put behind by _undenied_first

@@ -214,6 +214,24 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "on organise une conférence de 90 minutes suivie par soixante personnes connectées",
             "tool:lifesize",
         ),
+        # Short exchanges all day in a common thread: a chat.
+        (
+            "comment garder un fil commun avec mon équipe toute la journée, pour des échanges"
+            " courts ?",
+            "need:instant_messaging",
+        ),
+        # A round table by voice, no picture: a call, for the agent and three colleagues.
+        (
+            "chaque matin je fais un tour de table oral avec 3 collègues, sans image",
+            "tool:audioconf_ministere",
+        ),
+        # A report sent to a list of recipients: email.
+        (
+            "je dois diffuser le compte rendu du séminaire à une trentaine de destinataires",
+            "need:email",
+        ),
+        # A weak reading that explains one word more is no reason to abstain: which need?
+        ("j'ai besoin d'un outil pour bosser avec mon équipe", "clarify"),
         # A need the message partly denies gives way to one it wants.
         (
             "on voudrait s'envoyer des petits messages dans la journée sans remplir la boîte"
