@@ -99,7 +99,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         # ("réserver une salle de réunion" is no Lifesize booking); but a tool or need
         # named by a word of its own that "ne marche plus" asks what else to use.
         social = _social(q, knowledge)
-        breakdown = "alternatives" in decision.attributes and _anchored_top(q)
+        breakdown = "alternatives" in decision.attributes and _named_top(q)
         if social is not None and social.subject == NONE and not breakdown:
             return social
     if decision is not None:
@@ -122,9 +122,10 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     return decision
 
 
-def _anchored_top(q: Question) -> bool:
+def _named_top(q: Question) -> bool:
+    """The best subject is named, not guessed from a word ("l'entrée du bâtiment")."""
     real = q.real
-    return bool(real) and real[0].anchored and real[0].score >= ANSWER_THRESHOLD
+    return bool(real) and real[0].anchored and real[0].score >= NEED_NAMED
 
 
 def _outsiders_unsaid(q: Question, decision: Decision, knowledge: Knowledge, today: date) -> bool:
@@ -214,8 +215,10 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
     # A problem the guide speaks of is no off-topic breakdown: "la webconf ne marche pas
     # sous Firefox" is the webconf's browser caveat.
     if special is not None and special.subject == NONE and top is not None and top.anchored:
-        topics = index_for(knowledge).topics
-        asked = q.topics - special.matched
+        index = index_for(knowledge)
+        topics = index.topics
+        # Not by a word off-topic phrasings share: "la salle du conseil" is no virtual room.
+        asked = q.topics - special.matched - index.weak
         tool = top.subject
         if tool.kind is NEED:  # "la webconf": the need's tool whose caveat it is
             tool = caveat_subject(tool, asked, knowledge) or tool

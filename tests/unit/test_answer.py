@@ -642,7 +642,13 @@ def test_a_verb_of_the_message_is_no_other_request(
         ("tchap ne marche plus", "À la place de Tchap :"),
         ("la webconf ne marche plus", "À la place de WebConférence de l'État :"),
         ("la visio est en panne", "À la place de WebConférence de l'État :"),
-        # Hardware that breaks down is still out of scope.
+        # Hardware that breaks down is still out of scope; a room is no virtual room.
+        (
+            "l'équipement de visioconférence de la salle du conseil ne s'allume pas, le"
+            " boîtier reste éteint",
+            "Je ne peux pas vous aider sur ce sujet",
+        ),
+        ("quand ont lieu les prochaines élections professionnelles ?", "Je ne peux pas"),
         ("mon écran ne marche plus", "Je ne peux pas vous aider sur ce sujet"),
         ("mon téléphone ne fonctionne plus", "Je ne peux pas vous aider sur ce sujet"),
     ],
@@ -660,6 +666,9 @@ def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowled
     sheets = ask(knowledge, "google sheets à plusieurs c'est ok ?")
     assert "Google Sheets" in sheets.text and "Google Docs" not in sheets.text
     # What the application is used for, where the need's title does not say it.
+    # An application for voice meetings: the audio conference's tools.
+    discord = ask(knowledge, "un collègue propose Discord pour nos réunions vocales à 7")
+    assert discord.subject == S("need:audio_conference") and "Discord" in discord.text
     doodle = ask(knowledge, "je lance un Doodle pour caler la réunion ?")
     assert "À la place, pour les sondages de dates :" in doodle.text
     assert "mel.din.developpement-durable.gouv.fr" in doodle.text
