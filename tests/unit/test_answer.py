@@ -230,6 +230,14 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "je dois diffuser le compte rendu du séminaire à une trentaine de destinataires",
             "need:email",
         ),
+        # "je me demandais" asks nothing of anyone: no quick message; no webcam, a call.
+        (
+            "la plupart n'ont pas de webcam, du coup je me demandais ce qu'on pouvait utiliser"
+            " pour juste se parler tous ensemble, on est 11",
+            "tool:audioconf_ministere",
+        ),
+        # A disciplinary board at a distance is a hearing: on screen.
+        ("conseil de discipline à distance à 9 personnes, qu'utiliser ?", "need:web_conference"),
         # A weak reading that explains one word more is no reason to abstain: which need?
         ("j'ai besoin d'un outil pour bosser avec mon équipe", "clarify"),
         # A need the message partly denies gives way to one it wants.
