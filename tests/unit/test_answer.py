@@ -237,7 +237,10 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "tool:audioconf_ministere",
         ),
         # A disciplinary board at a distance is a hearing: on screen.
-        ("conseil de discipline à distance à 9 personnes, qu'utiliser ?", "need:web_conference"),
+        (
+            "conseil de discipline à distance à 9 personnes, le sujet est très sensible",
+            "need:web_conference",
+        ),
         # A weak reading that explains one word more is no reason to abstain: which need?
         ("j'ai besoin d'un outil pour bosser avec mon équipe", "clarify"),
         # A need the message partly denies gives way to one it wants.
