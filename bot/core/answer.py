@@ -59,7 +59,8 @@ def answer(
     decision = _instead(decision, tools)
     reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))
     led_to = tuple(dict.fromkeys(composer.led_to))
-    return reply, _next(context, decision, tools, told)._replace(led_to=led_to)
+    after = _next(context, decision, tools, told)
+    return reply, after._replace(led_to=led_to, replaced=composer.replaced)
 
 
 def _instead(decision: Decision, offered: tuple[str, ...]) -> Decision:

@@ -63,6 +63,7 @@ class Composer:
         self.labels = knowledge.conversation.category_labels
         self.tools: list[str] = []
         self.led_to: list[str] = []  # tools the facts said lead to (context.led_to)
+        self.replaced = False  # the tool asked about is ruled out, others are offered
         self.names = index_for(knowledge).proper_names
 
     # -- entry point ------------------------------------------------------------------
@@ -255,7 +256,12 @@ class Composer:
             words=self.d.words,
         )
         if out is not None:
-            return self.not_this(tool, need, option, out.reason, out.why)
+            said_instead = self.not_this(tool, need, option, out.reason, out.why)
+            if out.reason == "count" and len(self.tools) > 1:
+                # What it said instead leads the thread ("le lien ?" is the WebConf's).
+                self.tools.remove(tool.id)
+                self.replaced = True
+            return said_instead
         e = self.d.entities
         header: list[Inline] = ["Oui : "] if self.d.yes_no else []
         counted = e.participants is not None and (counts_matter(need) or tool.participants)

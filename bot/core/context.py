@@ -32,6 +32,9 @@ class Context(NamedTuple):
     # SharePoint"): what the tool under discussion does not give, they may ("qui contacter ?").
     led_to: tuple[str, ...] = ()
     app: str | None = None  # the application outside the offers the last reply was about
+    # The last reply ruled its tool out for the count and offered ``tools`` instead: "le
+    # lien ?" asks theirs, "pourquoi ?" or "une alternative ?" still the tool's.
+    replaced: bool = False
     told_audience: bool = False  # the audience notice was said in this conversation
 
     @property

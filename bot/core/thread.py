@@ -167,6 +167,9 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         # A need named with the question: the tool its conditions settle, if any (a
         # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
         target, need = resolve(target, entities, knowledge, today, None)
+    instead = follow_up and context.replaced and target == context.subject and context.tools
+    if instead and "alternatives" not in kinds:  # "Scaleway ne convient pas… WebConf"
+        target = tool_subject(context.tools[0])  # "le lien ?": the WebConf's
     target = _answering(
         target, kinds, entities, context if follow_up else None, knowledge, today, q.topics
     )

@@ -527,3 +527,12 @@ def test_short_follow_ups_on_the_tool_under_discussion(
     _, reply = talk(knowledge, first, then)
     assert reply.subject == S(subject)
     assert reply.text.startswith(start)
+
+
+def test_after_a_tool_ruled_out_for_the_count_its_replacement_leads(knowledge: Knowledge) -> None:
+    _, ruled_out, link = talk(knowledge, "scaleway", "et à 12 ?", "c'est quoi le lien ?")
+    assert ruled_out.subject == S("tool:scaleway") and "ne convient pas" in ruled_out.text
+    assert link.subject == S("tool:webconf_etat") and "webconf.numerique.gouv.fr" in link.text
+    # What else than the tool asked about is still asked of it.
+    *_, other = talk(knowledge, "scaleway", "et à 12 ?", "c quoi l'alternative")
+    assert "webconf.numerique.gouv.fr" in other.text
