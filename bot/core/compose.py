@@ -79,6 +79,11 @@ class Composer:
             return self.menu(conversation.out_of_scope)
         if self.d.unnamed_app:
             return self.unnamed_app()
+        if self.d.unknown and kind is SubjectKind.TOOL:
+            tool = self.k.tools[ident]
+            self.tools.append(tool.id)
+            said = conversation.not_in_guide.format(name=tool.name)
+            return [para(said), *self.access(tool, said)]
         if self.d.avoided:
             return self.avoided()
         if subject == CLARIFY:

@@ -42,6 +42,7 @@ class Decision(NamedTuple):
     fresh: bool = False  # a topic switch: the context is not carried
     compared: tuple[Subject, ...] = ()  # tools to set side by side, the subject first
     also: tuple[Subject, ...] = ()  # another need the message asks in its own words (also.py)
+    unknown: bool = False  # a short question on the subject the guide says nothing of
 
 
 class Question(NamedTuple):

@@ -103,6 +103,9 @@ class Index:
     # that the tool's own conditions do not asks what the guide does not require of it.
     requirements: tuple[frozenset[str], ...]
     outside_offer_topics: frozenset[str]  # stems (conversation.outside_offer_topics)
+    # tool id -> the stems its own texts say (name, summary, steps, caveats): a yes or no
+    # in other words asks what the guide does not say of it (thread.stay)
+    tool_words: dict[str, frozenset[str]]
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -297,6 +300,14 @@ def build_index(knowledge: Knowledge) -> Index:
         placements=_placements(knowledge),
         count_units=frozenset(normalize(COUNT_UNITS, abbreviations, stopwords).tokens),
         topic_words=frozenset(t for ts in topics.values() for topic in ts for t in topic),
+        tool_words={
+            tool.id: frozenset(
+                t
+                for text in (tool.name, tool.summary, *tool.steps, *(c.text for c in tool.caveats))
+                for t in normalize(text, abbreviations, stopwords).tokens
+            )
+            for tool in knowledge.tools.values()
+        },
         outside_offer_topics=frozenset(
             t
             for topic in knowledge.conversation.outside_offer_topics

@@ -19,7 +19,7 @@ from bot.core.entities import Entities
 from bot.core.facts import alternatives, answered, facts_of, relevant, ruled_out
 from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
-from bot.core.normalize import stem
+from bot.core.normalize import normalize, stem
 from bot.knowledge.model import Category, Knowledge
 from bot.knowledge.subject import CLARIFY, Subject, SubjectKind, need_subject, tool_subject
 
@@ -439,7 +439,15 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     only_who = qualifies(q) and bool(top.matched) and top.matched <= OUTSIDERS
     if not (own_need or only_who):
         return None
-    return q.decision(here, entities=context.entities, need=context.need)
+    # "est-ce qu'on peut enregistrer la réunion ?": a yes or no on more than the need's
+    # word, which the guide does not give; no "Oui" for the tool's own answer.
+    unknown = False
+    if q.moves.yes_no:
+        index = index_for(knowledge)
+        asked = normalize(rest_of(q, knowledge), index.abbreviations, index.stopwords).tokens
+        explained = own.matched if own is not None and own_need else top.matched
+        unknown = bool(set(asked) - explained - index.tool_words.get(here.id, frozenset()))
+    return q.decision(here, entities=context.entities, need=context.need, unknown=unknown)
 
 
 def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:

@@ -41,7 +41,7 @@ from bot.core.decision import (
 )
 from bot.core.entities import Entities, without_entities
 from bot.core.facts import lacking, ruled_out
-from bot.core.index import index_for
+from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
 from bot.core.normalize import NEGATED, plain_words, stem
 from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, OUTSIDERS, follow, qualifies
@@ -114,12 +114,41 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
         )
         return q.decision(CLARIFY, choices=choices[:MAX_CHOICES])
     decision = _social(q, knowledge) or _matched(q, knowledge, today, context)
+    if decision.subject == NONE:
+        decision = _unknown_of_the_tool(q, context, knowledge) or decision
     if decision.subject == CLARIFY and context.subject == CLARIFY:
         # Asked again which one ("visio ou audio ?"): what was said before still holds.
         decision = decision._replace(entities=decision.entities.merged_over(context.entities))
     if decision.yes_no and _outsiders_unsaid(q, decision, knowledge, today):
         decision = decision._replace(yes_no=False)
     return decision
+
+
+MAX_UNKNOWN_WORDS = 4  # a question on "it", not a new subject in a sentence of its own
+
+
+def _unknown_of_the_tool(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+    """ "on peut enregistrer ?" after WebConf: a short question on the tool under discussion
+    that the guide does not answer is said so of that tool, not met with the out-of-scope
+    menu; a known off-topic request ("et la cantine ?") still is."""
+    here = context.subject
+    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
+        here = tool_subject(context.tool)
+    if here is None or here.kind is not TOOL or not knowledge.conversation.not_in_guide:
+        return None
+    # "on peut …", "est-ce que …" in the knowledge's own words: a question on what the
+    # tool does ("enregistrer"), not small talk ("quelle heure est-il ?", "on mange où ?").
+    words = q.norm.surface
+    if not q.moves.yes_no or not words or len(words) > MAX_UNKNOWN_WORDS:
+        return None
+    index = index_for(knowledge)
+    if not all(is_real(w, index) for w in words):
+        return None
+    if any(s.subject == NONE and s.score >= CLARIFY_THRESHOLD for s in q.scored):
+        return None  # an off-topic request the knowledge knows
+    return q.decision(
+        here, entities=q.entities.merged_over(context.entities), need=context.need, unknown=True
+    )
 
 
 def _named_top(q: Question) -> bool:

@@ -613,6 +613,7 @@ class _Builder:
             unnamed_app=d.get("unnamed_app", ""),
             outside_offer_topics=_tuple(d.get("outside_offer_topics")),
             unrequired=d.get("unrequired", ""),
+            not_in_guide=d.get("not_in_guide", ""),
             missing=dict(d.get("missing") or {}),
         )
 

@@ -245,6 +245,9 @@ class Conversation:
     # A follow-up on the application outside the offers with one of these words ("de l'aide
     # dessus ?") gets the rule again; otherwise it is about the tool offered instead.
     outside_offer_topics: tuple[str, ...] = ()
+    # A short question on the tool under discussion the guide says nothing of ("on peut
+    # enregistrer ?"): said of it, rather than the out-of-scope menu; "{name}": the tool.
+    not_in_guide: str = ""
     # "faut le VPN ?" of a tool the guide sets no such condition for; "{name}": the tool.
     unrequired: str = ""
     # For an attribute the guide does not give: "{name}" is the subject's name.

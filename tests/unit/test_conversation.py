@@ -536,3 +536,31 @@ def test_after_a_tool_ruled_out_for_the_count_its_replacement_leads(knowledge: K
     # What else than the tool asked about is still asked of it.
     *_, other = talk(knowledge, "scaleway", "et à 12 ?", "c quoi l'alternative")
     assert "webconf.numerique.gouv.fr" in other.text
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "start"),
+    [
+        # What the guide does not say of the tool under discussion is said so of it: no
+        # "Oui" for its plain answer, no out-of-scope menu.
+        ("webconf de l'état", "on peut enregistrer ?", "Le guide ne dit rien de cela pour"),
+        (
+            "webconf de l'état",
+            "est-ce qu'on peut enregistrer la réunion ?",
+            "Le guide ne dit rien de cela pour WebConférence de l'État.",
+        ),
+        # The tool's own words answer: its steps create a channel.
+        ("c quoi ariane dans webmel", "on peut creer un groupe ?", "Oui : Ariane"),
+        # Small talk and known off-topic requests are still out of scope.
+        ("webconf de l'état", "quelle heure est-il ?", "Je ne peux pas vous aider"),
+        ("webconf de l'état", "et la cantine c'est ouvert ?", "Je ne peux pas vous aider"),
+        # Short questions that name an attribute in other words.
+        ("lifesize", "c'est où ?", "Le guide ne donne pas d'adresse web pour Lifesize."),
+        ("visio à 8", "y a une appli ?", "WebConférence de l'État : Nous recommandons"),
+    ],
+)
+def test_a_short_question_on_the_tool_stays_on_it(
+    knowledge: Knowledge, first: str, then: str, start: str
+) -> None:
+    _, reply = talk(knowledge, first, then)
+    assert reply.text.startswith(start)
