@@ -126,9 +126,10 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     near_only = not kinds
     kinds = kinds or q.moves.near_attributes
     # "il faut un compte ?" of the tool under discussion: a condition, whatever it names.
-    implied = not kinds and q.moves.needed and context.subject is not None
-    if implied and context.subject is not None and context.subject.kind is TOOL:
-        kinds = ("condition",)
+    implied = False
+    here = context.subject
+    if not kinds and q.moves.needed and here is not None and here.kind is TOOL:
+        kinds, implied = ("condition",), True
     if not kinds:
         return None
     rest = rest_of(q, knowledge)
@@ -237,6 +238,14 @@ def _precise(named: Scored, scored: list[Scored], knowledge: Knowledge) -> Subje
         if s.subject.kind is TOOL and main_need(s.subject, knowledge, need) == need:
             return s.subject
     return named.subject
+
+
+def tool_under_discussion(context: Context, knowledge: Knowledge) -> Subject | None:
+    """The tool the last reply was about, or the one a need's answer led with."""
+    here = context.subject
+    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
+        return tool_subject(context.tool)
+    return here if here is not None and here.kind is TOOL else None
 
 
 def _under_discussion(context: Context) -> Subject | None:
@@ -367,18 +376,13 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
     dedans ?": a message that points at the tool under discussion is about it, or about
     the tool of the need it names that lives in it (Ariane, in webMél); never about a tool
     its words only describe ("smartphone")."""
-    here = context.subject
-    if (
-        context.app is not None
-        and here is not None
-        and q.moves.refers
-        and _on_the_rule(q, knowledge)
-    ):
+    if not q.moves.refers:
+        return None
+    if context.app is not None and context.subject is not None and _on_the_rule(q, knowledge):
         # "vous fournissez de l'aide dessus ?" after Teams: still the application.
-        return q.decision(here, need=context.need, app=context.app)
-    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
-        here = tool_subject(context.tool)  # the tool the need's answer led with
-    if here is None or here.kind is not TOOL or not q.moves.refers:
+        return q.decision(context.subject, need=context.need, app=context.app)
+    here = tool_under_discussion(context, knowledge)
+    if here is None:
         return None
     entities = q.entities.merged_over(context.entities)
     if q.moves.works_on:  # "ça marche sur mobile ?": a platform, whatever tool it sounds like
@@ -454,10 +458,8 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
     """ "et l'aide ?" after webMél, "et le compte ?" after Tixéo: a qualifier and only the
     words of one of the tool's caveats ask that caveat, not the help menu or another
     subject."""
-    here = context.subject
-    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
-        here = tool_subject(context.tool)
-    if here is None or here.kind is not TOOL or not qualifies(q):
+    here = tool_under_discussion(context, knowledge)
+    if here is None or not qualifies(q):
         return None
     words = frozenset(t for t in q.norm.tokens if t not in _QUALIFIER_STEMS)
     named = next((s.subject for s in q.real if s.score >= CLARIFY_THRESHOLD), here)

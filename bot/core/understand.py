@@ -44,7 +44,14 @@ from bot.core.facts import lacking, ruled_out
 from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
 from bot.core.normalize import NEGATED, plain_words, stem
-from bot.core.thread import ANSWER_THRESHOLD, CLARIFY_THRESHOLD, OUTSIDERS, follow, qualifies
+from bot.core.thread import (
+    ANSWER_THRESHOLD,
+    CLARIFY_THRESHOLD,
+    OUTSIDERS,
+    follow,
+    qualifies,
+    tool_under_discussion,
+)
 from bot.core.unnamed import unnamed_app
 from bot.knowledge.model import Category, Knowledge
 from bot.knowledge.subject import (
@@ -131,10 +138,8 @@ def _unknown_of_the_tool(q: Question, context: Context, knowledge: Knowledge) ->
     """ "on peut enregistrer ?" after WebConf: a short question on the tool under discussion
     that the guide does not answer is said so of that tool, not met with the out-of-scope
     menu; a known off-topic request ("et la cantine ?") still is."""
-    here = context.subject
-    if here is not None and here.kind is NEED and context.tool in knowledge.tools:
-        here = tool_subject(context.tool)
-    if here is None or here.kind is not TOOL or not knowledge.conversation.not_in_guide:
+    here = tool_under_discussion(context, knowledge)
+    if here is None or not knowledge.conversation.not_in_guide:
         return None
     # "on peut …", "est-ce que …" in the knowledge's own words: a question on what the
     # tool does ("enregistrer"), not small talk ("quelle heure est-il ?", "on mange où ?").
