@@ -10,10 +10,11 @@ question.
 
 from __future__ import annotations
 
+from bot.core.concepts import CONCEPT
 from bot.core.conditions import main_need
 from bot.core.decision import Question
 from bot.core.matcher import Scored
-from bot.core.normalize import stem
+from bot.core.normalize import NEGATED, stem
 from bot.knowledge.model import Knowledge
 from bot.knowledge.subject import Subject, SubjectKind
 
@@ -96,7 +97,7 @@ def _positions(stems: list[str], tokens: frozenset[str]) -> list[int]:
     need explained only by them is not said apart."""
     out = []
     for token in tokens:
-        if token.startswith("#") or token.startswith("!"):
+        if token.startswith((CONCEPT, NEGATED)):
             continue
         if token in stems:
             out.append(stems.index(token))

@@ -512,13 +512,8 @@ class Composer:
         self, tool: Tool, facts: list[Fact], *, with_verdict: bool = True
     ) -> list[Block]:
         # A tool a fact leads to ("l'usage est SharePoint"): "qui contacter ?" next may ask it.
-        self.led_to += [
-            t.id
-            for f in facts
-            if f.caveat is not None
-            for t in self.k.tools.values()
-            if t is not tool and t.name in f.text
-        ]
+        leads = index_for(self.k).caveat_leads
+        self.led_to += [t for f in facts if f.caveat is not None for t in leads.get(f.caveat, ())]
         first = facts[0]
         caveat = first.caveat
         verdict = ""

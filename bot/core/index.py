@@ -106,6 +106,8 @@ class Index:
     # tool id -> the stems its own texts say (name, summary, steps, caveats): a yes or no
     # in other words asks what the guide does not say of it (thread.stay)
     tool_words: dict[str, frozenset[str]]
+    # caveat -> the other tools its text names ("l'usage est SharePoint"): context.led_to
+    caveat_leads: dict[Caveat, tuple[str, ...]]
     # token typed -> what it may mean; filled as questions come (same knowledge, same answer)
     similar: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
@@ -300,6 +302,13 @@ def build_index(knowledge: Knowledge) -> Index:
         placements=_placements(knowledge),
         count_units=frozenset(normalize(COUNT_UNITS, abbreviations, stopwords).tokens),
         topic_words=frozenset(t for ts in topics.values() for topic in ts for t in topic),
+        caveat_leads={
+            caveat: tuple(
+                o.id for o in knowledge.tools.values() if o is not tool and o.name in caveat.text
+            )
+            for tool in knowledge.tools.values()
+            for caveat in tool.caveats
+        },
         tool_words={
             tool.id: frozenset(
                 t
