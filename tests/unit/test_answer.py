@@ -241,6 +241,12 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "conseil de discipline à distance à 9 personnes, le sujet est très sensible",
             "need:web_conference",
         ),
+        # Many short emails: the guide advises Tchap.
+        ("on s'envoie trop de petits mails dans l'équipe", "tool:tchap"),
+        (
+            "on s'envoie 50 courriels par jour de deux lignes chacun, ça encombre tout",
+            "tool:tchap",
+        ),
         # A weak reading that explains one word more is no reason to abstain: which need?
         ("j'ai besoin d'un outil pour bosser avec mon équipe", "clarify"),
         # A need the message partly denies gives way to one it wants.
