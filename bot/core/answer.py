@@ -57,7 +57,12 @@ def answer(
         candidates = tuple(Candidate(s, 1.0 / (i + 1)) for i, s in enumerate(decision.choices))
     tools = tuple(dict.fromkeys(composer.tools))
     decision = _instead(decision, tools)
-    reply = Reply(decision.subject, candidates, to_text(blocks), to_html(blocks))
+    subject = decision.subject
+    if decision.recounted and composer.replaced and decision.need is not None:
+        # "scaleway", then "et à 9 ?": what to use for 9 is the need's answer; the thread
+        # stays on the tool ("pourquoi ?", "une alternative ?").
+        subject = need_subject(decision.need)
+    reply = Reply(subject, candidates, to_text(blocks), to_html(blocks))
     led_to = tuple(dict.fromkeys(composer.led_to))
     after = _next(context, decision, tools, told)
     return reply, after._replace(led_to=led_to, replaced=composer.replaced)

@@ -43,6 +43,7 @@ class Decision(NamedTuple):
     compared: tuple[Subject, ...] = ()  # tools to set side by side, the subject first
     also: tuple[Subject, ...] = ()  # another need the message asks in its own words (also.py)
     unknown: bool = False  # a short question on the subject the guide says nothing of
+    recounted: bool = False  # a new count rules out the tool under discussion (thread.refine)
 
 
 class Question(NamedTuple):

@@ -349,8 +349,10 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     )
     assert base is not None
     if base != context.subject and _named_and_ruled_out(context, merged, knowledge, today):
-        # "tixeo", then "et pr 15 ?": its reply says why not, then what instead.
-        base = context.subject
+        # "tixeo", then "et pr 15 ?": its reply says why not, then what instead; the
+        # answer is the need's, for the new count.
+        subject, need = resolve(context.subject, merged, knowledge, today, context.need)
+        return q.decision(subject, entities=merged, need=need, recounted=True)
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)
 

@@ -385,11 +385,12 @@ def test_elliptic_follow_ups_stay_with_the_tool(knowledge: Knowledge) -> None:
 
 
 def test_a_new_count_for_a_tool_asked_about_says_why_not(knowledge: Knowledge) -> None:
-    # Asked about by name, the tool says why not for 12, then what instead.
+    # Asked about by name, the tool says why not for 12, then what instead: the answer for
+    # 12 is the need's.
     _, twelve, instead = talk(
         knowledge, "scaleway c fiable ?", "et pr 12 ?", "c quoi l'alternative"
     )
-    assert twelve.subject == S("tool:scaleway") and "plus de 5 personnes" in twelve.text
+    assert twelve.subject == S("need:web_conference") and "plus de 5 personnes" in twelve.text
     assert "webconf.numerique.gouv.fr" in instead.text
     # The need's own answer for 100 (Lifesize) starts again from the need for 15.
     _, fifteen = talk(knowledge, "visio à 100", "et à 15 ?")
@@ -531,7 +532,7 @@ def test_short_follow_ups_on_the_tool_under_discussion(
 
 def test_after_a_tool_ruled_out_for_the_count_its_replacement_leads(knowledge: Knowledge) -> None:
     _, ruled_out, link = talk(knowledge, "scaleway", "et à 12 ?", "c'est quoi le lien ?")
-    assert ruled_out.subject == S("tool:scaleway") and "ne convient pas" in ruled_out.text
+    assert ruled_out.subject == S("need:web_conference") and "ne convient pas" in ruled_out.text
     assert link.subject == S("tool:webconf_etat") and "webconf.numerique.gouv.fr" in link.text
     # What else than the tool asked about is still asked of it.
     *_, other = talk(knowledge, "scaleway", "et à 12 ?", "c quoi l'alternative")
