@@ -252,7 +252,11 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         index = index_for(knowledge)
         topics = index.topics
         # Not by a word off-topic phrasings share: "la salle du conseil" is no virtual room.
-        asked = q.topics - special.matched - index.weak
+        # The off-topic words themselves count when the tool is named well: "la webconf me
+        # dit vpn" is its VPN caveat.
+        asked = q.topics - index.weak
+        if top.score < NEED_NAMED:
+            asked -= special.matched
         tool = top.subject
         if tool.kind is NEED:  # "la webconf": the need's tool whose caveat it is
             tool = caveat_subject(tool, asked, knowledge) or tool

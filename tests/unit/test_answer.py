@@ -241,6 +241,14 @@ def test_a_tool_described_not_named_gives_way_to_the_count(knowledge: Knowledge)
             "conseil de discipline à distance à 9 personnes, le sujet est très sensible",
             "need:web_conference",
         ),
+        # A document projected to people at home: on screen.
+        (
+            "le CHSCT se tient jeudi, les représentants sont tous chez eux, on sera une"
+            " quinzaine et il faudra projeter le document unique",
+            "need:web_conference",
+        ),
+        # The off-topic word is the tool's own caveat when the tool is named.
+        ("jpeu pa lancer la webconf il me di vpn", "tool:webconf_etat"),
         # Many short emails: the guide advises Tchap.
         ("on s'envoie trop de petits mails dans l'équipe", "tool:tchap"),
         (
