@@ -565,3 +565,8 @@ def test_a_short_question_on_the_tool_stays_on_it(
 ) -> None:
     _, reply = talk(knowledge, first, then)
     assert reply.text.startswith(start)
+
+
+def test_if_it_does_not_work_asks_what_else(knowledge: Knowledge) -> None:
+    _, fallback = talk(knowledge, "whatsapp pour l'équipe c'est ok ?", "et si ça marche pas ?")
+    assert fallback.text.startswith("À la place de Tchap") and "Ariane" in fallback.text
