@@ -57,6 +57,14 @@ def answer(
         candidates = tuple(Candidate(s, 1.0 / (i + 1)) for i, s in enumerate(decision.choices))
     tools = tuple(dict.fromkeys(composer.tools))
     decision = _instead(decision, tools)
+    if (
+        composer.redirected is not None
+        and decision.follow_up
+        and decision.subject.kind is SubjectKind.TOOL
+    ):
+        # "et pour en créer un nouveau ?" of Alfresco is SharePoint's question; one that
+        # names Alfresco ("alfresco, on peut encore créer ?") stays about it.
+        decision = decision._replace(subject=knowledge.tools[composer.redirected].subject)
     subject = decision.subject
     if decision.recounted and composer.replaced and decision.need is not None:
         # "scaleway", then "et à 9 ?": what to use for 9 is the need's answer; the thread

@@ -63,6 +63,9 @@ class Composer:
         self.labels = knowledge.conversation.category_labels
         self.tools: list[str] = []
         self.led_to: list[str] = []  # tools the facts said lead to (context.led_to)
+        # The one tool the fact the question pointed at leads to ("et pour en créer un
+        # nouveau ?" of Alfresco: SharePoint): the reply, and what follows, is about it.
+        self.redirected: str | None = None
         self.replaced = False  # the tool asked about is ruled out, others are offered
         self.names = index_for(knowledge).proper_names
 
@@ -479,7 +482,14 @@ class Composer:
             if not self.d.follow_up or not missing:
                 return self.tool(tool)
             return [para(missing.format(name=tool.name)), *self.access(tool, "")]
-        return self.fact_blocks(tool, facts)
+        blocks = self.fact_blocks(tool, facts)
+        if self.redirected is not None:
+            # Then what the tool it leads to says of the same thing (its creation contact).
+            other = self.k.tools[self.redirected]
+            more = facts_of(other, kinds, self.d.entities, self.today)
+            self.tools.append(other.id)
+            blocks += self.fact_blocks(other, more[:1], with_verdict=False) if more else []
+        return blocks
 
     def chosen_facts(self, tool: Tool, kinds: tuple[str, ...]) -> list[Fact]:
         """The facts asked; those the question's words point at, if any do; else the caveat
@@ -516,6 +526,9 @@ class Composer:
         self.led_to += [t for f in facts if f.caveat is not None for t in leads.get(f.caveat, ())]
         first = facts[0]
         caveat = first.caveat
+        led = leads.get(caveat, ()) if caveat is not None else ()
+        if len(led) == 1 and relevant(caveat, self.d.topics, self.k):
+            self.redirected = led[0]
         verdict = ""
         if with_verdict and self.d.needed and caveat is not None and caveat.needed is not None:
             verdict = "Oui : " if caveat.needed else "Non : "

@@ -459,6 +459,15 @@ def test_a_fact_leading_to_another_tool_gives_what_this_one_lacks(knowledge: Kno
     )
     assert contact.subject == S("tool:sharepoint")
     assert "ppcw.gpbcw.detn.uni.snum.sg@developpement-durable.gouv.fr" in contact.text
+    # The follow-up asked what SharePoint is for: it says so, with SharePoint's own fact.
+    *_, new = talk(knowledge, "alfresco", "et pour en créer un nouveau ?")
+    assert new.subject == S("tool:sharepoint")
+    assert new.text.startswith("Alfresco : Pour toute nouvelle création")
+    assert "SharePoint : Le créateur d'un espace collaboratif" in new.text
+    # Named again, the question stays Alfresco's (the reply still points to SharePoint).
+    named = talk(knowledge, "alfresco je peux encore creer un nouvel espace ?")[-1]
+    assert named.subject == S("tool:alfresco")
+    assert "SharePoint" in named.text
     # No fact led anywhere: what the guide does not give is said so, of the tool itself.
     _, none = talk(knowledge, "webconf de l'état", "qui contacter ?")
     assert none.subject == S("tool:webconf_etat")
