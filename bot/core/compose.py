@@ -527,7 +527,7 @@ class Composer:
         first = facts[0]
         caveat = first.caveat
         led = leads.get(caveat, ()) if caveat is not None else ()
-        if len(led) == 1 and relevant(caveat, self.d.topics, self.k):
+        if caveat is not None and len(led) == 1 and relevant(caveat, self.d.topics, self.k):
             self.redirected = led[0]
         verdict = ""
         if with_verdict and self.d.needed and caveat is not None and caveat.needed is not None:
