@@ -405,6 +405,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     # ("le service d'audio conférence du ministère" rather than every audio option).
     if top.subject.kind is NEED:
         need_id = top.subject.id
+        top = _inside_the_named(top, real, knowledge) or top
         top = next(
             (
                 s
@@ -455,6 +456,31 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     subject = _described_for_another_count(subject, top, entities, knowledge, today)
     subject, need = resolve(subject, entities, knowledge, today, None)
     return q.decision(subject, need=need, also=also_asked(q, subject, knowledge))
+
+
+def _inside_the_named(top: Scored, real: list[Scored], knowledge: Knowledge) -> Scored | None:
+    """The need's tool that lives in a tool named for another need: "discuter en direct
+    depuis le webmél" is Ariane, webMél's own chat, not every instant messaging option."""
+    need_id = top.subject.id
+    hosts = [
+        s
+        for s in real
+        if s.subject.kind is TOOL
+        and s.score >= NEED_NAMED
+        and s.anchored
+        and not placed(s.subject, need_id, knowledge)
+    ]
+    for host in hosts:
+        words = host.matched - top.matched  # the host's name, which the need does not say
+        for s in real:
+            if (
+                s.subject.kind is TOOL
+                and placed(s.subject, need_id, knowledge)
+                and words & s.matched
+            ):
+                # As sure as the need: the need was asked, the host only says which tool.
+                return s._replace(score=max(s.score, top.score))
+    return None
 
 
 def _undenied_first(real: list[Scored]) -> list[Scored]:

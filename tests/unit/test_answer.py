@@ -810,6 +810,22 @@ def test_a_reading_that_explains_more_is_no_ambiguity(
     assert ask(knowledge, question).subject == S(subject)
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        # A need asked inside a tool of another need: the need's tool that lives there.
+        ("discuter en direct avec mon équipe depuis le webmél", "tool:ariane"),
+        ("chatter avec mes collègues dans webmel", "tool:ariane"),
+        # The tool named is the need's own: nothing to look inside.
+        ("envoyer un courriel depuis le webmél", "need:email"),
+    ],
+)
+def test_a_need_inside_a_named_tool_is_its_tool_there(
+    knowledge: Knowledge, question: str, subject: str
+) -> None:
+    assert ask(knowledge, question).subject == S(subject)
+
+
 def test_a_count_is_said_back_only_where_it_changes_the_answer(knowledge: Knowledge) -> None:
     poll = ask(knowledge, "je dois caler une date de réunion avec 8 personnes, un sondage ?")
     assert poll.subject == S("tool:mel") and "8 participants" not in poll.text
