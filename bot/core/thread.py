@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.conditions import main_need, resolve, tip_for
+from bot.core.conditions import PAIR, has_tips, main_need, resolve, tip_for
 from bot.core.context import Context
 from bot.core.cues import only_filler
 from bot.core.decision import NO_TOPIC, SOCIAL, Decision, Question, rest_of, score_rest
@@ -353,6 +353,12 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         # answer is the need's, for the new count.
         subject, need = resolve(context.subject, merged, knowledge, today, context.need)
         return q.decision(subject, entities=merged, need=need, recounted=True)
+    if entities.device and not changed and merged.participants == PAIR and context.need:
+        # "audio à 2", then "j'ai un android": the guide sends the mobile's users to its
+        # tip "pour savoir comment procéder"; a single message for two keeps the mobile.
+        tip = tip_for(entities.device, context.need, knowledge)
+        if tip is not None and has_tips(base, knowledge):
+            return q.decision(tip, entities=merged, need=context.need)
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)
 

@@ -230,20 +230,20 @@ def test_the_first_line_answers_a_yes_no_question(knowledge: Knowledge) -> None:
     assert zoom.text.startswith("Non : ")
 
 
-def test_only_the_devices_tip_and_none_for_two(knowledge: Knowledge) -> None:
+def test_only_the_devices_tip_and_for_two_only_as_a_follow_up(knowledge: Knowledge) -> None:
     (three,) = talk(knowledge, "audio conférence pour 3")
     assert "Fusionner les appels" not in three.text and "nouvel appel" not in three.text
     (two,) = talk(knowledge, "appeler un collègue, nous sommes 2")
     assert "fusionner" not in two.text.lower()
     (android,) = talk(knowledge, "conférence à 3 sur mon samsung")
     assert "nouvel appel" not in android.text
-    # One other person: nothing to merge, whatever the phone; merging asked: its steps.
-    for replies in (
-        talk(knowledge, "moi et un collègue sur iphone"),
-        talk(knowledge, "audio à 2", "j'ai un iphone"),
-    ):
-        assert replies[-1].subject == S("tool:mobile_phone")
-        assert "nouvel appel" not in replies[-1].text
+    # One other person in one message: nothing to merge, whatever the phone.
+    (pair,) = talk(knowledge, "moi et un collègue sur iphone")
+    assert pair.subject == S("tool:mobile_phone") and "nouvel appel" not in pair.text
+    # The phone said after the mobile's answer asks how: the guide's tip for it.
+    *_, how = talk(knowledge, "audio à 2", "j'ai un iphone")
+    assert how.subject == S("tip:merge_calls_iphone")
+    # Merging asked: its steps.
     (merge,) = talk(knowledge, "j'ai un samsung, je veux mettre deux collègues dans le même appel")
     assert merge.subject == S("tip:merge_calls_android")
 
