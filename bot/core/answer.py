@@ -66,6 +66,10 @@ def answer(
         # names Alfresco ("alfresco, on peut encore créer ?") stays about it.
         decision = decision._replace(subject=knowledge.tools[composer.redirected].subject)
     subject = decision.subject
+    if decision.picked is not None and decision.picked.kind is SubjectKind.NEED:
+        # "on est 3 … ?", then "la première": the reply is the need picked, for the count
+        # said (the mobile, for 3); the thread goes on with the tool it gives.
+        subject = decision.picked
     if decision.recounted and composer.replaced and decision.need is not None:
         # "scaleway", then "et à 9 ?": what to use for 9 is the need's answer; the thread
         # stays on the tool ("pourquoi ?", "une alternative ?").

@@ -44,6 +44,7 @@ class Decision(NamedTuple):
     also: tuple[Subject, ...] = ()  # another need the message asks in its own words (also.py)
     unknown: bool = False  # a short question on the subject the guide says nothing of
     recounted: bool = False  # a new count rules out the tool under discussion (thread.refine)
+    picked: Subject | None = None  # the option picked by its number (thread.pick)
 
 
 class Question(NamedTuple):

@@ -88,7 +88,11 @@ def pick(q: Question, context: Context, knowledge: Knowledge, today: date) -> De
         )
     subject, need = resolve(chosen, entities, knowledge, today, context.need)
     return q.decision(
-        subject, entities=entities, need=need, candidates=(Scored(chosen, 1.0, frozenset()),)
+        subject,
+        entities=entities,
+        need=need,
+        candidates=(Scored(chosen, 1.0, frozenset()),),
+        picked=chosen if n is not None else None,  # "la première", not "par téléphone"
     )
 
 

@@ -137,6 +137,13 @@ def test_one_picks_the_first_option_and_is_no_count(knowledge: Knowledge) -> Non
     assert "Pour 1 " not in picked.text
     first = talk(knowledge, "réunion", "le premier")[1]
     assert first.subject == clarify.candidates[0].subject
+    # With a count said before, the reply is the option picked, for that count.
+    clarify, picked, then = talk(
+        knowledge, "on est 3, on se réunit comment ?", "1", "et sur iphone ?"
+    )
+    assert picked.subject == clarify.candidates[0].subject == S("need:audio_conference")
+    assert picked.text.startswith("Pour 3 participants : Mobile")
+    assert then.subject == S("tip:merge_calls_iphone")
 
 
 def test_a_name_picks_an_option(knowledge: Knowledge) -> None:
