@@ -146,6 +146,16 @@ def test_one_picks_the_first_option_and_is_no_count(knowledge: Knowledge) -> Non
     assert then.subject == S("tip:merge_calls_iphone")
 
 
+def test_the_service_is_the_agents_department_not_an_email_word(knowledge: Knowledge) -> None:
+    # "service de messagerie" once made "du service" an email word: a choice was asked.
+    *_, docs = talk(
+        knowledge,
+        "je veux montrer l'appli à une nouvelle en partageant mon écran",
+        "et pour lui donner accès aux docs du service ?",
+    )
+    assert docs.subject == S("need:collaborative_workspace")
+
+
 def test_a_name_picks_an_option(knowledge: Knowledge) -> None:
     clarify, picked = talk(knowledge, "comment fusionner des appels ?", "iphone")
     assert clarify.subject == S("clarify")
