@@ -857,3 +857,10 @@ def test_no_yes_the_guide_does_not_give_for_people_outside(knowledge: Knowledge)
     assert ask(knowledge, "on peut utiliser tchap ?").text.startswith("Oui : Tchap")
     # A "Non" the guide gives stays.
     assert ask(knowledge, "zoom c'est ok avec des partenaires externes ?").text.startswith("Non")
+
+
+def test_zoom_is_said_ruled_out_for_sensitive_subjects_first_time(knowledge: Knowledge) -> None:
+    # The guide's own rule for Zoom goes with every reply on it, not only when asked.
+    reply = ask(knowledge, "le préfet veut tenir sa réunion sur zoom, ça pose problème ?")
+    assert reply.subject == S("tool:zoom")
+    assert "sensibles" in reply.text.split("\n")[0]
