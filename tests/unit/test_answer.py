@@ -785,6 +785,8 @@ def test_asked_whether_forbidden_the_reply_says_no_opposite_verdict(knowledge: K
         ("jveu fer 1 visio avk 12 perssonnes", "Pour 12 participants : WebConférence"),
         ("une réu tel avc 6 collègues", "Pour vous et 6 collègues : Service d'audio conférence"),
         ("stp aide moi pr 1 réu a distance", "Votre question peut concerner plusieurs sujets"),
+        # "combien de temps" asks how long, not how many ("combien").
+        ("tixeo gratui combien de tps", "Tixéo : La solution propose de souscrire un compte"),
     ],
 )
 def test_sms_spellings_of_the_lexicon(knowledge: Knowledge, question: str, first: str) -> None:
@@ -859,7 +861,7 @@ def test_no_yes_the_guide_does_not_give_for_people_outside(knowledge: Knowledge)
     assert ask(knowledge, "zoom c'est ok avec des partenaires externes ?").text.startswith("Non")
 
 
-def test_zoom_is_said_ruled_out_for_sensitive_subjects_first_time(knowledge: Knowledge) -> None:
+def test_zoom_replies_say_its_rule_for_sensitive_subjects(knowledge: Knowledge) -> None:
     # The guide's own rule for Zoom goes with every reply on it, not only when asked.
     reply = ask(knowledge, "le préfet veut tenir sa réunion sur zoom, ça pose problème ?")
     assert reply.subject == S("tool:zoom")
