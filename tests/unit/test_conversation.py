@@ -156,6 +156,17 @@ def test_the_service_is_the_agents_department_not_an_email_word(knowledge: Knowl
     assert docs.subject == S("need:collaborative_workspace")
 
 
+def test_a_device_asked_of_the_webconf_gets_what_the_guide_says_of_it(
+    knowledge: Knowledge,
+) -> None:
+    for then in ("et sur mon téléphone ?", "ça marche sur mobile ?"):
+        *_, phone = talk(knowledge, "webconf de l'état", then)
+        assert phone.subject == S("tool:webconf_etat")
+        assert phone.text.startswith(
+            "WebConférence de l'État : La web conférence peut être réalisée depuis votre mobile"
+        )
+
+
 def test_a_name_picks_an_option(knowledge: Knowledge) -> None:
     clarify, picked = talk(knowledge, "comment fusionner des appels ?", "iphone")
     assert clarify.subject == S("clarify")
