@@ -17,6 +17,7 @@ from bot.core.conditions import applicable, counts_matter, expired, main_need
 from bot.core.cues import cues_for
 from bot.core.decision import Decision
 from bot.core.details import Details
+from bot.core.entities import Entities
 from bot.core.facts import (
     Fact,
     alternatives,
@@ -126,10 +127,11 @@ class Composer:
         return [para(self.k.conversation.clarify_intro), bullets(items, ordered=True)]
 
     # -- a need ------------------------------------------------------------------------
-    def leads(self, need: Need) -> list[Option]:
+    def leads(self, need: Need, entities: Entities | None = None) -> list[Option]:
         """The options to answer with: the recommended ones the conditions allow (advised
         ones when none is), for an agent outside the audience the offers open to all."""
-        allowed = alternatives(need, self.d.entities, self.k, self.today, outsider=False)
+        e = entities or self.d.entities
+        allowed = alternatives(need, e, self.k, self.today, outsider=False)
         recommended = [o for o in allowed if o.category == Category.RECOMMANDE]
         if self.outsider:
             open_to_all = [o for o in allowed if self.tool_of(o).audience == "all"]
@@ -241,11 +243,14 @@ class Composer:
     def also(self) -> list[Block]:
         """ "et ensuite partager les documents": the other need's tool, in a line."""
         out: list[Block] = []
+        own = self.d.also_entities  # the count said on its side, if one was
         for _, ident in self.d.also:
             need = self.k.needs[ident]
-            leads = self.leads(need)[:1]
+            leads = self.leads(need, own)[:1]
             if leads:
-                label = f"Et pour {need.title[:1].lower()}{need.title[1:]} : "
+                title = f"{need.title[:1].lower()}{need.title[1:]}"
+                counted = f", pour {count(own)}" if own and own.participants is not None else ""
+                label = f"Et pour {title}{counted} : "
                 out.append(para(Bold(label), *compact_line(self.tool_of(leads[0]), leads[0])))
         return out
 

@@ -42,6 +42,7 @@ class Decision(NamedTuple):
     fresh: bool = False  # a topic switch: the context is not carried
     compared: tuple[Subject, ...] = ()  # tools to set side by side, the subject first
     also: tuple[Subject, ...] = ()  # another need the message asks in its own words (also.py)
+    also_entities: Entities | None = None  # its own count, said on its side ("et audio à 5")
     unknown: bool = False  # a short question on the subject the guide says nothing of
     recounted: bool = False  # a new count rules out the tool under discussion (thread.refine)
     picked: Subject | None = None  # the option picked by its number (thread.pick)

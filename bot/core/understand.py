@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.also import also_asked, both_asked
+from bot.core.also import also_asked, both_asked, in_order
 from bot.core.concepts import CONCEPT
 from bot.core.conditions import (
     PAIR,
@@ -431,8 +431,15 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         return q.decision(subject, entities=merged, need=need)
     both = both_asked(q, needs) if strong else None
     if both is not None:  # one after the other: the first answered, the second in a line
-        subject, need = resolve(both[0], entities, knowledge, today, None)
-        return q.decision(subject, need=need, also=both[1:])
+        order = in_order(q, both[0], both[1], knowledge)
+        subject, need = resolve(order.first, order.entities, knowledge, today, None)
+        return q.decision(
+            subject,
+            entities=order.entities,
+            need=need,
+            also=(order.second,),
+            also_entities=order.second_entities,
+        )
     if len(needs) > 1 and (not strong or top.subject.kind is NEED):
         return q.decision(CLARIFY, choices=tuple(needs))
     if not strong:  # a weak match on one subject: say what the bot covers instead
@@ -455,7 +462,21 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             subject = tool
     subject = _described_for_another_count(subject, top, entities, knowledge, today)
     subject, need = resolve(subject, entities, knowledge, today, None)
-    return q.decision(subject, need=need, also=also_asked(q, subject, knowledge))
+    also = also_asked(q, subject, knowledge)
+    top_need = main_need(top.subject, knowledge)
+    if also and top_need is not None:
+        # "une visio à 20 et ensuite partager les documents": the visio first, for 20.
+        order = in_order(q, need_subject(top_need), also[0], knowledge)
+        if order.first == also[0] or order.second_entities is not None:
+            subject, need = resolve(order.first, order.entities, knowledge, today, None)
+            return q.decision(
+                subject,
+                entities=order.entities,
+                need=need,
+                also=(order.second,),
+                also_entities=order.second_entities,
+            )
+    return q.decision(subject, need=need, also=also)
 
 
 def _inside_the_named(top: Scored, real: list[Scored], knowledge: Knowledge) -> Scored | None:

@@ -24,17 +24,31 @@ def knowledge() -> Knowledge:
 @pytest.mark.parametrize(
     ("question", "subject", "first", "also"),
     [
+        # In the order asked: the count said with the visio is the visio's.
         (
             "on doit faire une visio à 20 et ensuite partager les documents",
-            "need:collaborative_workspace",
-            "SharePoint",
-            "Et pour web conférence : WebConférence de l'État",
+            "need:web_conference",
+            "Pour 20 participants : WebConférence de l'État",
+            "Et pour espace de travail collaboratif : SharePoint",
         ),
         (
             "quel outil pour discuter en équipe et pour stocker nos fichiers ?",
-            "need:collaborative_workspace",
-            "SharePoint",
-            "Et pour messagerie instantanée : Tchap",
+            "need:instant_messaging",
+            "Tchap",
+            "Et pour espace de travail collaboratif : SharePoint",
+        ),
+        # Each need with the count said on its side.
+        (
+            "visio à 20 et audio à 5",
+            "need:web_conference",
+            "Pour 20 participants : WebConférence de l'État",
+            "Et pour audio conférence, pour 5 participants : Service d'audio conférence",
+        ),
+        (
+            "une audio à 3 puis une visio à 60",
+            "tool:mobile_phone",
+            "Pour 3 participants : Mobile",
+            "Et pour web conférence, pour 60 participants : Lifesize",
         ),
         (
             "je dois envoyer un mail et faire une visio",
