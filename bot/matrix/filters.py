@@ -6,7 +6,7 @@ No nio here: ``callbacks`` turns nio events into ``Incoming`` and rooms into ``R
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -55,6 +55,7 @@ class Decision:
     reason: str  # why: "direct", "mention", "prefix", or why not
     question: str = ""
     thread_root: str | None = None
+    edited: str | None = None  # an edit (m.replace): the id of the message it edits
 
 
 def event_age_ms(source: Mapping[str, Any], now_ms: int) -> int:
@@ -110,8 +111,9 @@ def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decis
         return Decision(False, "ignored_user")
     if msg.msgtype == "m.notice":
         return Decision(False, "notice")  # other bots speak in notices; never answer them
-    if relation(msg.content).get("rel_type") == "m.replace":
-        return Decision(False, "edit")
+    rel = relation(msg.content)
+    if rel.get("rel_type") == "m.replace":
+        return _edit(msg, rel, room, policy, now_ms)
     if msg.ts < room.since_ts:
         return Decision(False, "history")
     age = msg.age_ms if msg.age_ms is not None else now_ms - msg.ts
@@ -138,3 +140,28 @@ def decide(msg: Incoming, room: RoomFacts, policy: Policy, now_ms: int) -> Decis
     if is_direct(room):
         return Decision(True, "direct", text or HELP_QUESTION, root)
     return Decision(False, "not_addressed")
+
+
+def _edit(
+    msg: Incoming, rel: Mapping[str, Any], room: RoomFacts, policy: Policy, now_ms: int
+) -> Decision:
+    """An edit (m.replace) is the message as it now reads: an agent who corrects a typo,
+    or adds the bot's name it forgot, is answered on the new text. The reply goes to the
+    message edited (the agent sees it there), the edit's own id keeps it answered once."""
+    new = msg.content.get("m.new_content")
+    original = rel.get("event_id")
+    if not isinstance(new, Mapping) or not isinstance(original, str):
+        return Decision(False, "edit")
+    # The new content's own relations are not read: an edit of an edit is still one edit.
+    content = {k: v for k, v in new.items() if k != "m.relates_to"}
+    body = content.get("body")
+    now = replace(
+        msg,
+        msgtype=str(content.get("msgtype", "")),
+        body=body if isinstance(body, str) else "",
+        content=content,
+    )
+    decision = decide(now, room, policy, now_ms)
+    if not decision.answer:
+        return Decision(False, "edit" if decision.reason == "media" else decision.reason)
+    return replace(decision, edited=original)

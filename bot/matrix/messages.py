@@ -16,6 +16,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from nio import AsyncClient, Event, MatrixRoom, MegolmEvent, RoomMessage
@@ -46,6 +47,9 @@ from bot.matrix.sender import Outgoing, Sender, reply_txn_id
 from bot.matrix.state import Checkpoint, Place, StateStore
 
 log = logging.getLogger(__name__)
+
+
+_ASKED_KEPT = 1024  # questions remembered for their edits
 
 
 class Messages:
@@ -86,6 +90,9 @@ class Messages:
         self._flooding: set[str] = set()  # agents told they are over the per-agent cap
         self._denied: set[str] = set()  # senders the invitation rules refuse, already told
         self._asked_at: dict[str, float] = {}  # undecryptable event id -> when it was sent
+        # question event id -> (the question, its thread), the last ones answered: an edit
+        # that changes nothing is not answered again, one that does goes to the same thread
+        self._asked: dict[str, tuple[str, str | None]] = {}
         self.skipped_old = 0  # in the sync being handled; the router logs it once
         self.undecryptable = UndecryptableMessages(
             client,
@@ -160,6 +167,13 @@ class Messages:
                 self.skipped_old += 1
             return
 
+        if decision.edited is not None:
+            before = self._asked.get(decision.edited)
+            if before is not None and before[0] == decision.question:
+                log.debug("not answering %s: an edit that changes nothing", event.event_id)
+                return
+            if before is not None and decision.thread_root is None:
+                decision = replace(decision, thread_root=before[1])
         if not self._allowed(event.sender):
             self._refuse(room, event.event_id, event.sender, is_direct(facts), take_place)
             return
@@ -176,7 +190,13 @@ class Messages:
             getattr(event, "sender_key", None) if getattr(event, "decrypted", False) else None,
         )
         self._pending.add(event.event_id)
+        self._remember(decision.edited or event.event_id, decision)
         self._answer(question, decision, take_place())
+
+    def _remember(self, event_id: str, decision: Decision) -> None:
+        self._asked[event_id] = (decision.question, decision.thread_root)
+        if len(self._asked) > _ASKED_KEPT:
+            del self._asked[next(iter(self._asked))]  # the oldest
 
     def _answer(self, question: Question, decision: Decision, place: Place) -> None:
         arrived = time.monotonic()
@@ -217,7 +237,8 @@ class Messages:
         """The handler raised: the agent gets a short notice as the reply, so the question
         is answered once (not retried at every restart) and the position stays right."""
         log.exception("preparing the answer to %s failed; sending a notice", question.event_id)
-        content = error_notice(question.event_id, question.sender, decision.thread_root)
+        target = decision.edited or question.event_id  # an edit's reply: under the message
+        content = error_notice(target, question.sender, decision.thread_root)
         self._queue_reply(question, content, place, subject=None, arrived=arrived)
 
     def _deliver(
@@ -232,7 +253,8 @@ class Messages:
             decision.reason,
             reply.subject,
         )
-        content = reply_content(reply, question.event_id, question.sender, decision.thread_root)
+        target = decision.edited or question.event_id  # an edit's reply: under the message
+        content = reply_content(reply, target, question.sender, decision.thread_root)
         subject = str(reply.subject)  # the observer's metrics label (the contract's string)
         self._queue_reply(question, content, place, subject=subject, arrived=arrived)
 

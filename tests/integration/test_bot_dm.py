@@ -55,3 +55,22 @@ async def test_a_photo_in_an_encrypted_dm_gets_a_text_only_notice_then_questions
     question = await send_text(agent, room_id, "visio à 8")
     [reply] = await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
     assert "WebConférence" in reply.source["content"]["body"]
+
+
+async def test_an_edited_question_is_answered_on_its_new_text_under_it(
+    make_agent: AgentFactory, start_bot: BotFactory
+) -> None:
+    bot = await start_bot(behaviour={"greet_on_join": False})
+    agent = await make_agent("editor")
+    room_id = await create_dm(agent, bot.user_id)
+    await wait_for_join(agent, room_id, bot.user_id)
+    question = await send_text(agent, room_id, "visio a 60")
+    [first] = await collect_replies(agent, room_id, after=question, predicate=replies_to(question))
+    assert "Lifesize" in first.source["content"]["body"]
+    # As Element edits a message: the new text in m.new_content, "* " before the fallback.
+    new = {"msgtype": "m.text", "body": "audio à 6"}
+    edited = {"m.new_content": new, "m.relates_to": {"rel_type": "m.replace", "event_id": question}}
+    edit = await send_text(agent, room_id, "* audio à 6", extra=edited)
+    [again] = await collect_replies(agent, room_id, after=edit, predicate=replies_to(question))
+    assert "audio conférence" in again.source["content"]["body"]
+    assert relation(again)["m.in_reply_to"]["event_id"] == question

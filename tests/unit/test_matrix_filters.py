@@ -143,6 +143,7 @@ def test_strip_prefix(text: str, rest: str | None) -> None:
         (incoming("photo.jpg", msgtype="m.image"), 2, False, "media", ""),  # text-only notice
         (incoming("photo.jpg", msgtype="m.image"), 5, False, "not_text", ""),
         (incoming("photo.jpg", msgtype="m.image", ts=NOW - 120_000), 2, False, "history", ""),
+        # An edit without its new content (or of nothing) is not read.
         (
             incoming("* visio", **{"m.relates_to": {"rel_type": "m.replace", "event_id": "$o"}}),
             2,
@@ -172,3 +173,50 @@ def test_thread_root_is_kept() -> None:
 def test_long_messages_are_cut() -> None:
     decision = decide(incoming("a" * 100_000), room(2), POLICY, NOW)
     assert len(decision.question) == 2000
+
+
+def edit(new: dict[str, Any]) -> Incoming:
+    relates = {"rel_type": "m.replace", "event_id": "$original"}
+    return incoming(
+        "* " + str(new.get("body", "")), **{"m.relates_to": relates, "m.new_content": new}
+    )
+
+
+@pytest.mark.parametrize(
+    ("msg", "members", "answer", "reason", "question"),
+    [
+        # The typo corrected: the new text is the question.
+        (edit({"msgtype": "m.text", "body": "visio à 60 ?"}), 2, True, "direct", "visio à 60 ?"),
+        # The bot's name added in a team room: now it is addressed.
+        (
+            edit({"msgtype": "m.text", "body": "Outils numériques : visio à 60 ?"}),
+            5,
+            True,
+            "mention",
+            "visio à 60 ?",
+        ),
+        (edit({"msgtype": "m.text", "body": "visio à 60 ?"}), 5, False, "not_addressed", ""),
+        # A photo put in the place of the text gets no notice again.
+        (edit({"msgtype": "m.image", "body": "photo.jpg"}), 2, False, "edit", ""),
+        # Relations inside the new content are not followed (no edit of an edit).
+        (
+            edit(
+                {
+                    "msgtype": "m.text",
+                    "body": "visio",
+                    "m.relates_to": {"rel_type": "m.replace", "event_id": "$x"},
+                }
+            ),
+            2,
+            True,
+            "direct",
+            "visio",
+        ),
+    ],
+)
+def test_an_edit_is_the_message_as_it_now_reads(
+    msg: Incoming, members: int, answer: bool, reason: str, question: str
+) -> None:
+    decision = decide(msg, room(members), POLICY, NOW)
+    assert (decision.answer, decision.reason, decision.question) == (answer, reason, question)
+    assert decision.edited == ("$original" if answer else None)

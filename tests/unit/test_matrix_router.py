@@ -232,6 +232,42 @@ async def test_ignored_events(h: Harness) -> None:
     assert h.sender.items == []
 
 
+def edit_of(event_id: str, original: str, body: str) -> dict[str, Any]:
+    new = {"msgtype": "m.text", "body": body}
+    rel = {"rel_type": "m.replace", "event_id": original}
+    return message(event_id, "* " + body, **{"m.relates_to": rel, "m.new_content": new})
+
+
+async def test_an_edited_question_is_answered_again_under_it_once(h: Harness) -> None:
+    thread = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}
+    await h.feed(sync(DM, message("$q", "visio a 60", **thread)))
+    h.sender.deliver_all()
+    # The agent corrects the typo: answered on the new text, under the message, in its thread.
+    await h.feed(sync(DM, edit_of("$e1", "$q", "visio à 60 ?"), token="s2"))
+    [item] = h.sender.items
+    assert [q.text for q in h.questions] == ["visio a 60", "visio à 60 ?"]
+    assert item.content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": False,
+        "m.in_reply_to": {"event_id": "$q"},
+    }
+    h.sender.deliver_all()
+    # The same edit again, and an edit that changes nothing the bot reads: no new answer.
+    await h.feed(
+        sync(DM, edit_of("$e1", "$q", "visio à 60 ?"), edit_of("$e2", "$q", "visio à 60 ?"))
+    )
+    assert h.sender.items == [] and len(h.questions) == 2
+
+
+async def test_an_edit_that_names_the_bot_in_a_team_room_is_answered(h: Harness) -> None:
+    await h.feed(sync(GROUP, message("$q", "visio à 60 ?")))
+    assert h.questions == []
+    await h.feed(sync(GROUP, edit_of("$e", "$q", "Outils numériques : visio à 60 ?"), token="s2"))
+    assert [q.text for q in h.questions] == ["visio à 60 ?"]
+    assert h.sender.items[0].content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$q"}}
+
+
 async def test_thread_questions_are_answered_in_the_thread(h: Harness) -> None:
     rel = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}
     await h.feed(sync(DM, message("$t", "visio", **rel)))
