@@ -207,7 +207,8 @@ def _approximate(plain: str, approximate: Mapping[str, int]) -> tuple[int, str] 
 
 
 def _bare(word: str) -> str:
-    return word.removesuffix(" de")
+    """The number word of a key: "quarantaine de", "on sera une quarantaine"."""
+    return word.removesuffix(" de").rsplit(" ", 1)[-1]
 
 
 def _capped(n: int, said: str) -> tuple[int, str]:

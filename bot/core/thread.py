@@ -27,6 +27,10 @@ NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, Subj
 
 ANSWER_THRESHOLD = 0.55  # a subject named this surely is what the message is about
 CLARIFY_THRESHOLD = 0.4  # below: the message names nothing of its own
+# A need named this surely ("visio") is what is asked, even under a tool of another need
+# that scores higher but is named by no word of its own ("visio sur mon portable": the
+# phone is where, not what).
+NEED_NAMED = 0.75
 OVERRIDE_THRESHOLD = 0.8  # to leave the tool under discussion for another of its need
 MARGIN = 0.08  # two subjects closer than this are named as well as each other
 MIN_COUNT = 2  # a bare number after an answer is a head count from two people
@@ -47,7 +51,11 @@ def qualifies(q: Question) -> bool:
     return bool(q.norm.words) and q.norm.words[0] in QUALIFIERS
 
 
-def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> Decision | None:
+def follow(
+    q: Question, context: Context, knowledge: Knowledge, today: date, corrected: bool = False
+) -> Decision | None:
+    """The follow-ups of the thread, in order. A correction ("non, plutôt par téléphone")
+    replaces what it corrects: it asks no caveat of it."""
     if context.subject is None:
         return attribute(q, context, knowledge, today)
     return (
@@ -57,7 +65,7 @@ def follow(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         or refine(q, context, knowledge, today)
         or refers(q, context, knowledge)
         or stay(q, context, knowledge)
-        or caveat_asked(q, context, knowledge)
+        or (None if corrected else caveat_asked(q, context, knowledge))
     )
 
 
@@ -474,9 +482,8 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
     if here is None or not qualifies(q):
         return None
     words = frozenset(t for t in q.norm.tokens if t not in _QUALIFIER_STEMS)
-    named = next((s.subject for s in q.real if s.score >= CLARIFY_THRESHOLD), here)
-    if not words or named != here:
-        return None  # "non, plutôt en audio": another need, not the video's caveat
+    if not words:
+        return None
     topics = index_for(knowledge).caveat_topics
     kinds: dict[str, None] = {}
     for caveat in knowledge.tools[here.id].caveats:
@@ -484,6 +491,11 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
         if said and words <= frozenset().union(*said):
             kinds.update(dict.fromkeys(caveat.about))
     if not kinds:
+        return None
+    # Another need or tool named by its name is asked instead ("non, plutôt en audio":
+    # another need, not the video's caveat); one the caveat's words only describe is not
+    # ("et sur un téléphone android ?" after Tchap: its stores, not the merging of calls).
+    if any(s.subject != here and _by_its_name(s, knowledge) for s in q.real):
         return None
     return q.decision(
         here,
@@ -495,6 +507,17 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
 
 
 _QUALIFIER_STEMS = frozenset(stem(w) for w in QUALIFIERS)
+
+
+def _by_its_name(s: Scored, knowledge: Knowledge) -> bool:
+    """Named surely by a word of its name: "audio" of the audio conference, "tchap"."""
+    if s.score < NEED_NAMED:
+        return False
+    index = index_for(knowledge)
+    if s.subject.kind is NEED:
+        title = normalize(knowledge.needs[s.subject.id].title, index.abbreviations, index.stopwords)
+        return not s.matched.isdisjoint(title.tokens)
+    return not s.matched.isdisjoint(index.name_tokens.get(s.subject, frozenset()))
 
 
 def _on_the_rule(q: Question, knowledge: Knowledge) -> bool:

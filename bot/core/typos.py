@@ -7,7 +7,8 @@ In order, the first that finds something wins:
   "stockag");
 - the same French phonetic key (phonetic.py: "odyo" / "audio", "fichié" / "fichier");
 - for the closed list of tool names and need titles only: one edit in a word of 3 or 4
-  letters ("tchp"), two letters swapped in a longer one ("tcahp"), or keys one edit apart
+  letters ("tchp"), as typed as well as stemmed ("étage", stemmed "etag", is no "état"),
+  two letters swapped in a longer one ("tcahp"), or keys one edit apart
   ("skalway" / "scaleway"). Common words are
   never reached this way, so "mal" cannot become "mail" nor "somme" "zoom".
 """
@@ -131,6 +132,8 @@ def _names(token: str, word: str, index: Index) -> dict[str, float]:
             name[0] == token[0]
             and len(name) > len(token) - 1
             and (len(token) < MIN_TYPO_LENGTH or distance == 1)
+            # a short word as typed, not only its stem: "étage" is no "état"
+            and (len(token) >= MIN_TYPO_LENGTH or Levenshtein.distance(word, name) <= 1)
         ):
             found[name] = NAME_SIMILARITY
     key = phonetic_key(word)

@@ -47,6 +47,7 @@ from bot.core.normalize import NEGATED, plain_words, stem
 from bot.core.thread import (
     ANSWER_THRESHOLD,
     CLARIFY_THRESHOLD,
+    NEED_NAMED,
     OUTSIDERS,
     follow,
     qualifies,
@@ -70,10 +71,6 @@ EVITER = Category.EVITER
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
 DENIED_MARGIN = 0.15  # a need partly denied yields to one this close that is not
-# A need named this surely ("visio") is what is asked, even under a tool of another need
-# that scores higher but is named by no word of its own ("visio sur mon portable": the
-# phone is where, not what).
-NEED_NAMED = 0.75
 APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
 MAX_CHOICES = 4
 MERGE_THRESHOLD = 0.5
@@ -92,13 +89,14 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if switch is not None and not only_filler(read_moves(switch, cues_for(knowledge)).rest):
         return decide(switch, knowledge, context.fresh(), today)._replace(fresh=True)
     carried = q.norm.words[:1] == ("et",) and context.subject not in NO_TOPIC
+    corrected = False
     if context.subject not in (None, HELP, NONE):
         for _ in range(MAX_CORRECTIONS):
             rest = q.moves.correction
             if rest is None or only_filler(rest):
                 break
-            q, carried = read_question(rest, knowledge), True
-    decision = _unnamed(q, knowledge) or follow(q, context, knowledge, today)
+            q, carried, corrected = read_question(rest, knowledge), True, True
+    decision = _unnamed(q, knowledge) or follow(q, context, knowledge, today, corrected)
     if decision is None and context.subject in NO_TOPIC:
         decision = _avoided(q, knowledge)
     if decision is not None and decision.attributes and not decision.follow_up:
@@ -246,9 +244,28 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         off = next((s for s in q.scored if s.subject == NONE), None)
         if off is not None and off.score >= top.score - 1e-6 and off.matched - top.matched:
             special = off
+    # A meeting counted on a need named surely is in scope, whatever place it is said in:
+    # "au 4e étage du bâtiment B, une visio à 6" asks for a visio.
+    if (
+        special is not None
+        and special.subject == NONE
+        and top is not None
+        and q.entities.participants is not None
+        and top.anchored
+        and top.score >= NEED_NAMED
+        and top.matched.isdisjoint(special.matched)
+    ):
+        special = None
     # A problem the guide speaks of is no off-topic breakdown: "la webconf ne marche pas
     # sous Firefox" is the webconf's browser caveat.
-    if special is not None and special.subject == NONE and top is not None and top.anchored:
+    if (
+        special is not None
+        and special.subject == NONE
+        and top is not None
+        and top.anchored
+        # a need guessed from one word ("où trouver") has no caveat asked of its tools
+        and (top.score >= NEED_NAMED or top.subject.kind is not NEED)
+    ):
         index = index_for(knowledge)
         topics = index.topics
         # Not by a word off-topic phrasings share: "la salle du conseil" is no virtual room.
@@ -376,7 +393,9 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             )
         ]
         # The tool's own need, said in more words than another need, keeps the tool:
-        # "téléphoner à deux collègues en même temps pour qu'on discute" is a call.
+        # "téléphoner à deux collègues en même temps pour qu'on discute" is a call; so
+        # does its need said by the same words as the other ("zoom pour le point
+        # d'équipe": a meeting by phone or on screen, Zoom's own need among them).
         home = next(
             (
                 s
@@ -390,8 +409,10 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             if (
                 home is not None
                 and need_id != home.subject.id
-                and home.score > s.score
-                and len(home.matched) > len(s.matched)
+                and (
+                    (home.score > s.score and len(home.matched) > len(s.matched))
+                    or (home.score >= s.score - 1e-6 and home.matched >= s.matched)
+                )
             ):
                 break
             if not placed(top.subject, need_id, knowledge) or (

@@ -596,6 +596,10 @@ def test_described_situations_find_their_need(
         "comment signaler un mail de phishing",  # "signaler" is no Signal
         "le réseau est lent au bureau",  # a network, not a network of peers
         "réserver un train pour une réunion à Lyon",
+        "c'est à quel étage ?",  # "étage" is no "état" of the WebConférence de l'État
+        # A request of the domain's words ("demande") is no tool's caveat on a need guessed
+        # from a verb.
+        "où trouver le formulaire de demande de congés annuels ?",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:
@@ -866,3 +870,23 @@ def test_zoom_replies_say_its_rule_for_sensitive_subjects(knowledge: Knowledge) 
     reply = ask(knowledge, "le préfet veut tenir sa réunion sur zoom, ça pose problème ?")
     assert reply.subject == S("tool:zoom")
     assert "sensibles" in reply.text.split("\n")[0]
+
+
+def test_a_meeting_counted_on_a_named_need_is_in_scope_wherever_it_is(
+    knowledge: Knowledge,
+) -> None:
+    question = "je suis au 4e étage du bâtiment B, on voudrait faire une visio à 6"
+    reply = ask(knowledge, question)
+    assert reply.subject in (S("need:web_conference"), S("tool:webconf_etat"))
+    assert reply.text.startswith("Pour 6 participants : WebConférence de l'État")
+    # Without a meeting asked, the building is still off topic.
+    assert ask(knowledge, "quelle est l'adresse du bâtiment B ?").subject == S("none")
+
+
+def test_a_tool_named_for_a_situation_of_its_own_need_stays_the_tool(
+    knowledge: Knowledge,
+) -> None:
+    # "point d'équipe" is a meeting by phone or on screen: Zoom's own need is one of them.
+    reply = ask(knowledge, "zoom pour le point d'équipe de lundi ?")
+    assert reply.subject == S("tool:zoom")
+    assert "éviter" in reply.text.split("\n")[0]

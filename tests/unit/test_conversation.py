@@ -607,3 +607,15 @@ def test_a_short_question_on_the_tool_stays_on_it(
 def test_if_it_does_not_work_asks_what_else(knowledge: Knowledge) -> None:
     _, fallback = talk(knowledge, "whatsapp pour l'équipe c'est ok ?", "et si ça marche pas ?")
     assert fallback.text.startswith("À la place de Tchap") and "Ariane" in fallback.text
+
+
+def test_a_device_asked_of_a_tool_is_its_caveat_not_the_devices_tip(knowledge: Knowledge) -> None:
+    _, stores = talk(knowledge, "c'est quoi tchap ?", "et sur un telephone android ?")
+    assert stores.subject == S("tool:tchap")
+    assert "Google Play" in stores.text
+    # A need named by its name is still asked instead, and a correction never asks a caveat
+    # of what it corrects.
+    _, audio = talk(knowledge, "webconf", "et en audio ?")
+    assert audio.subject == S("need:audio_conference")
+    _, phone = talk(knowledge, "visio à 6", "non, plutôt par téléphone")
+    assert phone.subject in (S("need:audio_conference"), S("tool:audioconf_ministere"))

@@ -1,9 +1,12 @@
 """Entity reading on normalised text: participant counts, device, sensitivity."""
 
+from pathlib import Path
+
 import pytest
 
 from bot.core.entities import MAX_PARTICIPANTS, read_count, read_entities, read_participants
 from bot.core.normalize import plain_words
+from bot.knowledge.loader import load_knowledge
 
 APPROX = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30, "deux": 2}
 DEVICES = {"android": ("android", "samsung", "galaxy", "pixel"), "iphone": ("iphone", "apple")}
@@ -164,5 +167,25 @@ COUNTS = [
 def test_counts_only_people(text: str, expected: int | None, said: str | None) -> None:
     plain = " ".join(plain_words(text, {}))
     found = read_count(plain, APPROX | {"douzaine": 12})
+    assert (found[0] if found else None) == expected
+    assert (found[1] if found else None) == said
+
+
+# The shipped lexicon: "quarantaine" is also a quarantine, counted only where it counts
+# people ("une quarantaine de", after "être"), and said back by its own word.
+SHIPPED = [
+    ("on sera une quarantaine", 40, "une quarantaine de participants"),
+    ("nous serons une quarantaine en visio", 40, "une quarantaine de participants"),
+    ("une quarantaine de personnes au téléphone", 40, "une quarantaine de participants"),
+    ("je suis en quarantaine, quelle visio ?", None, None),
+    ("pendant la quarantaine on fait comment", None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "said"), SHIPPED)
+def test_counts_of_the_shipped_lexicon(text: str, expected: int | None, said: str | None) -> None:
+    lexicon = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge").lexicon
+    plain = " ".join(plain_words(text, lexicon.abbreviations))
+    found = read_count(plain, lexicon.approximate_numbers)
     assert (found[0] if found else None) == expected
     assert (found[1] if found else None) == said
