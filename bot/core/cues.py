@@ -33,7 +33,8 @@ FILLER = frozenset(
     " no n sujet celui celle prends prend choisis choisi quelque chose chose faire fait"
     " puis peut peux pouvez on est etre ai as avons avez ont sommes serons sera seront suis"
     " travaille travaillons bosse utilise j ai voire environ demain aujourd hui ce matin soir"
-    " apres midi lundi mardi mercredi jeudi vendredi prochain prochaine semaine".split()
+    " apres midi lundi mardi mercredi jeudi vendredi prochain prochaine semaine"
+    " exactement precisement".split()
 )
 # Where a correction or a switch must stand to count: first in the message, after these.
 _LEADING = frozenset("et ah oh oups ha bon ben euh ok".split())

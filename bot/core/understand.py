@@ -477,8 +477,10 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         described = frozenset(s.subject for s in q.scored if s.score >= CLARIFY_THRESHOLD / 2)
         tool = caveat_subject(subject, q.topics, knowledge, entities.services, described)
         negated = q.negated
-        if tool is not None and not any(
-            lacking(c, negated) for c in knowledge.tools[tool.id].caveats
+        if (
+            tool is not None
+            and not any(lacking(c, negated) for c in knowledge.tools[tool.id].caveats)
+            and not _another_tool_said(tool, subject, q, knowledge)
         ):
             subject = tool
     subject = _described_for_another_count(subject, top, entities, knowledge, today)
@@ -498,6 +500,19 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
                 also_entities=order.second_entities,
             )
     return q.decision(subject, need=need, also=also)
+
+
+def _another_tool_said(tool: Subject, need: Subject, q: Question, knowledge: Knowledge) -> bool:
+    """The message leans to another tool of the need than the one whose caveat it touches:
+    "organiser un webinaire" is Lifesize's word more than the WebConférence's organiser;
+    the need's answer gives both."""
+    tools = [
+        s for s in q.scored if s.subject.kind is TOOL and placed(s.subject, need.id, knowledge)
+    ]
+    if not tools or tools[0].subject == tool or tools[0].score < CLARIFY_THRESHOLD:
+        return False
+    own = next((s.score for s in tools if s.subject == tool), 0.0)
+    return own < tools[0].score
 
 
 def _inside_the_named(top: Scored, real: list[Scored], knowledge: Knowledge) -> Scored | None:

@@ -619,3 +619,39 @@ def test_a_device_asked_of_a_tool_is_its_caveat_not_the_devices_tip(knowledge: K
     assert audio.subject == S("need:audio_conference")
     _, phone = talk(knowledge, "visio à 6", "non, plutôt par téléphone")
     assert phone.subject in (S("need:audio_conference"), S("tool:audioconf_ministere"))
+
+
+def test_a_webinar_is_lifesizes_word_its_count_still_decides(knowledge: Knowledge) -> None:
+    webinar, booking = talk(
+        knowledge, "je dois organiser un webinaire", "comment je réserve la salle ?"
+    )
+    assert webinar.subject == S("need:web_conference")
+    assert "Lifesize" in webinar.text
+    assert booking.subject == S("tool:lifesize")
+    assert "soutien-it.ac@developpement-durable.gouv.fr" in booking.text
+    (small,) = talk(knowledge, "webinaire pour 30 personnes")
+    assert small.text.startswith("Pour 30 participants : WebConférence de l'État")
+    assert "Lifesize (plus de 50 participants)" in small.text
+    # Organising a visio is still the WebConférence's organiser condition.
+    (visio,) = talk(knowledge, "organiser une visio")
+    assert visio.subject == S("tool:webconf_etat")
+    assert "VPN" in visio.text
+
+
+@pytest.mark.parametrize(
+    "question", ["c'est quoi ?", "ça sert à quoi exactement ?", "à quoi ça sert ?"]
+)
+def test_what_is_it_said_alone_describes_the_subject_under_discussion(
+    knowledge: Knowledge, question: str
+) -> None:
+    _, described = talk(knowledge, "on m'a parlé d'osmose", question)
+    assert described.subject == S("tool:osmose")
+    assert "communauté" in described.text
+    # "c'est quoi le lien ?" still asks the link.
+    _, link = talk(knowledge, "on m'a parlé d'osmose", "c'est quoi le lien ?")
+    assert link.subject == S("tool:osmose") and "communauté" not in link.text
+
+
+def test_what_about_a_count_in_english_refines_the_answer(knowledge: Knowledge) -> None:
+    _, bigger = talk(knowledge, "video meeting for 6 people", "what about 300?")
+    assert bigger.text.startswith("Pour 300 participants : Lifesize")
