@@ -205,7 +205,7 @@ class Composer:
         others = [
             o
             for o in alternatives(need, self.d.entities, self.k, self.today, outsider=self.outsider)
-            if o not in leads
+            if o not in leads and o.tool not in self.tools  # not twice (fitting_line)
         ]
         if not others:
             return []

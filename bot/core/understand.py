@@ -662,6 +662,8 @@ def _between_tools(
             s.subject.kind in (TOOL, NEED)
             and s.score >= ANSWER_THRESHOLD
             and s.anchored
+            # a need guessed from a verb is no option: "tchap ou je le trouve"
+            and (s.subject.kind is TOOL or s.score >= NEED_NAMED)
             and all(not (s.matched & other.matched) for other in named)
         ):
             named.append(s)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import Context, Reply, answer
+from bot.evaluation import load_set
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
 from bot.knowledge.subject import Subject
@@ -890,3 +891,18 @@ def test_a_tool_named_for_a_situation_of_its_own_need_stays_the_tool(
     reply = ask(knowledge, "zoom pour le point d'équipe de lundi ?")
     assert reply.subject == S("tool:zoom")
     assert "éviter" in reply.text.split("\n")[0]
+
+
+def test_no_reply_says_a_paragraph_twice(knowledge: Knowledge) -> None:
+    # "tchape ... ou je le trouv": Tchap fitting the question and Tchap the advised
+    # alternative of the email need once made the same line twice.
+    root = Path(__file__).resolve().parents[2]
+    questions = [
+        c.q for path in sorted((root / "tests" / "eval").glob("*.yaml")) for c in load_set(path)[0]
+    ]
+    repeated = []
+    for question in questions:
+        paragraphs = [p for p in ask(knowledge, question).text.split("\n\n") if p.strip()]
+        if len(paragraphs) != len(set(paragraphs)):
+            repeated.append(question)
+    assert repeated == []

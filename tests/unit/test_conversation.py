@@ -306,6 +306,10 @@ def test_an_unaccented_where_is_no_choice_between_needs(knowledge: Knowledge) ->
     # "ou" for "où", and "en ligne" that is no visio: one need, answered.
     (reply,) = talk(knowledge, "un coin en ligne ou deposer mes fichiers")
     assert reply.subject == S("need:collaborative_workspace")
+    # Nor between a tool and a need guessed from the verb after it.
+    (where,) = talk(knowledge, "tchape sur andoid ou je le trouv")
+    assert where.subject == S("tool:tchap")
+    assert "Google Play" in where.text
 
 
 def test_talking_inside_the_mailbox_is_ariane(knowledge: Knowledge) -> None:
