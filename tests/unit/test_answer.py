@@ -572,6 +572,11 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             "recevoir les contributions de chaque service dans un document commun",
             {"need:collaborative_workspace"},
         ),
+        ("tenir notre assemblée générale en ligne avec 250 agents", {"tool:lifesize"}),
+        (
+            "avec mon samsung, avoir mes deux correspondants sur la même ligne",
+            {"tip:merge_calls_android"},
+        ),
     ],
 )
 def test_described_situations_find_their_need(
