@@ -41,7 +41,7 @@ _AFTER = rf"(?=\s*$|\s+(?:{_FOLLOWERS}|{_PEOPLE})\b)"
 # Words right before a number that make it a head count: "à 12", "on sera 12".
 _CUE = (
     r"(?:a|pour|avec|entre|jusqu a|sommes|serons|sera|seront|etions|etre|est|nous|for|with"
-    r"|of|at)"
+    r"|of|at|be|are)"
 )
 # Qualifiers between the cue and the number: "on est environ 12", "on n'est que 10".
 _QUALIFIER = r"(?:(?:environ|que|genre|pres de|a peu pres|au moins|au plus|max|maximum)\s+)?"
@@ -49,6 +49,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # (pattern, offset, how the agent said it): "plus de 50" means at least 51, and is
     # said back as "plus de 50", never as a number the agent did not give.
     (re.compile(rf"\bmoi et {_N}{_AFTER}"), 1, "vous et {n} autres participants"),
+    (re.compile(rf"\b{_N}\s+{_PEOPLE}\s+et moi\b"), 1, "vous et {n} autres participants"),
     # Whom the agent calls or meets are the others: "appeler 2 collègues" is three people.
     (
         re.compile(

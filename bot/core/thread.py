@@ -347,7 +347,11 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     rest = rest_of(q, knowledge)
     if not only_filler(rest):
         real = [s for s in score_rest(q, rest, knowledge) if s.subject not in SOCIAL]
-        if real and real[0].score >= CLARIFY_THRESHOLD:
+        if (
+            real
+            and real[0].score >= CLARIFY_THRESHOLD
+            and not _what_is_sensitive(real[0], entities, context, knowledge)
+        ):
             return None  # the message says something of its own
     merged = entities.merged_over(context.entities)
     # A new count, sensitivity or service can change the tool: start again from the need.
@@ -373,6 +377,23 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
             return q.decision(tip, entities=merged, need=context.need)
     subject, need = resolve(base, merged, knowledge, today, context.need)
     return q.decision(subject, entities=merged, need=need)
+
+
+def _what_is_sensitive(
+    top: Scored, entities: Entities, context: Context, knowledge: Knowledge
+) -> bool:
+    """Of the tool under discussion, a sensitive topic said in one word of another need:
+    "c'est bon si on parle d'un dossier sensible ?" after Zoom asks of Zoom; "et pour
+    stocker des documents sensibles ?" names a need in words of its own."""
+    only_sensitive = entities.sensitive and entities.participants is None and not entities.device
+    here = context.subject
+    return (
+        only_sensitive
+        and here is not None
+        and here.kind is TOOL
+        and len(top.matched) == 1
+        and not _by_its_name(top, knowledge)
+    )
 
 
 def _named_and_ruled_out(

@@ -659,3 +659,18 @@ def test_what_is_it_said_alone_describes_the_subject_under_discussion(
 def test_what_about_a_count_in_english_refines_the_answer(knowledge: Knowledge) -> None:
     _, bigger = talk(knowledge, "video meeting for 6 people", "what about 300?")
     assert bigger.text.startswith("Pour 300 participants : Lifesize")
+
+
+def test_a_sensitive_file_said_of_the_tool_under_discussion_asks_of_it(
+    knowledge: Knowledge,
+) -> None:
+    # "dossier" is the sensitive matter here, not a folder to share.
+    _, zoom = talk(knowledge, "zoom", "c'est bon si on parle d'un dossier contentieux sensible ?")
+    assert zoom.subject == S("tool:zoom")
+    assert zoom.text.startswith("Non : Zoom")
+    _, lifesize = talk(knowledge, "lifesize", "c'est sûr pour parler de dossiers sensibles ?")
+    assert lifesize.subject == S("tool:lifesize")
+    assert "confidentialité" in lifesize.text
+    # A need said in words of its own is still asked.
+    _, files = talk(knowledge, "tchap", "et pour stocker des documents sensibles ?")
+    assert files.subject == S("need:collaborative_workspace")

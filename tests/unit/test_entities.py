@@ -115,6 +115,9 @@ COUNTS = [
     ("audio - de 4 personnes", 3, "moins de 4 participants"),
     ("visio >= 50 pers", 50, "50 participants"),
     ("moi et deux collègues", 3, "vous et 2 autres participants"),
+    ("trois collègues et moi au téléphone", 4, "vous et 3 autres participants"),
+    ("we will be 12", 12, "12 participants"),
+    ("video meeting, we are 30", 30, "30 participants"),
     # Whom the agent calls or meets are the others.
     ("je voudrais téléphoner à deux collègues en même temps", 3, "vous et 2 collègues"),
     ("réunion avec mes 12 collègues", 13, "vous et 12 collègues"),
@@ -179,6 +182,7 @@ SHIPPED = [
     ("une quarantaine de personnes au téléphone", 40, "une quarantaine de participants"),
     ("je suis en quarantaine, quelle visio ?", None, None),
     ("pendant la quarantaine on fait comment", None, None),
+    ("we will be twelve", 12, "12 participants"),
 ]
 
 
