@@ -63,8 +63,10 @@ def follow(
         or details(q, context)
         or attribute(q, context, knowledge, today)
         or refine(q, context, knowledge, today)
+        or inside_the_named(q, context, knowledge)
         or refers(q, context, knowledge)
         or stay(q, context, knowledge)
+        or in_its_words(q, context, knowledge)
         or (None if corrected else caveat_asked(q, context, knowledge))
     )
 
@@ -412,6 +414,37 @@ def _named_and_ruled_out(
     return out is not None and out.reason == "count"
 
 
+def inside_the_named(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+    """ "y a pas un truc dans le webmel plutôt ?" after instant messaging: a tool of another
+    need named by its name alone asks for the need of the thread there, the tool of that
+    need which lives in it (Ariane, in webMél; the Stockage tab, for sharing files)."""
+    need_id = context.need
+    real = q.real
+    if need_id is None or context.subject in NO_TOPIC or not real:
+        return None
+    top = real[0]
+    names = index_for(knowledge).name_tokens
+    own = names.get(top.subject, frozenset())
+    if (
+        top.subject.kind is not TOOL
+        or top.score < ANSWER_THRESHOLD
+        or not top.matched
+        or not top.matched <= own
+        or main_need(top.subject, knowledge) == need_id
+    ):
+        return None
+    inside = [
+        tool_subject(o.tool)
+        for o in knowledge.needs[need_id].options
+        if o.tool
+        and tool_subject(o.tool) != top.subject
+        and names.get(tool_subject(o.tool), frozenset()) & top.matched
+    ]
+    if len(inside) != 1:
+        return None
+    return q.decision(inside[0], entities=q.entities.merged_over(context.entities), need=need_id)
+
+
 def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
     """ "je peux l'utiliser sur mon ordinateur ?", "il y a une discussion instantanée
     dedans ?": a message that points at the tool under discussion is about it, or about
@@ -493,6 +526,28 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
         explained = own.matched if own is not None and own_need else top.matched
         unknown = bool(set(asked) - explained - index.tool_words.get(here.id, frozenset()))
     return q.decision(here, entities=context.entities, need=context.need, unknown=unknown)
+
+
+def in_its_words(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+    """ "comment j'ajoute mes collègues ?" after Ariane: what the message names, it names
+    only by words the tool's own texts say ("Ajoutez-y les membres de votre équipe"), none
+    by its name: still that tool, not the merging of calls. A yes or no is left to stay,
+    which says when the guide does not give it."""
+    here = context.subject  # a tool asked about, not the one a need's answer led with
+    if here is None or here.kind is not TOOL or q.moves.yes_no:
+        return None
+    tool = knowledge.tools[here.id]
+    words = index_for(knowledge).tool_words.get(here.id, frozenset())
+    named = [s for s in q.real if s.score >= CLARIFY_THRESHOLD and s.subject != here]
+    if not named or any(
+        s.subject.kind is NEED  # "réunion": which meeting?
+        or _by_its_name(s, knowledge)
+        or (s.subject.kind is TIP and s.subject.id in tool.tips)
+        or not s.matched <= words
+        for s in named
+    ):
+        return None
+    return q.decision(here, entities=q.entities.merged_over(context.entities), need=context.need)
 
 
 def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:

@@ -674,3 +674,24 @@ def test_a_sensitive_file_said_of_the_tool_under_discussion_asks_of_it(
     # A need said in words of its own is still asked.
     _, files = talk(knowledge, "tchap", "et pour stocker des documents sensibles ?")
     assert files.subject == S("need:collaborative_workspace")
+
+
+def test_a_tool_of_another_need_named_alone_asks_for_the_threads_need_inside_it(
+    knowledge: Knowledge,
+) -> None:
+    _, ariane = talk(knowledge, "messagerie instantanée", "y a pas un truc dans le webmel plutôt ?")
+    assert ariane.subject == S("tool:ariane")
+    _, tab = talk(knowledge, "partager des fichiers", "et dans le webmel ?")
+    assert tab.subject == S("tool:webmel_stockage")
+    # No tool of the thread's need lives in it: the tool itself.
+    _, mel = talk(knowledge, "audio conférence", "et le webmel ?")
+    assert mel.subject == S("tool:mel")
+
+
+def test_words_the_tools_own_texts_say_stay_on_it(knowledge: Knowledge) -> None:
+    _, steps = talk(knowledge, "ariane", "comment j'ajoute mes collègues ?")
+    assert steps.subject == S("tool:ariane")
+    assert "Créez un canal." in steps.text
+    # After a tool whose texts do not say it, adding someone is still the calls' tips.
+    _, tips = talk(knowledge, "tchap", "comment j'ajoute mes collègues ?")
+    assert tips.subject == S("clarify")
