@@ -94,6 +94,8 @@ class Index:
     # concepts): a question word among them is no typo of another word ("agent" is not
     # "agenda", "solution" not "salut"). See is_real.
     real_words: frozenset[str]
+    # Common words, folded, that typo tolerance never reads as another word (lexicon)
+    common_words: frozenset[str]
     # tool -> (rank of its best category, position of the need, need id) of each need that
     # offers it, in the knowledge's order (conditions.main_need)
     placements: dict[str, tuple[tuple[int, int, str], ...]]
@@ -331,6 +333,9 @@ def build_index(knowledge: Knowledge) -> Index:
             )
         ),
         real_words=frozenset(real),
+        common_words=frozenset(
+            w for text in lexicon.common_words for w in plain_words(text, {}) if w.isalpha()
+        ),
     )
 
 

@@ -55,7 +55,7 @@ def _lookup(token: str, word: str, index: Index) -> Meanings:
     if token in index.postings:
         # A misspelling can stem like another word ("fichié" -> "fich", as "fiche"): a word
         # the knowledge never writes also gets what it sounds like.
-        if word in index.real_words or token.startswith(NEGATED):
+        if word in index.real_words or word in index.common_words or token.startswith(NEGATED):
             return ((token, 1.0),)
         sounds = {k: s for k, s in _sounds(token, word, index).items() if k != token}
         return ((token, 1.0), *sorted(sounds.items(), key=lambda kv: -kv[1]))
@@ -65,6 +65,8 @@ def _lookup(token: str, word: str, index: Index) -> Meanings:
         return tuple((known, sim * NEGATED_SIMILARITY) for known, sim in inner)
     if token.startswith(CONCEPT):
         return ()  # a concept is exact
+    if word in index.common_words:
+        return ()  # "semaine" is no typo of "séminaire", nor "entre" the start of "entretien"
     if is_real(word, index):  # a real word is no typo, but may extend a known one
         return tuple(sorted(_prefixes(token, index).items(), key=lambda kv: -kv[1]))
     # An elision typed without its apostrophe: "letat", "ladresse", "dun".

@@ -585,6 +585,7 @@ class _Builder:
             sensitive=_tuple(d["sensitive"]),
             approximate_numbers={k: int(v) for k, v in d["approximate_numbers"].items()},
             stopwords=_tuple(d["stopwords"]),
+            common_words=_tuple(d.get("common_words")),
             concepts={k: tuple(v) for k, v in (d.get("concepts") or {}).items()},
             services={k: tuple(v) for k, v in (d.get("services") or {}).items()},
             attributes={k: tuple(v) for k, v in (d.get("attributes") or {}).items()},

@@ -211,6 +211,9 @@ class Lexicon:
     sensitive: tuple[str, ...]  # "sensible", "confidentiel"...
     approximate_numbers: dict[str, int]  # "quinzaine" -> 15
     stopwords: tuple[str, ...]
+    # Common French words that are no typo of a word of the knowledge, and are never read
+    # as one: "semaine" is no "séminaire", "était" no "État", "entre" no "entretien".
+    common_words: tuple[str, ...] = ()
     # Words that say the same thing in a situation: "a_distance" -> ("à distance", "en
     # ligne", "depuis chez moi"...). A situation written with one of them matches them all.
     concepts: dict[str, tuple[str, ...]] = field(default_factory=dict)

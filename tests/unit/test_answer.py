@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import Context, Reply, answer
+from bot.core.decision import read_question
 from bot.evaluation import load_set
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Knowledge
@@ -911,3 +912,18 @@ def test_no_reply_says_a_paragraph_twice(knowledge: Knowledge) -> None:
         if len(paragraphs) != len(set(paragraphs)):
             repeated.append(question)
     assert repeated == []
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        # Common words that typo tolerance once read as a word of the guide.
+        ("entre collègues on veut s'écrire vite", "need:instant_messaging"),  # entretien
+        ("je dois organiser une réunion avec mon service la semaine prochaine", "clarify"),
+        ("c'était pour savoir où partager des fichiers", "need:collaborative_workspace"),
+    ],
+)
+def test_common_words_are_no_typos(knowledge: Knowledge, question: str, subject: str) -> None:
+    assert str(ask(knowledge, question).subject) == subject
+    matched = {t for s in read_question(question, knowledge).scored for t in s.matched}
+    assert not matched & {"entretien", "seminair", "etat"}
