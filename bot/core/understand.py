@@ -242,7 +242,11 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         # Level with an off-topic phrasing that says words of its own: "transférer un
         # appel sur iPhone" is no merging of calls.
         off = next((s for s in q.scored if s.subject == NONE), None)
-        if off is not None and off.score >= top.score - 1e-6 and off.matched - top.matched:
+        # A need read only from situation words ("depuis chez moi", "session") is level
+        # with it within the margin: "mot de passe de ma session windows" is off topic.
+        described = all(t.startswith(CONCEPT) for t in top.matched)
+        level = top.score - (MARGIN if described else 1e-6)
+        if off is not None and off.score >= level and off.matched - top.matched:
             special = off
     # A meeting counted on a need named surely is in scope, whatever place it is said in:
     # "au 4e étage du bâtiment B, une visio à 6" asks for a visio.
@@ -389,7 +393,13 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
             and not _explains_less(s, top, q, knowledge)  # "webmail stokage": the tab
             and (
                 id(s) in near
-                or (s.score >= NEED_NAMED and not top.anchored and not s.matched & top.matched)
+                or (
+                    not top.anchored
+                    and not s.matched & top.matched
+                    # named surely, or described in words of its own: "écrire en direct
+                    # depuis mon téléphone, de façon sécurisée" is a chat, from the phone
+                    and (s.score >= NEED_NAMED or (s.anchored and len(s.matched) >= 3))
+                )
             )
         ]
         # The tool's own need, said in more words than another need, keeps the tool:

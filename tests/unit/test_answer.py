@@ -604,6 +604,9 @@ def test_described_situations_find_their_need(
         "le réseau est lent au bureau",  # a network, not a network of peers
         "réserver un train pour une réunion à Lyon",
         "c'est à quel étage ?",  # "étage" is no "état" of the WebConférence de l'État
+        # Situation words alone ("depuis chez moi", "session") anchor no answer beside an
+        # off-topic request said in full.
+        "mot de passe de ma session windows expiré, je fais comment depuis chez moi ?",
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
@@ -754,6 +757,10 @@ def test_the_words_that_ask_an_attribute_do_not_pick_another_fact(
         ("visio sur mon portable", "need:web_conference"),
         ("mail sur mon smartphone", "need:email"),
         ("audio sur mon portable", "tool:mobile_phone"),  # the phone is the audio tool
+        (
+            "écrire en direct à des collègues depuis mon téléphone, de façon sécurisée",
+            "need:instant_messaging",
+        ),
     ],
 )
 def test_a_phone_named_with_another_need_is_where_not_what(
@@ -927,3 +934,22 @@ def test_common_words_are_no_typos(knowledge: Knowledge, question: str, subject:
     assert str(ask(knowledge, question).subject) == subject
     matched = {t for s in read_question(question, knowledge).scored for t in s.matched}
     assert not matched & {"entretien", "seminair", "etat"}
+
+
+@pytest.mark.parametrize(
+    ("question", "subject", "present"),
+    [
+        (
+            "Where can I download the government messaging app on my iPhone?",
+            "tool:tchap",
+            "App Store",
+        ),
+        ("hi, what's the web address of the webmail?", "tool:mel", "mel.din.developpement-durable"),
+    ],
+)
+def test_english_words_agents_use(
+    knowledge: Knowledge, question: str, subject: str, present: str
+) -> None:
+    reply = ask(knowledge, question)
+    assert str(reply.subject) == subject
+    assert present in reply.text

@@ -695,3 +695,8 @@ def test_words_the_tools_own_texts_say_stay_on_it(knowledge: Knowledge) -> None:
     # After a tool whose texts do not say it, adding someone is still the calls' tips.
     _, tips = talk(knowledge, "tchap", "comment j'ajoute mes collègues ?")
     assert tips.subject == S("clarify")
+
+
+def test_a_computer_asked_after_installing_tchap_gets_its_site(knowledge: Knowledge) -> None:
+    _, site = talk(knowledge, "comment installer tchap ?", "et sur mon pc ?")
+    assert site.subject == S("tool:tchap") and "https://www.tchap.gouv.fr" in site.text
