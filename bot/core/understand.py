@@ -775,6 +775,8 @@ def _close_needs(
             continue
         if _one_word_beside_a_situation(s, top):
             continue
+        if top.anchored and not s.anchored and s.score < top.score:
+            continue  # "la boîte mail me renvoie mon zip de 80 Mo": where to put the file
         if _partly_denied(s) and not _partly_denied(top):
             continue  # put behind by _undenied_first
         need = main_need(s.subject, knowledge)

@@ -953,3 +953,11 @@ def test_english_words_agents_use(
     reply = ask(knowledge, question)
     assert str(reply.subject) == subject
     assert present in reply.text
+
+
+def test_a_heavy_file_the_mailbox_refuses_is_where_to_put_it(knowledge: Knowledge) -> None:
+    # "boîte mail" names the email need only by words off-topic requests share: no
+    # ambiguity beside a described need; the heavy archive is the Stockage tab's case.
+    reply = ask(knowledge, "ma boîte mail me renvoie mon zip de 80 Mo trop lourd, je le mets où ?")
+    assert reply.subject in (S("need:collaborative_workspace"), S("tool:webmel_stockage"))
+    assert "Stockage" in reply.text
