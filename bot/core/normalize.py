@@ -92,8 +92,9 @@ def fold(text: str) -> str:
 
 
 # Words Snowball cuts to the stem of common words, kept whole (a stemmer override, as
-# search engines have): "devis" would be "devait" and "devant", "paie" "payer", "payant".
-_KEPT_WHOLE = frozenset({"devis", "paie"})
+# search engines have): "devis" would be "devait" and "devant", "paie" "payer", "payant",
+# "direction" (a sous-direction) "direct" (en direct).
+_KEPT_WHOLE = frozenset({"devis", "paie", "direction", "directions"})
 
 
 @lru_cache(maxsize=65536)
@@ -205,7 +206,12 @@ def content_words(
     surface: list[str] = []
     negating = denied = without = False
     acted_on = False  # denying what a verb after "sans" acts on
+    previous = ""
     for word in words:
+        if word == "pas" and previous == "pourquoi":
+            previous = word
+            continue  # "pourquoi pas zoom ?" asks about Zoom
+        previous = word
         if word in _NEGATORS or (denied and word == _NEGATION_GOES_ON):
             negating = denied = True
             without, acted_on = word == _WITHOUT, False

@@ -325,6 +325,10 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     if app is not None:
         need = _app_need(app, real, knowledge)
         return q.decision(need_subject(need) if need else NONE, need=need, app=app)
+    denied = _denied_beside_its_need(top, real, knowledge)
+    if denied is not None:  # "une visio à 12 mais pas Zoom": the need's answer, for 12
+        subject, need = resolve(denied, entities, knowledge, today, None)
+        return q.decision(subject, need=need)
     compared = _compared(q, real, knowledge)
     if compared:  # "différence entre tixeo et scaleway ?": each one, side by side
         need = main_need(compared[0], knowledge)
@@ -562,6 +566,29 @@ def _undenied_first(real: list[Scored]) -> list[Scored]:
         if s.subject.kind is NEED and not _partly_denied(s):
             return [s, *(r for r in real if r is not s)]
     return real
+
+
+def _denied_beside_its_need(
+    top: Scored, real: list[Scored], knowledge: Knowledge
+) -> Subject | None:
+    """A tool the message denies by its name ("pas Zoom") beside its need named in words of
+    its own ("une visio à 12"): the need is what is asked."""
+    if top.subject.kind is not TOOL:
+        return None
+    names = index_for(knowledge).name_tokens.get(top.subject, frozenset())
+    if not any(t.startswith(NEGATED) and t[1:] in names for t in top.matched):
+        return None
+    need = main_need(top.subject, knowledge)
+    return next(
+        (
+            s.subject
+            for s in real
+            if s.subject == need_subject(need or "")
+            and s.score >= ANSWER_THRESHOLD
+            and not _partly_denied(s)
+        ),
+        None,
+    )
 
 
 def _partly_denied(s: Scored) -> bool:

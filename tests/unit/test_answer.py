@@ -961,3 +961,10 @@ def test_a_heavy_file_the_mailbox_refuses_is_where_to_put_it(knowledge: Knowledg
     reply = ask(knowledge, "ma boîte mail me renvoie mon zip de 80 Mo trop lourd, je le mets où ?")
     assert reply.subject in (S("need:collaborative_workspace"), S("tool:webmel_stockage"))
     assert "Stockage" in reply.text
+
+
+def test_a_tool_denied_beside_its_need_leaves_the_needs_answer(knowledge: Knowledge) -> None:
+    reply = ask(knowledge, "Une visio à 12 mais pas Zoom svp, ma DDT l'a interdit.")
+    assert reply.text.startswith("Pour 12 participants : WebConférence de l'État")
+    # "pourquoi pas" denies nothing: it asks about Zoom.
+    assert ask(knowledge, "pourquoi pas zoom ?").subject == S("tool:zoom")

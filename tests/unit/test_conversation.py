@@ -700,3 +700,15 @@ def test_words_the_tools_own_texts_say_stay_on_it(knowledge: Knowledge) -> None:
 def test_a_computer_asked_after_installing_tchap_gets_its_site(knowledge: Knowledge) -> None:
     _, site = talk(knowledge, "comment installer tchap ?", "et sur mon pc ?")
     assert site.subject == S("tool:tchap") and "https://www.tchap.gouv.fr" in site.text
+
+
+def test_a_sous_direction_is_no_live_chat(knowledge: Knowledge) -> None:
+    # "direction" stems like "direct" ("en direct", a chat word) and extends it.
+    _, bigger, booking = talk(
+        knowledge,
+        "visio à 8",
+        "finalement toute la sous-direction vient, on sera 120",
+        "je réserve comment ?",
+    )
+    assert bigger.text.startswith("Pour 120 participants : Lifesize")
+    assert booking.subject == S("tool:lifesize")
