@@ -54,7 +54,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     (
         re.compile(
             r"\b(?:appeler|appelle|appel|telephoner a|telephone a|joindre|avec|call|with)"
-            rf"\s+(?:mes\s+|les\s+)?{_N}\s+(?:collegues?|colegues?|collaborateurs?|colleagues?)\b"
+            rf"\s+(?:mes\s+|les\s+)?{_N}\s+(?:collegues?|colegues?|collaborateurs?|colleagues?"
+            r"|chefs?|adjoints?|homologues?)\b"
         ),
         1,
         "vous et {n} collègues",

@@ -249,16 +249,20 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         if off is not None and off.score >= level and off.matched - top.matched:
             special = off
     # A meeting counted on a need named surely is in scope, whatever place it is said in:
-    # "au 4e étage du bâtiment B, une visio à 6" asks for a visio.
-    if (
+    # "au 4e étage du bâtiment B, une visio à 6" asks for a visio. So is one counted beside
+    # an off-topic phrasing said only in the domain's words: "un point avec les neuf chefs
+    # d'unité… ils ont tous leur portable pro" tells the equipment, it asks no hardware.
+    counted = (
         special is not None
         and special.subject == NONE
         and top is not None
         and q.entities.participants is not None
-        and top.anchored
-        and top.score >= NEED_NAMED
-        and top.matched.isdisjoint(special.matched)
-    ):
+        and (
+            (top.anchored and top.score >= NEED_NAMED and top.matched.isdisjoint(special.matched))
+            or not special.anchored
+        )
+    )
+    if counted:
         special = None
     # A problem the guide speaks of is no off-topic breakdown: "la webconf ne marche pas
     # sous Firefox" is the webconf's browser caveat.
@@ -302,7 +306,12 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
     # An off-topic phrasing said in full ("casque audio", "écran cassé"), and nothing of the
     # domain but the words it shares with it: no anchor for an answer.
     off_topic = next((s for s in q.scored if s.subject == NONE), None)
-    if off_topic is not None and off_topic.score >= CLARIFY_THRESHOLD and not top.anchored:
+    if (
+        off_topic is not None
+        and off_topic.score >= CLARIFY_THRESHOLD
+        and not top.anchored
+        and not counted
+    ):
         return q.decision(NONE)
     return None
 

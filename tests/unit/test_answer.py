@@ -968,3 +968,15 @@ def test_a_tool_denied_beside_its_need_leaves_the_needs_answer(knowledge: Knowle
     assert reply.text.startswith("Pour 12 participants : WebConférence de l'État")
     # "pourquoi pas" denies nothing: it asks about Zoom.
     assert ask(knowledge, "pourquoi pas zoom ?").subject == S("tool:zoom")
+
+
+def test_a_counted_meeting_beside_the_equipment_it_uses_is_in_scope(knowledge: Knowledge) -> None:
+    question = (
+        "Ma cheffe veut faire un point chaque matin à 9h avec les neuf chefs d'unité, chacun "
+        "chez soi. Ils n'ont pas tous un ordinateur mais ils ont tous leur portable pro."
+    )
+    reply = ask(knowledge, question)
+    assert reply.subject == S("tool:audioconf_ministere")
+    assert reply.text.startswith("Pour vous et 9 collègues :")
+    # Hardware asked about, with no meeting counted, is still off topic.
+    assert ask(knowledge, "mon ordinateur portable pro ne démarre plus").subject == S("none")

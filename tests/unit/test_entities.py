@@ -121,6 +121,7 @@ COUNTS = [
     # Whom the agent calls or meets are the others.
     ("je voudrais téléphoner à deux collègues en même temps", 3, "vous et 2 collègues"),
     ("réunion avec mes 12 collègues", 13, "vous et 12 collègues"),
+    ("un point avec les neuf chefs d'unité", 10, "vous et 9 collègues"),
     ("visio avec 1 collègue", 2, "vous et une autre personne"),
     ("qu'on discute tous les trois", 3, "3 participants"),
     # A word after the count that is no noun of its own.
