@@ -192,6 +192,8 @@ _NEGATION_GOES_ON = "ni"
 _WITHOUT = "sans"
 _INFINITIVE = ("er", "ir", "re")
 _VERB_LINKS = frozenset({"par", "a", "au", "aux", "sur", "dans", "avec"})
+# "sans sortir du webmél", "sans quitter Tchap": the place is wanted, not denied.
+_STAYING = frozenset({"sortir", "quitter", "changer"})
 
 
 def content_words(
@@ -217,6 +219,9 @@ def content_words(
             without, acted_on = word == _WITHOUT, False
             continue
         if negating and (word in _NEGATION_GAP or (acted_on and word in _VERB_LINKS)):
+            continue
+        if negating and without and word in _STAYING:
+            negating = acted_on = False
             continue
         if len(word) > 1 and not word.isdigit() and word not in stopwords:
             tokens.append(NEGATED + stem(word) if negating else stem(word))

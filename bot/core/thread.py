@@ -555,7 +555,9 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
     words of one of the tool's caveats ask that caveat, not the help menu or another
     subject."""
     here = tool_under_discussion(context, knowledge)
-    if here is None or not qualifies(q):
+    # A qualifier ("et l'aide ?"), or a question in its words only ("c'est accessible de
+    # chez moi ?" after P2R: « maintenant accessible depuis internet »).
+    if here is None or not (qualifies(q) or "?" in q.text):
         return None
     words = frozenset(t for t in q.norm.tokens if t not in _QUALIFIER_STEMS)
     if not words:

@@ -712,3 +712,15 @@ def test_a_sous_direction_is_no_live_chat(knowledge: Knowledge) -> None:
     )
     assert bigger.text.startswith("Pour 120 participants : Lifesize")
     assert booking.subject == S("tool:lifesize")
+
+
+def test_a_question_in_a_caveats_words_only_gets_that_caveat(knowledge: Knowledge) -> None:
+    _, home = talk(knowledge, "le P2R c'est quoi", "c'est accessible de chez moi ?")
+    assert home.subject == S("tool:audioconf_ministere")
+    assert "accessible depuis internet" in home.text
+    _, inside = talk(
+        knowledge,
+        "je veux envoyer des petits messages rapides à mon équipe",
+        "et sans sortir du webmél ?",
+    )
+    assert inside.subject == S("tool:ariane")

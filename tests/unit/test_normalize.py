@@ -92,6 +92,10 @@ def test_ni_goes_on_denying_only_after_a_negation() -> None:
         ("sans installer d'appli, visio", ("!install", "!appli", "visio")),
         # Not after "pas": "je ne peux pas envoyer de mail" still speaks of mail.
         ("je ne peux pas envoyer de mail", ("ne", "peux", "!envoi", "mail")),
+        # Without leaving a place, the place is wanted.
+        ("sans sortir du webmél", ("webmel",)),
+        # "pourquoi pas" asks, it denies nothing.
+        ("pourquoi pas zoom", ("pourquoi", "zoom")),
     ],
 )
 def test_without_a_verb_denies_its_object(text: str, tokens: tuple[str, ...]) -> None:
