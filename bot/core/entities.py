@@ -49,6 +49,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # (pattern, offset, how the agent said it): "plus de 50" means at least 51, and is
     # said back as "plus de 50", never as a number the agent did not give.
     (re.compile(rf"\bmoi et {_N}{_AFTER}"), 1, "vous et {n} autres participants"),
+    # A count corrected: "20 pas 200", "12 et non 120".
+    (re.compile(rf"\b{_N}\s+(?:et\s+)?(?:pas|non)\s+\d+\b"), 0, "{n}"),
     (re.compile(rf"\b{_N}\s+{_PEOPLE}\s+et moi\b"), 1, "vous et {n} autres participants"),
     # Whom the agent calls or meets are the others: "appeler 2 collègues" is three people.
     (

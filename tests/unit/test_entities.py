@@ -87,6 +87,8 @@ COUNTS = [
         "une vingtaine à une trentaine de participants",
     ),
     ("on sera 20 voire 30", 30, "20 à 30 participants"),
+    ("non pardon, 20 pas 200", 20, "20 participants"),
+    ("12 et non 120", 12, "12 participants"),
     ("on veut se parler à quatre sans se voir, vers 14h", 4, "4 participants"),
     # "1" typed for "une": the count is the other number.
     ("slt kel outil pr 1 visio a 10 stp", 10, "10 participants"),
