@@ -574,6 +574,9 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:collaborative_workspace"},
         ),
         ("tenir notre assemblée générale en ligne avec 250 agents", {"tool:lifesize"}),
+        # Co-writing said in one word; "la note" is no "c'est noté".
+        ("on doit co-rédiger la note", {"need:collaborative_workspace"}),
+        ("coécrire un rapport à plusieurs", {"need:collaborative_workspace"}),
         (
             "avec mon samsung, avoir mes deux correspondants sur la même ligne",
             {"tip:merge_calls_android"},
