@@ -90,6 +90,7 @@ class Cues:
     attribute_words: tuple[str, ...]  # one-word cues long enough for a typo
     corrections: Phrases
     switches: Phrases
+    contrasts: Phrases
     details: Phrases
     yes_no: Phrases
     needed: Phrases
@@ -123,6 +124,7 @@ def compile_cues(knowledge: Knowledge) -> Cues:
         attribute_words=tuple(p for p in kinds if " " not in p and len(p) >= TYPO_MIN),
         corrections=_regex(d.corrections),
         switches=_regex(d.topic_switches),
+        contrasts=_regex(d.contrasts),
         details=_regex(d.details),
         yes_no=_regex(d.yes_no),
         needed=_regex(d.needed),
@@ -166,6 +168,9 @@ class Moves(NamedTuple):
     breakdown: bool  # "Tchap ne marche plus": asks the alternatives of what it names
     correction: str | None  # the text after a correction cue ("non, plutôt …")
     switch: str | None  # the text after a topic switch ("autre question : …")
+    # The text after the last contrast ("j'utilise Tchap… par contre je dois réunir 40
+    # collègues"), anywhere in the message; None without one.
+    contrast: str | None
     details: bool  # the whole message asks for the rest of the last answer
     pick: int | None  # 1-based option picked ("2", "le premier"); -1: the last
 
@@ -245,6 +250,7 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         breakdown=bool(broken),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_switch(plain, words, cues),
+        contrast=_contrast(plain, words, cues),
         details=details_left != plain.strip() and only_filler(details_left),
         pick=_pick(plain, cues.ordinals),
     )
@@ -268,6 +274,11 @@ def _switch(plain: str, words: frozenset[str], cues: Cues) -> str | None:
     alternative to the one under discussion."""
     rest = _after(plain, words, cues.switches)
     return None if rest is not None and rest.split()[:1] in (["que"], ["qu"]) else rest
+
+
+def _contrast(plain: str, words: frozenset[str], cues: Cues) -> str | None:
+    found = cues.contrasts.finditer(plain, words)
+    return plain[found[-1].end() :].strip() if found else None
 
 
 def _after(

@@ -85,6 +85,14 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     details, attributes, bare entities), small talk and out-of-scope, then what the
     best-scored subjects and the guide's conditions say."""
     q = read_question(question, knowledge)
+    contrast = q.moves.contrast
+    if contrast:
+        # "J'utilise Tchap et le webmél sans problème. Par contre je dois réunir 40
+        # collègues avec partage d'écran": what follows the contrast is asked, if it names
+        # something; the counts said before still count.
+        after = read_question(contrast, knowledge)
+        if after.real and after.real[0].score >= ANSWER_THRESHOLD:
+            q = after._replace(entities=after.entities.merged_over(q.entities))
     switch = q.moves.switch
     if switch is not None and not only_filler(read_moves(switch, cues_for(knowledge)).rest):
         return decide(switch, knowledge, context.fresh(), today)._replace(fresh=True)

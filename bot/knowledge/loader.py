@@ -624,6 +624,7 @@ def _dialogue(d: dict[str, Any]) -> Dialogue:
         ordinals={k: int(v) for k, v in (d.get("ordinals") or {}).items()},
         corrections=_tuple(d.get("corrections")),
         topic_switches=_tuple(d.get("topic_switches")),
+        contrasts=_tuple(d.get("contrasts")),
         details=_tuple(d.get("details")),
         yes_no=_tuple(d.get("yes_no")),
         needed=_tuple(d.get("needed")),

@@ -193,6 +193,7 @@ class Dialogue:
     ordinals: dict[str, int] = field(default_factory=dict)  # "deuxieme" -> 2, "dernier" -> -1
     corrections: tuple[str, ...] = ()  # "non", "plutot", "en fait", "je voulais dire"
     topic_switches: tuple[str, ...] = ()  # "autre question", "autre sujet"
+    contrasts: tuple[str, ...] = ()  # "par contre", "en revanche": what follows is asked
     details: tuple[str, ...] = ()  # "details", "plus", "que faut il eviter"
     yes_no: tuple[str, ...] = ()  # "puis je", "peut on", "est ce autorise"
     needed: tuple[str, ...] = ()  # "faut il", "il faut", "besoin", "necessaire"

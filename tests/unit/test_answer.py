@@ -983,3 +983,15 @@ def test_a_counted_meeting_beside_the_equipment_it_uses_is_in_scope(knowledge: K
     assert reply.text.startswith("Pour vous et 9 collègues :")
     # Hardware asked about, with no meeting counted, is still off topic.
     assert ask(knowledge, "mon ordinateur portable pro ne démarre plus").subject == S("none")
+
+
+def test_what_follows_a_contrast_is_asked(knowledge: Knowledge) -> None:
+    question = (
+        "J'utilise déjà Tchap et le webmél tous les jours sans problème. Par contre jeudi je "
+        "dois réunir 40 collègues avec partage d'écran."
+    )
+    assert ask(knowledge, question).text.startswith("Pour 40 participants : WebConférence")
+    # A count said before the contrast still counts; a contrast naming nothing changes nothing.
+    before = ask(knowledge, "nous serons 80. En revanche il faut partager l'écran")
+    assert before.text.startswith("Pour 80 participants : Lifesize")
+    assert ask(knowledge, "tchap marche bien, par contre merci").subject == S("tool:tchap")
