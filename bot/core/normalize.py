@@ -93,8 +93,8 @@ def fold(text: str) -> str:
 
 # Words Snowball cuts to the stem of common words, kept whole (a stemmer override, as
 # search engines have): "devis" would be "devait" and "devant", "paie" "payer", "payant",
-# "direction" (a sous-direction) "direct" (en direct).
-_KEPT_WHOLE = frozenset({"devis", "paie", "direction", "directions"})
+# "direction" (a sous-direction) "direct" (en direct), "rendez"(-vous) "rendre".
+_KEPT_WHOLE = frozenset({"devis", "paie", "direction", "directions", "rendez"})
 
 
 @lru_cache(maxsize=65536)

@@ -295,6 +295,12 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
             tool = caveat_subject(tool, asked, knowledge) or tool
         if any(topic <= asked for topic in topics.get(tool, ())):
             special = None
+    # Help asked with an off-topic request said in full ("tu peux m'aider à le formuler ?",
+    # "vous pouvez m'aider, mon écran est cassé"): the request is off topic.
+    if special is not None and special.subject == HELP:
+        off = next((s for s in q.scored if s.subject == NONE), None)
+        if off is not None and off.score >= 1.0 - 1e-6 and off.matched.isdisjoint(special.matched):
+            special = off
     # A greeting in front of a real question ("bonjour, je cherche...") is no help
     # request, when the real subject explains as much of the rest as the greeting does.
     if (
@@ -319,6 +325,9 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         and off_topic.score >= CLARIFY_THRESHOLD
         and not top.anchored
         and not counted
+        # unless the need is said in many more words than the off-topic request: "lire mes
+        # courriels et consulter mon agenda depuis mon PC", before "pas encore de poste"
+        and not (len(top.matched) >= 3 and len(top.matched) >= 2 * len(off_topic.matched))
     ):
         return q.decision(NONE)
     return None

@@ -610,6 +610,11 @@ def test_described_situations_find_their_need(
         # Situation words alone ("depuis chez moi", "session") anchor no answer beside an
         # off-topic request said in full.
         "mot de passe de ma session windows expiré, je fais comment depuis chez moi ?",
+        # "rendant" is no "rendez-vous" of the agenda.
+        "Je voudrais déclarer un accident de trajet survenu en me rendant à une réunion.",
+        # Help asked for an off-topic request is off topic.
+        "Je dois rédiger le compte rendu de la réunion d'hier, tu peux m'aider à le formuler ?",
+        "bonjour vous pouvez m'aider, mon écran est cassé",
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
@@ -995,3 +1000,14 @@ def test_what_follows_a_contrast_is_asked(knowledge: Knowledge) -> None:
     before = ask(knowledge, "nous serons 80. En revanche il faut partager l'écran")
     assert before.text.startswith("Pour 80 participants : Lifesize")
     assert ask(knowledge, "tchap marche bien, par contre merci").subject == S("tool:tchap")
+
+
+def test_a_need_said_in_many_words_outweighs_one_off_topic_word(knowledge: Knowledge) -> None:
+    question = (
+        "Je viens d'arriver, on m'a donné mes identifiants mais pas encore de poste de travail. "
+        "J'aimerais lire mes courriels et consulter mon agenda depuis mon PC perso."
+    )
+    assert ask(knowledge, question).subject in (S("need:email"), S("tool:mel"))
+    assert ask(knowledge, "rdv avec mon chef demain, je l'envoie comment ?").subject == S(
+        "need:email"
+    )
