@@ -276,7 +276,13 @@ class Composer:
                 self.replaced = True
             return said_instead
         e = self.d.entities
-        header: list[Inline] = ["Oui : "] if self.d.yes_no else []
+        # On a sensitive topic, a tool whose confidentiality the guide says is not fully
+        # assured (Lifesize) gets a yes with its reserve, which the caveat below states.
+        reserved = e.sensitive and any(
+            "sensible" in c.topics and "confidentiality" in c.about for c in tool.caveats
+        )
+        yes = "Oui, avec réserve : " if reserved else "Oui : "
+        header: list[Inline] = [yes] if self.d.yes_no else []
         counted = e.participants is not None and (counts_matter(need) or tool.participants)
         header += [f"Pour {count(e)} : "] if counted else []
         header += [Bold(tool.name)]

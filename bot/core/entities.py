@@ -266,6 +266,10 @@ def _says(plain: str, phrases: tuple[str, ...]) -> bool:
     return any(p in plain for p in phrases) and _phrases(tuple(phrases)).search(plain) is not None
 
 
+# "rien de sensible", "pas confidentiel", "non sensible": the topic is said not to be.
+_NOT_SENSITIVE = re.compile(r"(?:\brien de|\bpas|\bnon|\bni|\bpas du tout|\bpas vraiment)\s+$")
+
+
 def read_entities(
     plain: str,
     *,
@@ -276,7 +280,10 @@ def read_entities(
 ) -> Entities:
     device = next((device for device, words in devices.items() if _says(plain, words)), None)
     device = device or _misspelt_device(plain, devices)
-    sensitive = _phrases(tuple(sensitive_words)).search(plain) is not None
+    sensitive = any(
+        not _NOT_SENSITIVE.search(plain, 0, m.start())
+        for m in _phrases(tuple(sensitive_words)).finditer(plain)
+    )
     where = read_services(plain, services or {})
     count = read_count(plain, approximate_numbers)
     if count is None:

@@ -724,3 +724,14 @@ def test_a_question_in_a_caveats_words_only_gets_that_caveat(knowledge: Knowledg
         "et sans sortir du webmél ?",
     )
     assert inside.subject == S("tool:ariane")
+
+
+def test_a_yes_on_a_sensitive_topic_carries_the_guides_reserve(knowledge: Knowledge) -> None:
+    _, lifesize = talk(knowledge, "lifesize", "c'est sûr pour parler d'un contentieux en cours ?")
+    assert lifesize.text.startswith("Oui, avec réserve : Lifesize")
+    assert "confidentialité de vos échanges n'est donc pas totalement assurée" in lifesize.text
+    _, tchap = talk(knowledge, "tchap", "c'est ok pour des sujets sensibles ?")
+    assert tchap.text.startswith("Oui : Tchap")
+    # Said not to be sensitive, Zoom is still Zoom's answer.
+    _, zoom = talk(knowledge, "zoom", "même si c'est juste un apéro d'équipe, rien de sensible ?")
+    assert zoom.subject == S("tool:zoom")

@@ -71,6 +71,11 @@ def test_sensitivity() -> None:
         ("un dossier sensible", True),
         ("réunion Diffusion Restreinte", True),
         ("un dossier banal", False),
+        # Said not to be: "rien de sensible", "pas confidentiel", "non sensible".
+        ("juste un apéro d'équipe, rien de sensible ?", False),
+        ("ce n'est pas confidentiel", False),
+        ("un sujet non sensible", False),
+        ("rien de grave mais c'est sensible", True),
     ]:
         plain = " ".join(plain_words(text, {}))
         found = read_entities(plain, devices={}, sensitive_words=words, approximate_numbers={})
