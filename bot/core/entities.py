@@ -44,7 +44,9 @@ _CUE = (
     r"|of|at|be|are)"
 )
 # Qualifiers between the cue and the number: "on est environ 12", "on n'est que 10".
-_QUALIFIER = r"(?:(?:environ|que|genre|pres de|a peu pres|au moins|au plus|max|maximum)\s+)?"
+_QUALIFIER = (
+    r"(?:(?:environ|que|genre|pres de|a peu pres|au moins|au plus|max|maximum|donc|bien)\s+)?"
+)
 _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # (pattern, offset, how the agent said it): "plus de 50" means at least 51, and is
     # said back as "plus de 50", never as a number the agent did not give.

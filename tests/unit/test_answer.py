@@ -578,6 +578,11 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         ("on doit co-rédiger la note", {"need:collaborative_workspace"}),
         ("coécrire un rapport à plusieurs", {"need:collaborative_workspace"}),
         (
+            "un point avec l'exploitant et son avocat, nous serons donc trois en tout, et "
+            "personne n'a besoin de se voir",
+            {"tool:mobile_phone"},
+        ),
+        (
             "avec mon samsung, avoir mes deux correspondants sur la même ligne",
             {"tip:merge_calls_android"},
         ),

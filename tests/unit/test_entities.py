@@ -105,6 +105,7 @@ COUNTS = [
     ("une web conférence avec cent cinquante participants", 150, "150 participants"),
     ("on sera 12", 12, "12 participants"),
     ("nous serons 25", 25, "25 participants"),
+    ("nous serons donc trois en tout", 3, "3 participants"),
     ("on est environ 40 pour la visio", 40, "40 participants"),
     ("et si on n'est que 10 ?", 10, "10 participants"),
     ("une douzaine de collègues", 12, "une douzaine de participants"),
