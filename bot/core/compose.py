@@ -480,7 +480,12 @@ class Composer:
             negated=self.d.negated,
             words=self.d.words,
         )
-        if out is not None and (self.d.yes_no or out.reason in ("avoid", "expired")):
+        # A yes or no on a tool the count rules out is that "Non", unless another fact than
+        # its size is asked ("et ça marche sur smartphone ?" of Tixéo, after 15).
+        count_aside = out is not None and out.reason == "count" and "limit" not in kinds
+        if out is not None and (
+            (self.d.yes_no and not count_aside) or out.reason in ("avoid", "expired")
+        ):
             return self.tool(tool)
         self.tools.append(tool.id)
         facts = self.chosen_facts(tool, kinds)

@@ -34,7 +34,8 @@ FILLER = frozenset(
     " puis peut peux pouvez on est etre ai as avons avez ont sommes serons sera seront suis"
     " travaille travaillons bosse utilise j ai voire environ demain aujourd hui ce matin soir"
     " apres midi lundi mardi mercredi jeudi vendredi prochain prochaine semaine"
-    " exactement precisement".split()
+    " exactement precisement outil outils solution solutions logiciel moyen utiliser prendre"
+    " convient conseillez conseilles recommandez".split()
 )
 # Where a correction or a switch must stand to count: first in the message, after these.
 _LEADING = frozenset("et ah oh oups ha bon ben euh ok".split())
@@ -240,7 +241,8 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         near_words=tuple(near_words),
         near_cues=tuple(near_cues),
         rest=rest,
-        yes_no=bool(yes_no),
+        # "quelle date leur convient ?" asks which, not whether.
+        yes_no=bool(yes_no) and _OPEN_QUESTION.isdisjoint(words),
         # "il faut quoi ?" asks what, not whether: no "Oui" to it.
         needed=bool(needed) and _OPEN_QUESTION.isdisjoint(words) and _WHAT not in plain,
         participating=bool(cues.participation.finditer(plain, words)),

@@ -63,10 +63,10 @@ class Question(NamedTuple):
     def decision(self, subject: Subject, **fields: Any) -> Decision:
         fields.setdefault("entities", self.entities)
         fields.setdefault("candidates", self.scored[:5])
+        fields.setdefault("yes_no", self.moves.yes_no)
         return Decision(
             subject,
             topics=self.topics,
-            yes_no=self.moves.yes_no,
             needed=self.moves.needed,
             negated=self.negated,
             words=frozenset(self.norm.words),

@@ -378,7 +378,8 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
         if tip is not None and has_tips(base, knowledge):
             return q.decision(tip, entities=merged, need=context.need)
     subject, need = resolve(base, merged, knowledge, today, context.need)
-    return q.decision(subject, entities=merged, need=need)
+    # "c'est bon pour 80 ?" after the need's answer: the answer for 80, no "Oui" to it.
+    return q.decision(subject, entities=merged, need=need, yes_no=q.moves.yes_no and of_the_tool)
 
 
 def _what_is_sensitive(

@@ -327,7 +327,18 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         and not counted
         # unless the need is said in many more words than the off-topic request: "lire mes
         # courriels et consulter mon agenda depuis mon PC", before "pas encore de poste"
-        and not (len(top.matched) >= 3 and len(top.matched) >= 2 * len(off_topic.matched))
+        and not (
+            len(top.matched) >= 3
+            and (
+                len(top.matched) >= 2 * len(off_topic.matched)
+                # or said in more words, and clearly better: "quelle date leur convient le
+                # mieux pour le pot de départ" is a date poll, not the farewell party
+                or (
+                    len(top.matched) > len(off_topic.matched)
+                    and top.score >= off_topic.score + MARGIN
+                )
+            )
+        )
     ):
         return q.decision(NONE)
     return None

@@ -577,6 +577,15 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         # Co-writing said in one word; "la note" is no "c'est noté".
         ("on doit co-rédiger la note", {"need:collaborative_workspace"}),
         ("coécrire un rapport à plusieurs", {"need:collaborative_workspace"}),
+        ("quelle date convient le mieux à tous pour le pot de départ", {"tool:mel", "need:email"}),
+        ("le directeur veut s'adresser en direct aux 300 agents", {"tool:lifesize"}),
+        (
+            "on est 7, tout le monde doit suivre mes diapos pendant que je parle",
+            {"need:web_conference"},
+        ),
+        ("matinée d'information pour environ deux cents partenaires extérieurs", {"tool:lifesize"}),
+        ("qu'un collègue voie ce que je fais sur mon poste pour l'aider", {"need:web_conference"}),
+        ("quel outil pour 30 personnes ?", {"clarify"}),
         (
             "un point avec l'exploitant et son avocat, nous serons donc trois en tout, et "
             "personne n'a besoin de se voir",
@@ -620,6 +629,7 @@ def test_described_situations_find_their_need(
         # Help asked for an off-topic request is off topic.
         "Je dois rédiger le compte rendu de la réunion d'hier, tu peux m'aider à le formuler ?",
         "bonjour vous pouvez m'aider, mon écran est cassé",
+        "ma webcam n'est plus reconnue par mon pc portable",
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
@@ -818,6 +828,7 @@ def test_asked_whether_forbidden_the_reply_says_no_opposite_verdict(knowledge: K
         ("stp aide moi pr 1 réu a distance", "Votre question peut concerner plusieurs sujets"),
         # "combien de temps" asks how long, not how many ("combien").
         ("tixeo gratui combien de tps", "Tixéo : La solution propose de souscrire un compte"),
+        ("webconf de leta marche pa sur fire fox", "WebConférence de l'État : Nous recommandons"),
     ],
 )
 def test_sms_spellings_of_the_lexicon(knowledge: Knowledge, question: str, first: str) -> None:
@@ -1016,3 +1027,11 @@ def test_a_need_said_in_many_words_outweighs_one_off_topic_word(knowledge: Knowl
     assert ask(knowledge, "rdv avec mon chef demain, je l'envoie comment ?").subject == S(
         "need:email"
     )
+
+
+def test_which_asks_no_yes_or_no(knowledge: Knowledge) -> None:
+    # "convient" asks whether, "quelle date … convient" asks which.
+    reply = ask(
+        knowledge, "je voudrais demander à mes collègues quelle date leur convient le mieux"
+    )
+    assert not reply.text.startswith("Oui")

@@ -735,3 +735,14 @@ def test_a_yes_on_a_sensitive_topic_carries_the_guides_reserve(knowledge: Knowle
     # Said not to be sensitive, Zoom is still Zoom's answer.
     _, zoom = talk(knowledge, "zoom", "même si c'est juste un apéro d'équipe, rien de sensible ?")
     assert zoom.subject == S("tool:zoom")
+
+
+def test_a_count_asked_of_a_tool_or_of_a_need(knowledge: Knowledge) -> None:
+    _, scaleway = talk(knowledge, "scaleway", "ça marche pour 9 personnes ?")
+    assert scaleway.text.startswith("Non, pas pour 9 participants")
+    # Of the need's answer, the answer for the count, with no "Oui" to it.
+    _, bigger = talk(knowledge, "webconf", "c'est bon pour 80 personnes ?")
+    assert bigger.text.startswith("Pour 80 participants : Lifesize")
+    # Another fact than the size is answered, whatever the count rules out.
+    _, phone = talk(knowledge, "tixeo pour 15 personnes ?", "et ça marche sur smartphone ?")
+    assert "smartphone" in phone.text and not phone.text.startswith("Non")
