@@ -215,7 +215,12 @@ def _near_cue(token: str, cues: Cues) -> str | None:
 
 def read_moves(plain: str, cues: Cues) -> Moves:
     words = text_words(plain)
-    found = cues.attributes.finditer(plain, words)
+    # "tchap plutôt que le mail ?" prefers what comes first: no alternatives to ask then.
+    found = [
+        m
+        for m in cues.attributes.finditer(plain, words)
+        if not (m.group(0) in _PREFERENCES and not only_filler(plain[: m.start()]))
+    ]
     kinds = tuple(dict.fromkeys(k for m in found for k in cues.attribute_kinds[m.group(0)]))
     spans = [m.span() for m in found]
     broken = cues.breakdowns.finditer(plain, words)
@@ -259,6 +264,8 @@ def read_moves(plain: str, cues: Cues) -> Moves:
 
 
 _PLATFORM_LINKS = frozenset("sur depuis avec sans".split())
+# Cues of an alternative that, after something named, prefer it to what follows.
+_PREFERENCES = frozenset({"plutot que", "plutot qu", "au lieu de", "au lieu du", "au lieu d"})
 
 
 def _on_a_platform(cue: str) -> bool:

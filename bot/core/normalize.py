@@ -213,7 +213,17 @@ def content_words(
         if word == "pas" and previous == "pourquoi":
             previous = word
             continue  # "pourquoi pas zoom ?" asks about Zoom
+        # "une visio plutôt que Zoom", "Tchap au lieu du mail": what follows is not wanted,
+        # once something was asked before it.
+        foil = tokens and (
+            (word in ("que", "qu") and previous == "plutot")
+            or (word in ("de", "du", "d") and previous == "lieu")
+        )
         previous = word
+        if foil:
+            negating = denied = True
+            without = acted_on = False
+            continue
         if word in _NEGATORS or (denied and word == _NEGATION_GOES_ON):
             negating = denied = True
             without, acted_on = word == _WITHOUT, False

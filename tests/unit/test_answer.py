@@ -1035,3 +1035,17 @@ def test_which_asks_no_yes_or_no(knowledge: Knowledge) -> None:
         knowledge, "je voudrais demander à mes collègues quelle date leur convient le mieux"
     )
     assert not reply.text.startswith("Oui")
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("tchap plutôt que le mail ?", "tool:tchap"),  # not the alternatives to Tchap
+        ("une visio à 12 plutôt que zoom", "need:web_conference"),
+        ("plutôt que zoom, quoi ?", "need:web_conference"),  # the alternatives to Zoom
+    ],
+)
+def test_what_is_preferred_to_something_else(
+    knowledge: Knowledge, question: str, subject: str
+) -> None:
+    assert str(ask(knowledge, question).subject) == subject

@@ -96,6 +96,9 @@ def test_ni_goes_on_denying_only_after_a_negation() -> None:
         ("sans sortir du webmél", ("webmel",)),
         # "pourquoi pas" asks, it denies nothing.
         ("pourquoi pas zoom", ("pourquoi", "zoom")),
+        # What is preferred to: "plutôt que", "au lieu de", once something was asked.
+        ("une visio plutôt que zoom", ("visio", "plutot", "!zoom")),
+        ("tchap au lieu du mail", ("tchap", "au", "lieu", "!mail")),
     ],
 )
 def test_without_a_verb_denies_its_object(text: str, tokens: tuple[str, ...]) -> None:
