@@ -492,6 +492,11 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
     return q.decision(subject, entities=entities, need=need)
 
 
+# Words of a yes or no that name no fact of their own: "je peux y mettre toute mon équipe ?"
+# asks what Ariane's « ajoutez-y les membres de votre équipe » says.
+_NAMES_NO_FACT = frozenset(stem(w) for w in "mettre mets met tout toute tous toutes".split())
+
+
 def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
     """A message that names only the need of the tool under discussion, by one word ("c'est
     quoi le numéro ?" after the audio conference service), or only who takes part ("et si
@@ -525,7 +530,9 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
         index = index_for(knowledge)
         asked = normalize(rest_of(q, knowledge), index.abbreviations, index.stopwords).tokens
         explained = own.matched if own is not None and own_need else top.matched
-        unknown = bool(set(asked) - explained - index.tool_words.get(here.id, frozenset()))
+        unknown = bool(
+            set(asked) - explained - index.tool_words.get(here.id, frozenset()) - _NAMES_NO_FACT
+        )
     return q.decision(here, entities=context.entities, need=context.need, unknown=unknown)
 
 

@@ -746,3 +746,12 @@ def test_a_count_asked_of_a_tool_or_of_a_need(knowledge: Knowledge) -> None:
     # Another fact than the size is answered, whatever the count rules out.
     _, phone = talk(knowledge, "tixeo pour 15 personnes ?", "et ça marche sur smartphone ?")
     assert "smartphone" in phone.text and not phone.text.startswith("Non")
+
+
+def test_a_yes_or_no_in_the_tools_words_gets_its_answer(knowledge: Knowledge) -> None:
+    # « Ajoutez-y les membres de votre équipe »: "y mettre toute mon équipe" is asked there.
+    _, team = talk(knowledge, "ariane", "je peux y mettre toute mon équipe ?")
+    assert team.text.startswith("Oui : Ariane") and "Créez un canal." in team.text
+    # A yes or no on what the guide does not say is still said so.
+    _, record = talk(knowledge, "webconf de l'état", "est-ce qu'on peut enregistrer la réunion ?")
+    assert record.text.startswith("Le guide ne dit rien de cela")
