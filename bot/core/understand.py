@@ -325,6 +325,9 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         and off_topic.score >= CLARIFY_THRESHOLD
         and not top.anchored
         and not counted
+        # a meeting counted beside words the domain shares: "une conf à trois avec mon
+        # portable pro" asks how to hold it
+        and not (q.entities.participants is not None and not off_topic.anchored)
         # unless the need is said in many more words than the off-topic request: "lire mes
         # courriels et consulter mon agenda depuis mon PC", before "pas encore de poste"
         and not (
@@ -822,6 +825,12 @@ def _one_word_beside_a_situation(s: Scored, top: Scored) -> bool:
     )
 
 
+def _sized(subject: Subject, knowledge: Knowledge) -> bool:
+    """The subject's need has options for some counts (a meeting), not a chat or a space."""
+    need = main_need(subject, knowledge)
+    return need is not None and any(o.participants for o in knowledge.needs[need].options)
+
+
 def _close_needs(
     real: list[Scored], top: Scored, q: Question, knowledge: Knowledge
 ) -> list[Subject]:
@@ -841,6 +850,14 @@ def _close_needs(
             continue
         if top.anchored and not s.anchored and s.score < top.score:
             continue  # "la boîte mail me renvoie mon zip de 80 Mo": where to put the file
+        if (
+            q.entities.participants is not None
+            and len(s.matched) == 1
+            and s.score < top.score
+            and _sized(top.subject, knowledge)
+            and not _sized(s.subject, knowledge)
+        ):
+            continue  # "on sera 7, voir la tête de chacun pendant qu'on discute": a meeting
         if _partly_denied(s) and not _partly_denied(top):
             continue  # put behind by _undenied_first
         need = main_need(s.subject, knowledge)

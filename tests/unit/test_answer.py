@@ -586,6 +586,12 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         ("matinée d'information pour environ deux cents partenaires extérieurs", {"tool:lifesize"}),
         ("qu'un collègue voie ce que je fais sur mon poste pour l'aider", {"need:web_conference"}),
         ("quel outil pour 30 personnes ?", {"clarify"}),
+        ("je dois montrer un diaporama en direct à 300 personnes", {"tool:lifesize"}),
+        (
+            "on sera 7 et je veux voir la tête de chacun pendant qu'on discute",
+            {"need:web_conference"},
+        ),
+        ("comment faire une conf à trois avec mon portable pro", {"tool:mobile_phone"}),
         (
             "un point avec l'exploitant et son avocat, nous serons donc trois en tout, et "
             "personne n'a besoin de se voir",

@@ -755,3 +755,11 @@ def test_a_yes_or_no_in_the_tools_words_gets_its_answer(knowledge: Knowledge) ->
     # A yes or no on what the guide does not say is still said so.
     _, record = talk(knowledge, "webconf de l'état", "est-ce qu'on peut enregistrer la réunion ?")
     assert record.text.startswith("Le guide ne dit rien de cela")
+
+
+def test_a_tutorial_asked_gets_what_the_guide_says_of_its_help(knowledge: Knowledge) -> None:
+    _, mel = talk(knowledge, "webmél", "y a un tuto ?")
+    assert mel.subject == S("tool:mel") and "« Aide »" in mel.text
+    # The guide names Tchap's manual with no address: no link that leads nowhere.
+    _, tchap = talk(knowledge, "messagerie instantanée", "y a un tuto ?")
+    assert tchap.subject == S("tool:tchap") and "manuel" not in tchap.text
