@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.also import also_asked, both_asked, in_order
+from bot.core.also import Asked, also_asked, both_asked, in_order
 from bot.core.concepts import CONCEPT
 from bot.core.conditions import (
     PAIR,
@@ -506,15 +506,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         return q.decision(subject, entities=merged, need=need)
     both = both_asked(q, needs) if strong else None
     if both is not None:  # one after the other: the first answered, the second in a line
-        order = in_order(q, both[0], both[1], knowledge)
-        subject, need = resolve(order.first, order.entities, knowledge, today, None)
-        return q.decision(
-            subject,
-            entities=order.entities,
-            need=need,
-            also=(order.second,),
-            also_entities=order.second_entities,
-        )
+        return _answered_in_order(q, in_order(q, both[0], both[1], knowledge), knowledge, today)
     if len(needs) > 1 and (not strong or top.subject.kind is NEED):
         return q.decision(CLARIFY, choices=tuple(needs))
     if not strong:  # a weak match on one subject: say what the bot covers instead
@@ -545,15 +537,21 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         # "une visio à 20 et ensuite partager les documents": the visio first, for 20.
         order = in_order(q, need_subject(top_need), also[0], knowledge)
         if order.first == also[0] or order.second_entities is not None:
-            subject, need = resolve(order.first, order.entities, knowledge, today, None)
-            return q.decision(
-                subject,
-                entities=order.entities,
-                need=need,
-                also=(order.second,),
-                also_entities=order.second_entities,
-            )
+            return _answered_in_order(q, order, knowledge, today)
     return q.decision(subject, need=need, also=also)
+
+
+def _answered_in_order(q: Question, order: Asked, knowledge: Knowledge, today: date) -> Decision:
+    """Two needs in one message: the first asked is answered, for the count said on its
+    side; the second gets its line, with its own count."""
+    subject, need = resolve(order.first, order.entities, knowledge, today, None)
+    return q.decision(
+        subject,
+        entities=order.entities,
+        need=need,
+        also=(order.second,),
+        also_entities=order.second_entities,
+    )
 
 
 def _another_tool_said(tool: Subject, need: Subject, q: Question, knowledge: Knowledge) -> bool:
