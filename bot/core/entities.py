@@ -113,7 +113,7 @@ _PLACES = (
 )
 _PART = rf"{_N}\s+(?:(?:{_PEOPLE}\s+)?{_PLACES}|{_PEOPLE})\b"
 # "+" is gone from the normalised text: "3 sur place + 6 en visio" reads "3 sur place 6 ...".
-_PARTS = re.compile(rf"\b{_PART}(?:\s+(?:et|plus))?\s+{_PART}")
+_PARTS = re.compile(rf"\b{_PART}(?:\s+(?:et|plus))?\s+(?:(?:environ|pres de)\s+)?{_PART}")
 _TWO_NUMBERS = re.compile(r"[0-9][^0-9]+[0-9]")  # what parts need, cheaper to look for
 # After an approximate number, what makes it no head count: "une dizaine de minutes".
 _NOT_PEOPLE_OF = re.compile(

@@ -254,7 +254,17 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         # with it within the margin: "mot de passe de ma session windows" is off topic.
         described = all(t.startswith(CONCEPT) for t in top.matched)
         level = top.score - (MARGIN if described else 1e-6)
-        if off is not None and off.score >= level and off.matched - top.matched:
+        # A need named surely is not levelled by one word of a place or an errand beside
+        # it: "read my ministry email from the hotel" asks for the mail.
+        aside = (
+            off is not None
+            and len(off.matched) == 1
+            and top.anchored
+            and top.score >= NEED_NAMED
+            and top.score >= off.score - 1e-6
+            and top.matched.isdisjoint(off.matched)
+        )
+        if off is not None and off.score >= level and off.matched - top.matched and not aside:
             special = off
     # A meeting counted on a need named surely is in scope, whatever place it is said in:
     # "au 4e étage du bâtiment B, une visio à 6" asks for a visio. So is one counted beside
@@ -267,7 +277,14 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         and q.entities.participants is not None
         and (
             (top.anchored and top.score >= NEED_NAMED and top.matched.isdisjoint(special.matched))
-            or not special.anchored
+            # a meeting read by a word of its own ("un point"), beside the equipment named
+            or any(
+                s.anchored
+                and s.score >= ANSWER_THRESHOLD
+                and _sized(s.subject, knowledge)
+                and not s.matched <= special.matched
+                for s in real
+            )
         )
     )
     if counted:
@@ -325,9 +342,14 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         and off_topic.score >= CLARIFY_THRESHOLD
         and not top.anchored
         and not counted
-        # a meeting counted beside words the domain shares: "une conf à trois avec mon
-        # portable pro" asks how to hold it
-        and not (q.entities.participants is not None and not off_topic.anchored)
+        # a meeting counted beside words the domain shares, and read at least as well: "une
+        # conf à trois avec mon portable pro" asks how to hold it ("réserver une salle de
+        # réunion pour 12 personnes", said better, does not)
+        and not (
+            q.entities.participants is not None
+            and not off_topic.anchored
+            and top.score >= off_topic.score - 1e-6
+        )
         # unless the need is said in many more words than the off-topic request: "lire mes
         # courriels et consulter mon agenda depuis mon PC", before "pas encore de poste"
         and not (
@@ -495,6 +517,13 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     # Several needs within the margin of a need (or of a weak match): ask which one.
     strong = top.score >= ANSWER_THRESHOLD
     needs = _close_needs(real, top, q, knowledge)
+    if entities.participants is not None and len(needs) > 1:
+        # A count says a meeting: of a chat and a meeting read as well, the meeting
+        # ("montrer un tableau en direct à mes 6 collègues pendant qu'on discute").
+        sized = [n for n in needs if _sized(n, knowledge)]
+        met = next((s for s in real if sized and s.subject == sized[0]), None)
+        if len(sized) == 1 and met is not None:
+            needs, top = sized, met
     # Only a message that reads as a qualifier of the last one ("avec ...", "pour ...").
     in_thread = context.need and context.subject not in NO_TOPIC and qualifies(q)
     thread = need_subject(context.need) if in_thread and context.need else None

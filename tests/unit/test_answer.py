@@ -592,6 +592,17 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:web_conference"},
         ),
         ("comment faire une conf à trois avec mon portable pro", {"tool:mobile_phone"}),
+        ("la directrice veut s'adresser à ses 200 agents en même temps", {"tool:lifesize"}),
+        ("je voudrais que mes 9 collègues me voient pendant la réunion", {"need:web_conference"}),
+        (
+            "je dois faire passer les plans du chantier, 300 Mo, à un collègue",
+            {"tool:webmel_stockage", "need:collaborative_workspace"},
+        ),
+        (
+            "montrer un tableau en direct à mes 6 collègues pendant qu'on discute",
+            {"need:web_conference"},
+        ),
+        ("I'm abroad on mission, how can I read my ministry email from the hotel?", {"need:email"}),
         (
             "un point avec l'exploitant et son avocat, nous serons donc trois en tout, et "
             "personne n'a besoin de se voir",
@@ -636,6 +647,9 @@ def test_described_situations_find_their_need(
         "Je dois rédiger le compte rendu de la réunion d'hier, tu peux m'aider à le formuler ?",
         "bonjour vous pouvez m'aider, mon écran est cassé",
         "ma webcam n'est plus reconnue par mon pc portable",
+        "le stockage de mon téléphone est plein, comment libérer de la place ?",
+        # A count does not make a room booking a meeting tool's question.
+        "réserver une salle de réunion pour 12 personnes",
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
@@ -1055,3 +1069,21 @@ def test_what_is_preferred_to_something_else(
     knowledge: Knowledge, question: str, subject: str
 ) -> None:
     assert str(ask(knowledge, question).subject) == subject
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        (
+            "ma connexion est faible, l'image se fige en réunion",
+            "WebConférence de l'État : La vidéo",
+        ),
+        (
+            "l'audioconférence du ministère accepte jusqu'à combien de personnes ?",
+            "Service d'audio",
+        ),
+        ("une matinée d'information avec 3 intervenants et environ 80 inscrits", "Pour 3 + 80"),
+    ],
+)
+def test_facts_asked_in_other_words(knowledge: Knowledge, question: str, first: str) -> None:
+    assert ask(knowledge, question).text.startswith(first)

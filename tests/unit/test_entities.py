@@ -162,6 +162,7 @@ COUNTS = [
     ("on est 5 dans la salle et 3 à distance", 8, "5 + 3 participants"),
     ("5 en présentiel et 12 en distanciel, quel outil ?", 17, "5 + 12 participants"),
     ("10 agents et 4 partenaires extérieurs en visio", 14, "10 + 4 participants"),
+    ("avec 3 intervenants et environ 80 inscrits", 83, "3 + 80 participants"),
     ("3 personnes sur place + 6 en visio", 9, "3 + 6 participants"),
     ("entre 10 et 20 personnes", 20, "10 à 20 participants"),
     ("2 salles de 10 personnes", 10, "10 participants"),
