@@ -620,8 +620,9 @@ class Composer:
         if owner is not None:
             self.tools.append(owner.id)
         need = self.k.needs.get(tip.need)
-        if need is not None:
-            # The other ranged recommendation of the need: what to use beyond a phone call.
+        if need is not None and self.d.entities.participants is None:
+            # The other ranged recommendation of the need: what to use beyond a phone call
+            # (unless the count said is the phone's: "à 3", then "c'est un iPhone").
             for option in need.options:
                 tool = self.k.tools.get(option.tool or "")
                 if (

@@ -269,9 +269,14 @@ _PREFERENCES = frozenset({"plutot que", "plutot qu", "au lieu de", "au lieu du",
 
 
 def _on_a_platform(cue: str) -> bool:
-    """ "ça marche sur", "et sur mon téléphone": the link word last, or after "et"."""
+    """ "ça marche sur", "et sur mon téléphone", "sur mon portable": the link word last,
+    first, or after "et"."""
     words = cue.split()
-    return words[-1] in _PLATFORM_LINKS or (words[0] == "et" and words[1] in _PLATFORM_LINKS)
+    return (
+        words[-1] in _PLATFORM_LINKS
+        or words[0] in _PLATFORM_LINKS
+        or (words[0] == "et" and words[1] in _PLATFORM_LINKS)
+    )
 
 
 _OPEN_QUESTION = frozenset("quoi quel quelle quels quelles comment combien".split())

@@ -9,6 +9,7 @@ DDI"), which refines the last answer. Each returns None when it does not apply.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot.core.conditions import PAIR, has_tips, main_need, resolve, tip_for
@@ -564,8 +565,9 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
     subject."""
     here = tool_under_discussion(context, knowledge)
     # A qualifier ("et l'aide ?"), or a question in its words only ("c'est accessible de
-    # chez moi ?" after P2R: « maintenant accessible depuis internet »).
-    if here is None or not (qualifies(q) or "?" in q.text):
+    # chez moi ?" after P2R: « maintenant accessible depuis internet »); never a means said
+    # ("et par téléphone ?" after a visio asks for the audio conference, not the device).
+    if here is None or not (qualifies(q) or "?" in q.text) or _BY_MEANS.search(q.norm.plain):
         return None
     words = frozenset(t for t in q.norm.tokens if t not in _QUALIFIER_STEMS)
     if not words:
@@ -593,6 +595,7 @@ def caveat_asked(q: Question, context: Context, knowledge: Knowledge) -> Decisio
 
 
 _QUALIFIER_STEMS = frozenset(stem(w) for w in QUALIFIERS)
+_BY_MEANS = re.compile(r"\b(?:par|au) (?:telephone|tel|portable|mobile)\b")
 
 
 def _by_its_name(s: Scored, knowledge: Knowledge) -> bool:

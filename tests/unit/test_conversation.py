@@ -763,3 +763,16 @@ def test_a_tutorial_asked_gets_what_the_guide_says_of_its_help(knowledge: Knowle
     # The guide names Tchap's manual with no address: no link that leads nowhere.
     _, tchap = talk(knowledge, "messagerie instantanée", "y a un tuto ?")
     assert tchap.subject == S("tool:tchap") and "manuel" not in tchap.text
+
+
+def test_a_means_a_device_and_a_settled_count_after_an_answer(knowledge: Knowledge) -> None:
+    # "par téléphone" is the audio conference, "sur mon téléphone" the same tool there.
+    _, audio = talk(knowledge, "visio à 12", "et par téléphone ?")
+    assert audio.text.startswith("Pour 12 participants : Service d'audio conférence")
+    _, mel = talk(
+        knowledge, "je veux lire mes courriels depuis chez moi", "sur mon téléphone perso"
+    )
+    assert mel.subject == S("tool:mel")
+    # For three by phone, the device's tip, without the service for larger meetings.
+    _, tip = talk(knowledge, "réunion téléphonique à 3 avec mon portable", "c'est un iPhone 11")
+    assert tip.subject == S("tip:merge_calls_iphone") and "audio.mtes.fr" not in tip.text
