@@ -55,6 +55,14 @@ def facts_of(tool: Tool, kinds: tuple[str, ...], entities: Entities, today: date
         kind = next((k for k in kinds if k in caveat.about), None)
         if kind is not None and visible(caveat, entities):
             out.append(Fact(kind, caveat_text(caveat, today), caveat=caveat))
+    if "condition" in kinds and not out:
+        # "c'est pour qui ?": with no condition of its own, the tool's facts for some agents
+        # only (P2R, « en administration centrale ») say whom it is for.
+        out += [
+            Fact("condition", caveat_text(c, today), caveat=c)
+            for c in tool.caveats
+            if c.services and visible(c, entities)
+        ]
     if "link" in kinds or "installation" in kinds:
         out += [Fact("link", link=link) for link in tool.links]
     if "contact" in kinds or "creation" in kinds:

@@ -776,3 +776,8 @@ def test_a_means_a_device_and_a_settled_count_after_an_answer(knowledge: Knowled
     # For three by phone, the device's tip, without the service for larger meetings.
     _, tip = talk(knowledge, "réunion téléphonique à 3 avec mon portable", "c'est un iPhone 11")
     assert tip.subject == S("tip:merge_calls_iphone") and "audio.mtes.fr" not in tip.text
+
+
+def test_whom_a_tool_is_for_is_what_it_says_for_some_agents(knowledge: Knowledge) -> None:
+    _, who = talk(knowledge, "P2R", "c'est pour qui ?")
+    assert who.text.startswith("Service d'audio conférence du pôle ministériel : En administration")
