@@ -87,6 +87,11 @@ _OR = re.compile(r"(?<!\w)ou(?!\w)", re.IGNORECASE)
 # What an "ou" offering a choice has after it: a word ("jle trouve ou ?" asks where).
 _OR_WORD = re.compile(r"[^\W\d_]{3,}(?<!pas)(?<!non)")
 _INVERTED = re.compile(r"\best (?:il|elle|ce)\b")  # "est-il", "est-ce": a question
+# "sûr" (safe) ending a question, as typed: the accent or the question mark tells it from
+# the preposition ("c'est sur mon téléphone ?" has a word after it).
+# "t'es sûr ?", "vous êtes sûr ?" ask the bot whether it is sure, not whether a tool is.
+_SURE = re.compile(r"(?i)(?<!es\s)\bs(?:û|u)re?s?\s*\?|(?<!es\s)\bsûre?s?\s*$")
+MAX_SURE = 200  # "c'est sûr ?" is a short question; a paste is not searched
 
 
 def read_question(text: str, knowledge: Knowledge) -> Question:
@@ -116,6 +121,9 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
             moves.rest, devices={}, sensitive_words=lexicon.sensitive, approximate_numbers={}
         ).sensitive
         entities = entities._replace(sensitive=sensitive)
+    if _SURE.search(text[:MAX_SURE]) and "confidentiality" not in moves.attributes:
+        # "c'est sûr ?", "est-ce sûr ?": folded, "sûr" is "sur", which no cue may be.
+        moves = moves._replace(attributes=(*moves.attributes, "confidentiality"), yes_no=True)
     scored = score(norm, knowledge, counted=entities.participants is not None)
     says_or = any(_OR_WORD.search(text, m.end()) for m in _OR.finditer(text))
     return Question(text, norm, moves, entities, _topics(norm, moves), scored, says_or)

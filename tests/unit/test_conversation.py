@@ -781,3 +781,15 @@ def test_a_means_a_device_and_a_settled_count_after_an_answer(knowledge: Knowled
 def test_whom_a_tool_is_for_is_what_it_says_for_some_agents(knowledge: Knowledge) -> None:
     _, who = talk(knowledge, "P2R", "c'est pour qui ?")
     assert who.text.startswith("Service d'audio conférence du pôle ministériel : En administration")
+
+
+def test_is_it_safe_asked_with_its_accent(knowledge: Knowledge) -> None:
+    _, zoom = talk(knowledge, "zoom", "c'est sûr ?")
+    assert zoom.text.startswith("Non : Zoom") and "sécurité" in zoom.text
+    _, lifesize = talk(knowledge, "lifesize", "c'est sur ?")  # a question mark tells it too
+    assert "confidentialité" in lifesize.text
+    # Asked of the bot, or a preposition: no confidentiality.
+    _, sure = talk(knowledge, "lifesize", "t'es sûr ?")
+    assert "confidentialité" not in sure.text
+    _, stores = talk(knowledge, "tchap", "c'est sur mon téléphone ?")
+    assert "Google Play" in stores.text
