@@ -603,6 +603,7 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:web_conference"},
         ),
         ("I'm abroad on mission, how can I read my ministry email from the hotel?", {"need:email"}),
+        ("une réunion à cinq, chacun devant son ordi", {"need:web_conference"}),
         (
             "un point avec l'exploitant et son avocat, nous serons donc trois en tout, et "
             "personne n'a besoin de se voir",
@@ -650,6 +651,8 @@ def test_described_situations_find_their_need(
         "le stockage de mon téléphone est plein, comment libérer de la place ?",
         # A count does not make a room booking a meeting tool's question.
         "réserver une salle de réunion pour 12 personnes",
+        "comment rédiger un courrier de réponse à un usager mécontent ?",
+        "je voudrais m'inscrire à une conférence sur le changement climatique à Bordeaux",
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
