@@ -85,6 +85,7 @@ class Index:
     phonetic: dict[str, tuple[str, ...]]  # phonetic key -> indexed tokens that sound so
     names: tuple[str, ...]  # tool and need names: the closed list short typos may reach
     name_tokens: dict[Subject, frozenset[str]]  # each tool's name, as tokens
+    title_tokens: dict[Subject, frozenset[str]]  # each need's title, as tokens
     name_keys: dict[str, str]  # phonetic key of a name -> the name token
     # The first word of each tool's and application's name, as written: a sentence that
     # starts with one keeps its capital after "Oui : " (lines.lower_first).
@@ -295,6 +296,10 @@ def build_index(knowledge: Knowledge) -> Index:
         phonetic={k: tuple(sorted(v & idf.keys())) for k, v in phonetic.items() if v & idf.keys()},
         names=closed,
         name_tokens=own,
+        title_tokens={
+            n.subject: frozenset(normalize(n.title, abbreviations, stopwords).tokens)
+            for n in knowledge.needs.values()
+        },
         name_keys={phonetic_key(n): n for n in closed},
         proper_names=_proper_names(
             [t.name for t in knowledge.tools.values()]

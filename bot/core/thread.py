@@ -64,7 +64,7 @@ def follow(
         or details(q, context)
         or attribute(q, context, knowledge, today)
         or refine(q, context, knowledge, today)
-        or inside_the_named(q, context, knowledge)
+        or in_the_tool_named(q, context, knowledge)
         or refers(q, context, knowledge)
         or stay(q, context, knowledge)
         or in_its_words(q, context, knowledge)
@@ -416,7 +416,7 @@ def _named_and_ruled_out(
     return out is not None and out.reason == "count"
 
 
-def inside_the_named(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
+def in_the_tool_named(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
     """ "y a pas un truc dans le webmel plutôt ?" after instant messaging: a tool of another
     need named by its name alone asks for the need of the thread there, the tool of that
     need which lives in it (Ariane, in webMél; the Stockage tab, for sharing files)."""
@@ -603,10 +603,8 @@ def _by_its_name(s: Scored, knowledge: Knowledge) -> bool:
     if s.score < NEED_NAMED:
         return False
     index = index_for(knowledge)
-    if s.subject.kind is NEED:
-        title = normalize(knowledge.needs[s.subject.id].title, index.abbreviations, index.stopwords)
-        return not s.matched.isdisjoint(title.tokens)
-    return not s.matched.isdisjoint(index.name_tokens.get(s.subject, frozenset()))
+    names = index.title_tokens if s.subject.kind is NEED else index.name_tokens
+    return not s.matched.isdisjoint(names.get(s.subject, frozenset()))
 
 
 def _on_the_rule(q: Question, knowledge: Knowledge) -> bool:
