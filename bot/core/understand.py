@@ -342,31 +342,30 @@ def _social(q: Question, knowledge: Knowledge) -> Decision | None:
         and off_topic.score >= CLARIFY_THRESHOLD
         and not top.anchored
         and not counted
-        # a meeting counted beside words the domain shares, and read at least as well: "une
-        # conf à trois avec mon portable pro" asks how to hold it ("réserver une salle de
-        # réunion pour 12 personnes", said better, does not)
-        and not (
-            q.entities.participants is not None
-            and not off_topic.anchored
-            and top.score >= off_topic.score - 1e-6
-        )
-        # unless the need is said in many more words than the off-topic request: "lire mes
-        # courriels et consulter mon agenda depuis mon PC", before "pas encore de poste"
-        and not (
-            len(top.matched) >= 3
-            and (
-                len(top.matched) >= 2 * len(off_topic.matched)
-                # or said in more words, and clearly better: "quelle date leur convient le
-                # mieux pour le pot de départ" is a date poll, not the farewell party
-                or (
-                    len(top.matched) > len(off_topic.matched)
-                    and top.score >= off_topic.score + MARGIN
-                )
-            )
-        )
+        and not _outweighs(top, off_topic, q)
     ):
         return q.decision(NONE)
     return None
+
+
+def _outweighs(top: Scored, off_topic: Scored, q: Question) -> bool:
+    """A reading said only in words the domain shares still outweighs an off-topic one:
+    - a meeting counted, read at least as well ("une conf à trois avec mon portable pro";
+      "réserver une salle de réunion pour 12 personnes", said better, does not);
+    - a need said in many more words ("lire mes courriels et consulter mon agenda depuis
+      mon PC", before "pas encore de poste");
+    - or in more words and clearly better ("quelle date leur convient le mieux pour le pot
+      de départ" is a date poll, not the farewell party)."""
+    if (
+        q.entities.participants is not None
+        and not off_topic.anchored
+        and top.score >= off_topic.score - 1e-6
+    ):
+        return True
+    mine, theirs = len(top.matched), len(off_topic.matched)
+    if mine < 3:
+        return False
+    return mine >= 2 * theirs or (mine > theirs and top.score >= off_topic.score + MARGIN)
 
 
 def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -> Decision:
