@@ -653,6 +653,11 @@ def test_described_situations_find_their_need(
         "réserver une salle de réunion pour 12 personnes",
         "comment rédiger un courrier de réponse à un usager mécontent ?",
         "je voudrais m'inscrire à une conférence sur le changement climatique à Bordeaux",
+        "mon ordi pro met 10 minutes à démarrer le matin",  # no getting started
+        "mon chat a marché sur le clavier et tout s'écrit en majuscules",  # no chat tool
+        "où trouver le texte du décret sur le télétravail dans la fonction publique ?",
+        "le fichier excel du budget plante quand j'active les macros",
+        "je vais partager mon bureau avec un collègue, qui décide de l'aménagement ?",
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
