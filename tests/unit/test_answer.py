@@ -604,6 +604,11 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         ),
         ("I'm abroad on mission, how can I read my ministry email from the hotel?", {"need:email"}),
         ("une réunion à cinq, chacun devant son ordi", {"need:web_conference"}),
+        ("proposer 4 créneaux à 12 collègues et qu'ils cochent ceux qui leur vont", {"tool:mel"}),
+        (
+            "une trentaine d'agents suivent la réunion en écoutant et parlant, sans ordinateur",
+            {"tool:audioconf_ministere"},
+        ),
         (
             "un point avec l'exploitant et son avocat, nous serons donc trois en tout, et "
             "personne n'a besoin de se voir",
