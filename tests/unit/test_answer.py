@@ -604,6 +604,14 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         ),
         ("I'm abroad on mission, how can I read my ministry email from the hotel?", {"need:email"}),
         ("une réunion à cinq, chacun devant son ordi", {"need:web_conference"}),
+        (
+            "faire le bilan annuel de mon adjointe, confinée chez ses parents",
+            {"need:web_conference"},
+        ),
+        (
+            "en mission, je voudrais que mon chef voie ce qu'il y a sur mon ordi",
+            {"need:web_conference", "tool:webconf_etat"},
+        ),
         ("proposer 4 créneaux à 12 collègues et qu'ils cochent ceux qui leur vont", {"tool:mel"}),
         (
             "une trentaine d'agents suivent la réunion en écoutant et parlant, sans ordinateur",
