@@ -121,7 +121,7 @@ def read_question(text: str, knowledge: Knowledge) -> Question:
             moves.rest, devices={}, sensitive_words=lexicon.sensitive, approximate_numbers={}
         ).sensitive
         entities = entities._replace(sensitive=sensitive)
-    if _SURE.search(text[:MAX_SURE]) and "confidentiality" not in moves.attributes:
+    if len(text) <= MAX_SURE and _SURE.search(text) and "confidentiality" not in moves.attributes:
         # "c'est sûr ?", "est-ce sûr ?": folded, "sûr" is "sur", which no cue may be.
         moves = moves._replace(attributes=(*moves.attributes, "confidentiality"), yes_no=True)
     scored = score(norm, knowledge, counted=entities.participants is not None)

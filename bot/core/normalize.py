@@ -215,7 +215,7 @@ def content_words(
             continue  # "pourquoi pas zoom ?" asks about Zoom
         # "une visio plutôt que Zoom", "Tchap au lieu du mail": what follows is not wanted,
         # once something was asked before it.
-        foil = tokens and (
+        foil = bool(tokens) and (
             (word in ("que", "qu") and previous == "plutot")
             or (word in ("de", "du", "d") and previous == "lieu")
         )

@@ -1075,7 +1075,10 @@ def test_which_asks_no_yes_or_no(knowledge: Knowledge) -> None:
     reply = ask(
         knowledge, "je voudrais demander à mes collègues quelle date leur convient le mieux"
     )
+    assert reply.subject in (S("tool:mel"), S("need:email"))
     assert not reply.text.startswith("Oui")
+    # "convient" alone still asks whether.
+    assert ask(knowledge, "tchap convient pour mon équipe ?").text.startswith("Oui : Tchap")
 
 
 @pytest.mark.parametrize(
