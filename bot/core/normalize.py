@@ -194,6 +194,10 @@ _INFINITIVE = ("er", "ir", "re")
 _VERB_LINKS = frozenset({"par", "a", "au", "aux", "sur", "dans", "avec"})
 # "sans sortir du webmél", "sans quitter Tchap": the place is wanted, not denied.
 _STAYING = frozenset({"sortir", "quitter", "changer"})
+# "plus rapide que le courriel", "mieux que Zoom": what the wish is measured against is not
+# wanted. "plus" and "moins" need their adjective ("ne ... plus que le mail" means only);
+# the number is how many words may come before "que".
+_COMPARATIVES = {"plus": 3, "moins": 3, "mieux": 1, "pire": 1}
 
 
 def content_words(
@@ -209,6 +213,7 @@ def content_words(
     negating = denied = without = False
     acted_on = False  # denying what a verb after "sans" acts on
     previous = ""
+    comparing = 0  # words left in which a "que" ends a comparison
     for word in words:
         if word == "pas" and previous == "pourquoi":
             previous = word
@@ -216,9 +221,14 @@ def content_words(
         # "une visio plutôt que Zoom", "Tchap au lieu du mail": what follows is not wanted,
         # once something was asked before it.
         foil = bool(tokens) and (
-            (word in ("que", "qu") and previous == "plutot")
+            (word in ("que", "qu") and (previous == "plutot" or comparing > 0))
             or (word in ("de", "du", "d") and previous == "lieu")
         )
+        comparing = max(0, comparing - 1)
+        if word in _COMPARATIVES:
+            comparing = _COMPARATIVES[word]
+        elif comparing and previous in ("plus", "moins") and word in ("que", "qu"):
+            foil = False  # "ne ... plus que": only
         previous = word
         if foil:
             negating = denied = True

@@ -377,7 +377,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     real = [s for s in q.scored if s.subject not in _SOCIAL and (few or s.subject.kind is not TIP)]
     if not real:
         return q.decision(NONE)
-    real = _undenied_first(real)
+    real = _undenied_first(real, knowledge)
     top = real[0]
     app = _named_app(real)
     if app is not None and _guide_named_beside_app(q, real):
@@ -620,16 +620,23 @@ def _inside_the_named(top: Scored, real: list[Scored], knowledge: Knowledge) -> 
     return None
 
 
-def _undenied_first(real: list[Scored]) -> list[Scored]:
+def _undenied_first(real: list[Scored], knowledge: Knowledge) -> list[Scored]:
     """A need the message denies part of ("sans remplir la boîte mail") gives way to a need
-    nearly as well matched by words it wants ("s'envoyer des petits messages")."""
+    nearly as well matched by words it wants ("s'envoyer des petits messages"). A need that
+    only a word no phrasing denies anchors ("plus rapide que le courriel": the yardstick)
+    gives way to any need anchored by words the message wants."""
     top = real[0]
     if top.subject.kind is not NEED or not _partly_denied(top):
         return real
+    postings = index_for(knowledge).postings
+    yardstick = not top.anchored and any(
+        t.startswith(NEGATED) and t not in postings for t in top.matched
+    )
+    margin = top.score - ANSWER_THRESHOLD if yardstick else DENIED_MARGIN
     for s in real[1:]:
-        if s.score < top.score - DENIED_MARGIN:
+        if s.score < top.score - margin:
             break
-        if s.subject.kind is NEED and not _partly_denied(s):
+        if s.subject.kind is NEED and not _partly_denied(s) and (not yardstick or s.anchored):
             return [s, *(r for r in real if r is not s)]
     return real
 

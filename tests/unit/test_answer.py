@@ -1087,6 +1087,16 @@ def test_which_asks_no_yes_or_no(knowledge: Knowledge) -> None:
         ("tchap plutôt que le mail ?", "tool:tchap"),  # not the alternatives to Tchap
         ("une visio à 12 plutôt que zoom", "need:web_conference"),
         ("plutôt que zoom, quoi ?", "need:web_conference"),  # the alternatives to Zoom
+        # The yardstick of a wish is not what is asked, though the message names no tool.
+        (
+            "on se pose des questions courtes toute la journée, il faut plus rapide que le mail",
+            "need:instant_messaging",
+        ),
+        # A need whose phrasing denies the word ("sans caméra") keeps it: for 15, its tool.
+        (
+            "réunir 15 personnes par téléphone, beaucoup n'ont pas de caméra",
+            "tool:audioconf_ministere",
+        ),
     ],
 )
 def test_what_is_preferred_to_something_else(

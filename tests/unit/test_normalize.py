@@ -99,6 +99,11 @@ def test_ni_goes_on_denying_only_after_a_negation() -> None:
         # What is preferred to: "plutôt que", "au lieu de", once something was asked.
         ("une visio plutôt que zoom", ("visio", "plutot", "!zoom")),
         ("tchap au lieu du mail", ("tchap", "au", "lieu", "!mail")),
+        # What a wish is measured against: "plus rapide que", "mieux que".
+        ("un outil plus rapide que le courriel", ("outil", "plus", "rapid", "!courriel")),
+        ("une visio mieux que zoom", ("visio", "mieux", "!zoom")),
+        # "ne ... plus que" means only: the mail is what is left, not denied.
+        ("il ne reste plus que le mail", ("ne", "rest", "plus", "que", "mail")),
     ],
 )
 def test_without_a_verb_denies_its_object(text: str, tokens: tuple[str, ...]) -> None:
