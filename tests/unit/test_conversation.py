@@ -383,6 +383,23 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
     assert inside.subject == S("tool:ariane")
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "subject", "fact"),
+    [
+        # A device of one's own, not the mobile phone tool that "personnel" describes.
+        ("sharepoint", "et depuis mon pc perso ça marche ?", "tool:sharepoint", "personnel"),
+        ("on a un espace alfresco", "il marche toujours ?", "tool:alfresco", "opérationnels"),
+        ("on a un espace alfresco", "et pour en créer un nouveau ?", "tool:sharepoint", "usage"),
+        ("parle-moi d'Ariane", "comment on s'en sert", "tool:ariane", "canal"),
+    ],
+)
+def test_a_pronoun_or_a_place_of_ones_own_points_at_the_tool(
+    knowledge: Knowledge, first: str, follow_up: str, subject: str, fact: str
+) -> None:
+    _, reply = talk(knowledge, first, follow_up)
+    assert reply.subject == S(subject) and fact in reply.text
+
+
 def test_follow_ups_find_the_fact_their_words_point_at(knowledge: Knowledge) -> None:
     _, security = talk(
         knowledge,
