@@ -224,7 +224,9 @@ def read_moves(plain: str, cues: Cues) -> Moves:
     kinds = tuple(dict.fromkeys(k for m in found for k in cues.attribute_kinds[m.group(0)]))
     spans = [m.span() for m in found]
     broken = cues.breakdowns.finditer(plain, words)
-    if broken:  # what else than the tool or need named
+    # What else than the tool or need named; "qui je contacte si ça marche pas ?" asks
+    # whom to call instead.
+    if broken and "contact" not in kinds:
         kinds = tuple(dict.fromkeys((*kinds, "alternatives")))
         spans += [m.span() for m in broken]
     near: list[str] = []

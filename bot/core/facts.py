@@ -67,7 +67,10 @@ def facts_of(tool: Tool, kinds: tuple[str, ...], entities: Entities, today: date
         out += [Fact("link", link=link) for link in tool.links]
     if "contact" in kinds or "creation" in kinds:
         out += [Fact("contact", link=Link(c.label, c.email)) for c in tool.contacts]
-    if "usage" in kinds:
+    # "je crée ça où ?" of Ariane: with no word of its own on creating, the steps say it
+    # (« Créez un canal »).
+    creating = "creation" in kinds and not any(f.kind == "creation" for f in out)
+    if "usage" in kinds or creating:
         out += [Fact("usage", step) for step in tool.steps]
     return out
 

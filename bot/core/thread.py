@@ -183,6 +183,10 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         # A need named with the question: the tool its conditions settle, if any (a
         # webinar for 100: Lifesize); a need no tool of it answers for gets its own reply.
         target, need = resolve(target, entities, knowledge, today, None)
+    if follow_up and context.app and kinds == ("alternatives",) and not q.moves.breakdown:
+        # "qu'est-ce que vous recommandez alors ?" after Teams: instead of the application,
+        # its need's own answer; "et si ça marche pas ?" is what else than its first tool.
+        return q.decision(target, entities=entities, need=need)
     instead = follow_up and context.replaced and target == context.subject and context.tools
     if instead and "alternatives" not in kinds:  # "Scaleway ne convient pas… WebConf"
         target = tool_subject(context.tools[0])  # "le lien ?": the WebConf's
@@ -361,6 +365,10 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     changed = entities.participants is not None or entities.sensitive or bool(entities.services)
     # Unless asked of the tool itself: "on peut être 20 dessus ?" gets its yes or no.
     of_the_tool = q.moves.yes_no and context.subject is not None and context.subject.kind is TOOL
+    # Or a sensitive topic said of a tool to avoid ("zoom ?", then "c'est un sujet
+    # sensible"): its own reply says it is to proscribe then, and what instead.
+    only_sensitive = entities.sensitive and entities.participants is None and not entities.services
+    of_the_tool = of_the_tool or (only_sensitive and _avoided(context, merged, knowledge, today))
     base = (
         need_subject(context.need)
         if changed and context.need and not of_the_tool
@@ -398,6 +406,15 @@ def _what_is_sensitive(
         and len(top.matched) == 1
         and not _by_its_name(top, knowledge)
     )
+
+
+def _avoided(context: Context, entities: Entities, knowledge: Knowledge, today: date) -> bool:
+    here = context.subject
+    if here is None or here.kind is not TOOL:
+        return False
+    need = knowledge.needs.get(context.need or "")
+    out = ruled_out(knowledge.tools[here.id], need, entities, knowledge, today)
+    return out is not None and out.reason == "avoid"
 
 
 def _named_and_ruled_out(
@@ -458,6 +475,14 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
         # "vous fournissez de l'aide dessus ?" after Teams: still the application.
         return q.decision(context.subject, need=context.need, app=context.app)
     here = tool_under_discussion(context, knowledge)
+    tip = context.subject if context.subject is not None and context.subject.kind is TIP else None
+    if tip is not None:
+        # "et une fois que le deuxième a décroché ?": the next step of the same tip, unless
+        # the message names something else surely.
+        top = next((s for s in q.real if s.score >= ANSWER_THRESHOLD), None)
+        if top is None or top.subject == tip:
+            return q.decision(tip, entities=context.entities, need=context.need)
+        return None
     if here is None:
         return None
     entities = q.entities.merged_over(context.entities)

@@ -379,7 +379,7 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         return q.decision(NONE)
     real = _undenied_first(real, knowledge)
     top = real[0]
-    app = _named_app(real)
+    app = _named_app(real, knowledge)
     if app is not None and _guide_named_beside_app(q, real):
         real = [s for s in real if s.subject.kind is not APP]
         top, app = real[0], None
@@ -816,12 +816,17 @@ def _merging(q: Question, knowledge: Knowledge) -> bool:
     )
 
 
-def _named_app(real: list[Scored]) -> str | None:
+def _named_app(real: list[Scored], knowledge: Knowledge) -> str | None:
     """An application outside the offers named in the question, unless a tool of the guide
-    is named more surely: the agent asks about that application, whatever need comes with
-    it ("dropbox pour mes dossiers d'équipe")."""
+    is named more surely, by its name: the agent asks about that application, whatever need
+    or tool's use comes with it ("dropbox pour mes dossiers d'équipe", "Doodle pour trouver
+    une date" describes Mél's date polls, it does not name Mél)."""
     app = next((s for s in real if s.subject.kind is APP), None)
-    if app is None or (real[0].subject.kind is TOOL and real[0].score > app.score):
+    if app is None:
+        return None
+    top = real[0]
+    names = index_for(knowledge).name_tokens.get(top.subject, frozenset())
+    if top.subject.kind is TOOL and top.score > app.score and top.matched & names:
         return None
     return app.subject.id
 

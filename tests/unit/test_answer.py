@@ -775,6 +775,12 @@ def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowled
     doodle = ask(knowledge, "je lance un Doodle pour caler la réunion ?")
     assert "À la place, pour les sondages de dates :" in doodle.text
     assert "mel.din.developpement-durable.gouv.fr" in doodle.text
+    # A tool only described ("trouver une date": Mél's polls) does not hide the application.
+    date_poll = ask(knowledge, "Doodle pour trouver une date de réunion, ça passe ?")
+    assert date_poll.text.startswith("Doodle") and "ni dans l'offre" in date_poll.text
+    # Each product of a family is named as asked.
+    webinar = ask(knowledge, "GoToWebinar pour une conférence en ligne de 200 personnes ?")
+    assert "GoToWebinar" in webinar.text and "GoToMeeting" not in webinar.text
 
 
 @pytest.mark.parametrize(

@@ -391,6 +391,25 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
         ("on a un espace alfresco", "il marche toujours ?", "tool:alfresco", "opérationnels"),
         ("on a un espace alfresco", "et pour en créer un nouveau ?", "tool:sharepoint", "usage"),
         ("parle-moi d'Ariane", "comment on s'en sert", "tool:ariane", "canal"),
+        ("comment j'installe Tchap ?", "depuis ma tablette ?", "tool:tchap", "App Store"),
+        ("tchap c'est quoi", "je le trouve où sur iphone", "tool:tchap", "tchap.gouv.fr"),
+        ("osmose c'est quoi", "comment on y accède ?", "tool:osmose", "osmose.contact@"),
+        # Whom to call when it fails, not what else to use.
+        (
+            "créer un espace sharepoint",
+            "qui je contacte si ça marche pas ?",
+            "tool:sharepoint",
+            "ppcw.gpbcw.detn.uni.snum.sg@",
+        ),
+        # With no word on creating, the steps say how (« Créez un canal »).
+        ("un fil de discussion dans le webmel", "je crée ça où ?", "tool:ariane", "canal"),
+        # The next step of the tip under discussion.
+        (
+            "comment ajouter un correspondant à un appel sur android",
+            "et une fois que le deuxième a décroché ?",
+            "tip:merge_calls_android",
+            "Fusionner",
+        ),
     ],
 )
 def test_a_pronoun_or_a_place_of_ones_own_points_at_the_tool(
@@ -398,6 +417,27 @@ def test_a_pronoun_or_a_place_of_ones_own_points_at_the_tool(
 ) -> None:
     _, reply = talk(knowledge, first, follow_up)
     assert reply.subject == S(subject) and fact in reply.text
+
+
+def test_after_an_application_what_to_use_is_its_needs_answer(knowledge: Knowledge) -> None:
+    _, instead = talk(
+        knowledge,
+        "on utilise Teams avec les collectivités pour nos réunions en visio",
+        "qu'est-ce que vous recommandez alors ?",
+    )
+    assert instead.subject == S("need:web_conference")
+    assert instead.text.startswith("WebConférence de l'État")  # not "À la place de" it
+
+
+def test_a_sensitive_topic_said_of_a_tool_to_avoid_keeps_it(knowledge: Knowledge) -> None:
+    _, sensitive, instead = talk(
+        knowledge,
+        "zoom pour une réunion avec les syndicats ?",
+        "c'est un sujet sensible",
+        "alors je prends quoi ?",
+    )
+    assert sensitive.subject == S("tool:zoom") and "sensibles" in sensitive.text
+    assert instead.text.startswith("À la place de Zoom")
 
 
 def test_follow_ups_find_the_fact_their_words_point_at(knowledge: Knowledge) -> None:

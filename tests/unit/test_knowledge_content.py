@@ -273,6 +273,7 @@ OUTSIDE_APPS = {
         "hangouts",
         "webex",
         "gotomeeting",
+        "gotowebinar",
         "whereby",
         "facetime",
         "livestorm",
