@@ -10,6 +10,7 @@ from bot.core.entities import Entities, read_entities, without_entities
 from bot.core.index import index_for
 from bot.core.matcher import Scored, ranked, score_apps, score_subjects
 from bot.core.normalize import NEGATED, Normalized, normalize, stem
+from bot.core.typos import joined_names
 from bot.knowledge.model import Knowledge
 from bot.knowledge.subject import CLARIFY, HELP, NONE, THANKS, Subject, SubjectKind
 
@@ -141,7 +142,7 @@ def score(norm: Normalized, knowledge: Knowledge, counted: bool = False) -> tupl
     index = index_for(knowledge)
     # The situations the question says, as concept tokens beside its own (concepts.py).
     spans = index.concepts.spans(norm.words)
-    said = tuple(spans)
+    said = tuple(spans) + joined_names(norm.surface, index)
     units = index.count_units if counted else frozenset()
     scored = score_subjects(norm.tokens + said, index, norm.surface + said, spans, units)
     return tuple(ranked(scored + score_apps(norm.typed, index)))

@@ -87,6 +87,7 @@ class Index:
     name_tokens: dict[Subject, frozenset[str]]  # each tool's name, as tokens
     title_tokens: dict[Subject, frozenset[str]]  # each need's title, as tokens
     name_keys: dict[str, str]  # phonetic key of a name -> the name token
+    brands: frozenset[str]  # name tokens of brands ("tixeo", "webmel"), not words ("personnel")
     # The first word of each tool's and application's name, as written: a sentence that
     # starts with one keeps its capital after "Oui : " (lines.lower_first).
     proper_names: frozenset[str]
@@ -301,6 +302,7 @@ def build_index(knowledge: Knowledge) -> Index:
             for n in knowledge.needs.values()
         },
         name_keys={phonetic_key(n): n for n in closed},
+        brands=_brands(knowledge, closed, abbreviations, stopwords),
         proper_names=_proper_names(
             [t.name for t in knowledge.tools.values()]
             + [a.name for a in knowledge.outside_apps.values()]
@@ -342,6 +344,25 @@ def build_index(knowledge: Knowledge) -> Index:
             w for text in lexicon.common_words for w in plain_words(text, {}) if w.isalpha()
         ),
     )
+
+
+def _brands(
+    knowledge: Knowledge,
+    closed: tuple[str, ...],
+    abbreviations: dict[str, str],
+    stopwords: frozenset[str],
+) -> frozenset[str]:
+    """The words of tool names written as brands: capitalised ("Tixéo", "Scaleway (Jitsi)")
+    or with a capital inside ("webMél"); the first word of a name that reads as a phrase
+    ("Mobile personnel ou professionnel") is capitalised as a sentence is, not a brand."""
+    out: set[str] = set()
+    for tool in knowledge.tools.values():
+        words = tool.name.replace("(", " ").replace(")", " ").split()
+        for position, word in enumerate(words):
+            inner = any(c.isupper() for c in word[1:])
+            if inner or (word[:1].isupper() and (position or len(words) < 3)):
+                out.update(normalize(word, abbreviations, stopwords).tokens)
+    return frozenset(out) & frozenset(closed)
 
 
 def _proper_names(names: list[str]) -> frozenset[str]:

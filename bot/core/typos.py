@@ -11,18 +11,21 @@ In order, the first that finds something wins:
   two letters swapped in a longer one ("tcahp"), or keys one edit apart
   ("skalway" / "scaleway"). Common words are
   never reached this way, so "mal" cannot become "mail" nor "somme" "zoom".
+
+A name typed in two words ("tic séo", "live size") is read by ``joined_names``.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from itertools import pairwise
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from bot.core.concepts import CONCEPT
 from bot.core.index import PHONETIC_MIN, Index, is_real
-from bot.core.normalize import NEGATED
+from bot.core.normalize import NEGATED, stem
 from bot.core.phonetic import phonetic_key
 
 MIN_TYPO_LENGTH = 5
@@ -146,3 +149,34 @@ def _names(token: str, word: str, index: Index) -> dict[str, float]:
             if name_key[0] == key[0] and len(name_key) >= NAME_KEY_MIN:
                 found[index.name_keys[name_key]] = NAME_SIMILARITY
     return found
+
+
+JOINED_MIN = 6  # letters of two words read as one name: "tic séo" (Tixéo)
+
+
+def joined_names(surface: tuple[str, ...], index: Index) -> tuple[str, ...]:
+    """The tool names two neighbouring words make once joined ("tic séo", "live size"):
+    the name itself, its phonetic key, or a key one edit away. Only brands ("Tixéo", not
+    "personnel"), never another word, and only what the words did not already say: two words
+    the knowledge writes are no broken name ("personne ne" is no "personnel")."""
+    found: list[str] = []
+    said = {stem(w) for w in surface}
+    for first, second in pairwise(surface):
+        joined = first + second
+        if len(joined) < JOINED_MIN or not joined.isalpha():
+            continue
+        if is_real(first, index) and is_real(second, index):
+            continue
+        name = stem(joined)
+        if name not in index.brands:
+            key = phonetic_key(joined)
+            name = index.name_keys.get(key, "")
+            if not name and len(key) >= NAME_KEY_MIN:
+                close = process.extractOne(
+                    key, list(index.name_keys), scorer=Levenshtein.distance, score_cutoff=1
+                )
+                if close is not None and close[0][0] == key[0]:
+                    name = index.name_keys[close[0]]
+        if name in index.brands and name not in said and name not in found:
+            found.append(name)
+    return tuple(found)

@@ -680,6 +680,19 @@ def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, ques
     assert ask(knowledge, question).subject == S("none")
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Two words the knowledge writes are no brand broken in two.
+        "personne ne sera au bureau, on se voit en ligne ?",
+        "visio a 15 perssonnes stp",
+    ],
+)
+def test_two_words_join_into_no_ordinary_name(knowledge: Knowledge, question: str) -> None:
+    q = read_question(question, knowledge)
+    assert "personnel" not in {t for s in q.scored for t in s.matched}
+
+
 def test_a_breakdown_the_guide_speaks_of_gets_its_caveat(knowledge: Knowledge) -> None:
     reply = ask(knowledge, "la webconf ne marche pas sous firefox")
     assert reply.text.startswith("WebConférence de l'État : Nous recommandons l'utilisation")
@@ -696,6 +709,10 @@ def test_a_breakdown_the_guide_speaks_of_gets_its_caveat(knowledge: Knowledge) -
         ("odyo conf a 5", None),
         ("tcahp", "tool:tchap"),  # two letters swapped
         ("sharepiont", "tool:sharepoint"),
+        # A brand typed in two words.
+        ("tic séo c'est payant", "tool:tixeo"),
+        ("comment réserver une salle live size", "tool:lifesize"),
+        ("os mose c'est quoi", "tool:osmose"),
     ],
 )
 def test_phonetic_spellings(knowledge: Knowledge, question: str, subject: str | None) -> None:
