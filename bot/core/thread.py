@@ -22,7 +22,7 @@ from bot.core.index import index_for, is_real
 from bot.core.matcher import Scored
 from bot.core.normalize import normalize, stem
 from bot.knowledge.model import Category, Knowledge
-from bot.knowledge.subject import CLARIFY, Subject, SubjectKind, need_subject, tool_subject
+from bot.knowledge.subject import CLARIFY, NONE, Subject, SubjectKind, need_subject, tool_subject
 
 NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, SubjectKind.APP
 
@@ -151,7 +151,15 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     named = None
     scored: list[Scored] = []
     if not only_filler(rest):
-        scored = [s for s in score_rest(q, rest, knowledge) if s.subject not in SOCIAL]
+        every = score_rest(q, rest, knowledge)
+        scored = [s for s in every if s.subject not in SOCIAL]
+        if (
+            every
+            and every[0].subject == NONE
+            and every[0].score >= ANSWER_THRESHOLD
+            and not any(s.score >= CLARIFY_THRESHOLD for s in scored)
+        ):
+            return None  # "mon casque bluetooth ne se connecte plus": no fact of the tool
         named = scored[0] if scored else None
     here = _under_discussion(context)
     follow_up = False

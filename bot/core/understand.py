@@ -377,7 +377,9 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
     real = [s for s in q.scored if s.subject not in _SOCIAL and (few or s.subject.kind is not TIP)]
     if not real:
         return q.decision(NONE)
-    real = _undenied_first(real, knowledge)
+    real = _undenied_first(_apps_said_off_topic(real, q.scored), knowledge)
+    if not real:
+        return q.decision(NONE)
     top = real[0]
     app = _named_app(real, knowledge)
     if app is not None and _guide_named_beside_app(q, real):
@@ -814,6 +816,15 @@ def _merging(q: Question, knowledge: Knowledge) -> bool:
     return any(
         s.subject.kind is TIP and s.score >= MERGE_THRESHOLD for s in score_text(rest, knowledge)
     )
+
+
+def _apps_said_off_topic(real: list[Scored], scored: tuple[Scored, ...]) -> list[Scored]:
+    """Without the applications an off-topic phrasing names in more words ("la page
+    Facebook de la préfecture" is no Messenger)."""
+    off = [s.matched for s in scored if s.subject == NONE and s.score >= ANSWER_THRESHOLD]
+    if not off:
+        return real
+    return [s for s in real if s.subject.kind is not APP or not any(s.matched < o for o in off)]
 
 
 def _named_app(real: list[Scored], knowledge: Knowledge) -> str | None:

@@ -674,6 +674,10 @@ def test_described_situations_find_their_need(
         # A request of the domain's words ("demande") is no tool's caveat on a need guessed
         # from a verb.
         "où trouver le formulaire de demande de congés annuels ?",
+        # Public communication and the documents themselves are no tool to communicate.
+        "je dois rédiger un message pour la page Facebook de la préfecture",
+        "comment publier une actualité sur la page d'accueil de l'intranet ?",
+        "comment modifier et signer un document PDF ?",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:

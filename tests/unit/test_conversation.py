@@ -440,6 +440,17 @@ def test_a_sensitive_topic_said_of_a_tool_to_avoid_keeps_it(knowledge: Knowledge
     assert instead.text.startswith("À la place de Zoom")
 
 
+def test_an_off_topic_turn_in_a_thread_abstains(knowledge: Knowledge) -> None:
+    # "se connecte" asks no condition of the WebConf: the headset is off topic.
+    _, headset = talk(knowledge, "visio à 10", "au fait mon casque bluetooth ne se connecte plus")
+    assert headset.subject == S("none")
+
+
+def test_a_newcomer_gets_the_help(knowledge: Knowledge) -> None:
+    (hello,) = talk(knowledge, "bonjour, je suis nouvelle au bureau")
+    assert hello.subject == S("help")  # not the iPhone's « nouvel appel »
+
+
 def test_follow_ups_find_the_fact_their_words_point_at(knowledge: Knowledge) -> None:
     _, security = talk(
         knowledge,
