@@ -550,7 +550,9 @@ def _matched(q: Question, knowledge: Knowledge, today: date, context: Context) -
         # condition ("navigateur", "vpn") is about that tool.
         # A condition denied ("sans installer de logiciel") is a wish: the tool requiring
         # it is no answer, the need's own is.
-        described = frozenset(s.subject for s in q.scored if s.score >= CLARIFY_THRESHOLD / 2)
+        # Described in words of its own: "stocker mes fichiers" is the Stockage tab's, a
+        # "fichier" that several people correct is not.
+        described = frozenset(s.subject for s in q.scored if s.score >= CLARIFY_THRESHOLD)
         tool = caveat_subject(subject, q.topics, knowledge, entities.services, described)
         negated = q.negated
         if (

@@ -626,6 +626,26 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             "avec mon samsung, avoir mes deux correspondants sur la même ligne",
             {"tip:merge_calls_android"},
         ),
+        # Versions that go back and forth by mail: a document to edit together.
+        (
+            "un tableau que trois services remplissent, on se le renvoie en pièce jointe",
+            {"need:collaborative_workspace"},
+        ),
+        (
+            "on est 6 sur le même tableau excel et on s'envoie des versions par mail",
+            {"need:collaborative_workspace"},
+        ),
+        # A service of the DDI does not make co-editing a matter of storage.
+        (
+            "nous rédigeons à quatre l'arrêté avec la DDPP, chacun corrige le même fichier",
+            {"need:collaborative_workspace"},
+        ),
+        ("retrouver les adresses de mes contacts du bureau", {"need:email", "tool:mel"}),
+        # The phone's contacts are not the mail's.
+        (
+            "sur iphone la personne que je veux ajouter n'est pas dans mes contacts",
+            {"tip:merge_calls_iphone"},
+        ),
     ],
 )
 def test_described_situations_find_their_need(
