@@ -21,6 +21,9 @@ _PEOPLE = (
     r"|stagiaires?|apprenants?|eleves?|candidats?|intervenants?|collaborateurs?|salaries?"
     r"|fonctionnaires?|cadres?|chefs?|directeurs?|representants?|delegues?|partenaires?"
     r"|experts?|referents?|auditeurs?|spectateurs?|usagers?|elus?|personnels?"
+    r"|inspecteurs?|inspectrices?|techniciens?|techniciennes?|ingenieurs?|juristes?"
+    r"|secretaires?|assistants?|assistantes?|adjoints?|adjointes?|conseillers?|conseilleres?"
+    r"|controleurs?|enqueteurs?|redacteurs?|responsables?|formateurs?|animateurs?|benevoles?"
     r"|users?|ppl|people|persons?|attendees?|guests?|colleagues?|members?)"
 )
 # What may follow a number said after "à", "pour", "avec"... for it still to count people:

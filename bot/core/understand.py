@@ -70,6 +70,7 @@ NEED, TOOL, TIP, APP = SubjectKind.NEED, SubjectKind.TOOL, SubjectKind.TIP, Subj
 EVITER = Category.EVITER
 
 MARGIN = 0.08  # two needs closer than this are ambiguous
+CHOICE_SHARE = 0.7  # of the best need's score, for a need only described to be an option
 DENIED_MARGIN = 0.15  # a need partly denied yields to one this close that is not
 APP_NEED_THRESHOLD = 0.8  # a need said this surely frames an application named with it
 MAX_CHOICES = 4
@@ -751,8 +752,10 @@ def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:
         if (
             s.subject.kind is NEED
             and s.score >= ANSWER_THRESHOLD
-            # "en ligne ou déposer mes fichiers": "ou" is "où", and "en ligne" no visio
-            and (s.anchored or s.score >= NEED_NAMED)
+            # "en ligne ou déposer mes fichiers": "ou" is "où", and "en ligne" no visio;
+            # an option is named about as surely as the other ("dire ok ou je m'en occupe"
+            # in a story of a chat is no choice of the mail)
+            and (s.score >= NEED_NAMED or (s.anchored and s.score >= real[0].score * CHOICE_SHARE))
             and all(s.matched.isdisjoint(other.matched) for other in named)
         ):
             named.append(s)

@@ -641,6 +641,22 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:collaborative_workspace"},
         ),
         ("retrouver les adresses de mes contacts du bureau", {"need:email", "tool:mel"}),
+        # Many short messages that fill the mailboxes: a chat (the guide's Tchap).
+        (
+            "on se transmet plein de petites infos entre collègues, ça encombre les boîtes",
+            {"need:instant_messaging", "tool:tchap"},
+        ),
+        (
+            "dans l'équipe on se renvoie des dizaines de petits mots, nos boîtes débordent",
+            {"need:instant_messaging", "tool:tchap"},
+        ),
+        # An "ou" in what the story quotes is no choice between needs.
+        (
+            "on s'envoie des dizaines de courriels pour dire ok ou je m'en occupe, ça encombre "
+            "les boîtes, il existe quelque chose de plus léger ?",
+            {"need:instant_messaging", "tool:tchap"},
+        ),
+        ("on est 6 inspecteurs, il faut qu'on se parle au téléphone", {"tool:audioconf_ministere"}),
         # The phone's contacts are not the mail's.
         (
             "sur iphone la personne que je veux ajouter n'est pas dans mes contacts",

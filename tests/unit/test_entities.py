@@ -21,6 +21,9 @@ def count(text: str) -> int | None:
     [
         ("visio a 60", 60),
         ("audioconf pour 12 personnes demain matin", 12),
+        # Who they are by trade still counts them.
+        ("on est 6 inspecteurs sur le terrain", 6),
+        ("nous sommes 4 juristes et 2 techniciens", 6),
         ("on est 30 pour une réunion téléphonique", 30),
         ("conférence à trois", 3),
         ("visio à soixante", 60),
