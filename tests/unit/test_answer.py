@@ -657,6 +657,12 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:instant_messaging", "tool:tchap"},
         ),
         ("on est 6 inspecteurs, il faut qu'on se parle au téléphone", {"tool:audioconf_ministere"}),
+        # "depuis chez moi" is the distance of every need, not the mail's own words.
+        (
+            "chaque lundi je fais le point avec mes 6 agents, chacun depuis chez soi",
+            {"tool:audioconf_ministere", "need:audio_conference", "need:web_conference", "clarify"},
+        ),
+        ("je peux lire mes mails depuis chez moi ?", {"tool:mel"}),
         # The phone's contacts are not the mail's.
         (
             "sur iphone la personne que je veux ajouter n'est pas dans mes contacts",

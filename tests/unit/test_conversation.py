@@ -403,6 +403,13 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
         ),
         # With no word on creating, the steps say how (« Créez un canal »).
         ("un fil de discussion dans le webmel", "je crée ça où ?", "tool:ariane", "canal"),
+        # "depuis le webmel" of a big file: the Stockage tab, not the mail.
+        (
+            "envoyer un dossier de 200 Mo à un bureau d'études",
+            "c'est possible depuis le webmel ?",
+            "tool:webmel_stockage",
+            "Stockage",
+        ),
         # The next step of the tip under discussion.
         (
             "comment ajouter un correspondant à un appel sur android",
