@@ -1186,6 +1186,19 @@ def test_what_is_preferred_to_something_else(
             "Service d'audio",
         ),
         ("une matinée d'information avec 3 intervenants et environ 80 inscrits", "Pour 3 + 80"),
+        # From how many: the guide's threshold, not the booking's range.
+        (
+            "à partir de combien de participants passer par le service d'audio conférence "
+            "plutôt que par son portable ?",
+            "Service d'audio conférence du pôle ministériel : Le guide recommande ce service "
+            "à partir de 4 participants",
+        ),
+        # A name given by the organiser to join: the WebConf's « nom de conférence ».
+        (
+            "l'organisateur m'a donné un nom de salle pour rejoindre sa réunion",
+            "WebConférence de l'État",
+        ),
+        ("stockage", "Onglet « Stockage » de webMél"),  # the tab's own name
     ],
 )
 def test_facts_asked_in_other_words(knowledge: Knowledge, question: str, first: str) -> None:

@@ -235,7 +235,7 @@ def test_expired_date_is_a_warning_not_an_error(kdir: Path) -> None:
     (p,) = problems
     assert p.severity == "warning" and p.entry == "tool:audioconf_ministere"
     assert p.line == line_of(kdir / "tools.yaml", "valid_until: 2020-07-01")
-    assert p.message.startswith("caveats[4].valid_until : la mise en garde « La solution")
+    assert p.message.startswith("caveats[5].valid_until : la mise en garde « La solution")
     assert p.message.endswith("a expiré le 01/07/2020 : à mettre à jour ou retirer")
     assert "avertissement" in format_problem(p)
 
