@@ -261,9 +261,20 @@ def _device_names(
 
 
 def read_services(plain: str, services: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
-    """Every service whose words the question says: a DDT is a DDI and a decentralised
-    service."""
-    return frozenset(s for s, words in services.items() if _says(plain, words))
+    """Every service the agent says they work in: a DDT is a DDI and a decentralised
+    service. A service worked with ("partager des fichiers avec la DDT") is a partner's."""
+    return frozenset(
+        s
+        for s, words in services.items()
+        if any(p in plain for p in words)
+        and any(
+            not _WORKED_WITH.search(plain, 0, m.start())
+            for m in _phrases(tuple(words)).finditer(plain)
+        )
+    )
+
+
+_WORKED_WITH = re.compile(r"\bavec\s+(?:(?:la|le|les|l|une|un|des|nos|vos|leur|leurs)\s+)?$")
 
 
 def _says(plain: str, phrases: tuple[str, ...]) -> bool:

@@ -1203,3 +1203,19 @@ def test_what_is_preferred_to_something_else(
 )
 def test_facts_asked_in_other_words(knowledge: Knowledge, question: str, first: str) -> None:
     assert ask(knowledge, question).text.startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("question", "services"),
+    [
+        ("je suis en DDT, où partager des fichiers ?", {"ddi", "services_deconcentres"}),
+        ("agent de la DREAL", {"services_deconcentres"}),
+        # A service worked with is the partner's, not the agent's.
+        ("partager des fichiers avec la DDT", set()),
+        ("une réunion avec les DDPP de la région", set()),
+    ],
+)
+def test_the_agents_own_service_only(
+    knowledge: Knowledge, question: str, services: set[str]
+) -> None:
+    assert read_question(question, knowledge).entities.services == services
