@@ -410,6 +410,9 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:webmel_stockage",
             "Stockage",
         ),
+        # Whom it is for, where the guide says it in its presentation.
+        ("tchap c'est quoi", "et c'est pour qui ?", "tool:tchap", "l'ensemble des agents"),
+        ("osmose c'est quoi", "et c'est pour qui ?", "tool:osmose", "un agent de l'État"),
         # The next step of the tip under discussion.
         (
             "comment ajouter un correspondant à un appel sur android",
