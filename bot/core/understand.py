@@ -689,13 +689,15 @@ def _described_for_another_count(
 
 
 def _guide_named_beside_app(q: Question, real: list[Scored]) -> bool:
-    """ "tchap ou whatsapp ?": a tool (or need) of the guide offered as the alternative to
-    an application outside the offers, by words of its own, is what answers."""
+    """ "tchap ou whatsapp ?": a tool of the guide offered as the alternative to an
+    application outside the offers, by words of its own, is what answers. A need is no
+    alternative ("mattermost, ou autre chose pour chatter ?"): the application's rule and
+    its need's tools answer."""
     if not q.says_or:
         return False
     words = set().union(*(s.matched for s in real if s.subject.kind is APP))
     return any(
-        s.subject.kind in (TOOL, NEED) and s.score >= ANSWER_THRESHOLD and not s.matched & words
+        s.subject.kind is TOOL and s.score >= ANSWER_THRESHOLD and not s.matched & words
         for s in real
     )
 

@@ -844,6 +844,17 @@ def test_an_application_and_a_need_get_the_outside_offer_rule(knowledge: Knowled
     # Each product of a family is named as asked.
     webinar = ask(knowledge, "GoToWebinar pour une conférence en ligne de 200 personnes ?")
     assert "GoToWebinar" in webinar.text and "GoToMeeting" not in webinar.text
+    for question, name in [
+        ("zoho workdrive pour partager les documents du service ?", "Zoho"),
+        ("on peut mettre nos fichiers sur kDrive d'Infomaniak ?", "kDrive"),
+        # "ou autre chose" names no tool of the guide: still the application's rule.
+        ("on a un mattermost au labo, ou faut passer par autre chose pour chatter ?", "Mattermost"),
+    ]:
+        reply = ask(knowledge, question)
+        assert reply.text.startswith(name) and "ni dans l'offre" in reply.text, question
+    # The public Jitsi is not Scaleway's, which the DINUM advises instead.
+    public = ask(knowledge, "l'instance publique meet.jit.si, ça passe pour une réunion à 4 ?")
+    assert public.text.startswith("Jitsi Meet (instance publique") and "Scaleway" in public.text
 
 
 @pytest.mark.parametrize(
