@@ -32,6 +32,7 @@ CLARIFY_THRESHOLD = 0.4  # below: the message names nothing of its own
 # that scores higher but is named by no word of its own ("visio sur mon portable": the
 # phone is where, not what).
 NEED_NAMED = 0.75
+OFF_TOPIC_MARGIN = 0.3  # below an off-topic phrasing by this much, a need is no topic
 OVERRIDE_THRESHOLD = 0.8  # to leave the tool under discussion for another of its need
 MARGIN = 0.08  # two subjects closer than this are named as well as each other
 MIN_COUNT = 2  # a bare number after an answer is a head count from two people
@@ -153,12 +154,7 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
     if not only_filler(rest):
         every = score_rest(q, rest, knowledge)
         scored = [s for s in every if s.subject not in SOCIAL]
-        if (
-            every
-            and every[0].subject == NONE
-            and every[0].score >= ANSWER_THRESHOLD
-            and not any(s.score >= CLARIFY_THRESHOLD for s in scored)
-        ):
+        if _off_topic(every):
             return None  # "mon casque bluetooth ne se connecte plus": no fact of the tool
         named = scored[0] if scored else None
     here = _under_discussion(context)
@@ -215,6 +211,15 @@ def attribute(q: Question, context: Context, knowledge: Knowledge, today: date) 
         if not answered(tool, kinds, entities, today) and not q.moves.yes_no:
             return None  # nothing of it asked: the ordinary answer about the tool
     return q.decision(target, entities=entities, need=need, attributes=kinds, follow_up=follow_up)
+
+
+def _off_topic(scored: tuple[Scored, ...] | list[Scored]) -> bool:
+    """An off-topic phrasing is what the words read best, and nothing of the domain comes
+    near: the follow-up cues around them ask nothing of the tool under discussion."""
+    if not scored or scored[0].subject != NONE or scored[0].score < ANSWER_THRESHOLD:
+        return False
+    near = max(CLARIFY_THRESHOLD, scored[0].score - OFF_TOPIC_MARGIN)
+    return not any(s.subject not in SOCIAL and s.score >= near for s in scored)
 
 
 def _cue_in_a_situation(q: Question, named: Scored, knowledge: Knowledge) -> bool:
@@ -477,8 +482,8 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
     dedans ?": a message that points at the tool under discussion is about it, or about
     the tool of the need it names that lives in it (Ariane, in webMél); never about a tool
     its words only describe ("smartphone")."""
-    if not q.moves.refers:
-        return None
+    if not q.moves.refers or _off_topic(q.scored):
+        return None  # "et mon bulletin de paie, je le trouve où ?": no pointing at the tool
     if context.app is not None and context.subject is not None and _on_the_rule(q, knowledge):
         # "vous fournissez de l'aide dessus ?" after Teams: still the application.
         return q.decision(context.subject, need=context.need, app=context.app)

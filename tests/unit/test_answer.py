@@ -720,6 +720,9 @@ def test_described_situations_find_their_need(
         "je dois rédiger un message pour la page Facebook de la préfecture",
         "comment publier une actualité sur la page d'accueil de l'intranet ?",
         "comment modifier et signer un document PDF ?",
+        "quel logiciel pour monter une vidéo pour la communication ?",
+        "organiser un team building pour le service en juin",
+        "un filtre de confidentialité pour l'écran de mon portable",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:

@@ -454,6 +454,13 @@ def test_an_off_topic_turn_in_a_thread_abstains(knowledge: Knowledge) -> None:
     # "se connecte" asks no condition of the WebConf: the headset is off topic.
     _, headset = talk(knowledge, "visio à 10", "au fait mon casque bluetooth ne se connecte plus")
     assert headset.subject == S("none")
+    # A pronoun of the thread ("je le trouve où") around an off-topic request points at nothing.
+    _, payslip = talk(
+        knowledge, "audio conférence à 6", "et mon bulletin de paie, je le trouve où ?"
+    )
+    assert payslip.subject == S("none")
+    _, coffee = talk(knowledge, "visio à 8", "au fait, c'est où la machine à café ?")
+    assert coffee.subject == S("none")
 
 
 def test_a_newcomer_gets_the_help(knowledge: Knowledge) -> None:
