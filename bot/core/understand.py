@@ -758,6 +758,7 @@ def _between_needs(q: Question, real: list[Scored]) -> list[Subject]:
             # an option is named about as surely as the other ("dire ok ou je m'en occupe"
             # in a story of a chat is no choice of the mail)
             and (s.score >= NEED_NAMED or (s.anchored and s.score >= real[0].score * CHOICE_SHARE))
+            and not _partly_denied(s)  # "oui ou non… sans lui envoyer un mail"
             and all(s.matched.isdisjoint(other.matched) for other in named)
         ):
             named.append(s)

@@ -657,6 +657,19 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:instant_messaging", "tool:tchap"},
         ),
         ("on est 6 inspecteurs, il faut qu'on se parle au téléphone", {"tool:audioconf_ministere"}),
+        # A "oui ou non" is no choice, and a need denied ("sans… un mail") no option.
+        (
+            "juste demander oui ou non à ma collègue sans lui envoyer un mail",
+            {"need:instant_messaging", "tool:tchap"},
+        ),
+        (
+            "présenter les résultats avec des diapos à une cinquantaine de collègues",
+            {"need:web_conference", "tool:webconf_etat"},
+        ),
+        (
+            "besoin d'un shared space pour bosser en team sur les slides",
+            {"need:collaborative_workspace"},
+        ),
         # "depuis chez moi" is the distance of every need, not the mail's own words.
         (
             "chaque lundi je fais le point avec mes 6 agents, chacun depuis chez soi",
