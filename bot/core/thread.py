@@ -45,6 +45,10 @@ OUTSIDERS = frozenset(
     " partenaires prestataire prestataires public usager usagers particulier particuliers"
     " invite invites".split()
 )
+# What outsiders are, beside the words that say they are outside: "un bureau d'études".
+_OUTSIDERS_KINDS = frozenset(
+    stem(w) for w in "bureau etudes cabinet entreprise societe collectivite conseil".split()
+)
 # The first words of a message that qualifies the last one rather than asking anew.
 QUALIFIERS = frozenset("avec pour et mais sans en sur dans par a chez depuis via".split())
 
@@ -539,11 +543,16 @@ _NAMES_NO_FACT = frozenset(stem(w) for w in "mettre mets met tout toute tous tou
 def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None:
     """A message that names only the need of the tool under discussion, by one word ("c'est
     quoi le numéro ?" after the audio conference service), or only who takes part ("et si
-    il y a des externes ?"): still that tool, not the need's overview or another need."""
+    il y a des externes ?"): still that tool, not the need's overview or another need; after
+    a need's answer, whether some may take part asks of the tool it led with ("avec un
+    bureau d'études extérieur, c'est possible ?" after SharePoint)."""
     here = context.subject
+    real = q.real
+    who = bool(real) and bool(real[0].matched) and real[0].matched <= OUTSIDERS
+    if here is not None and here.kind is NEED and who and qualifies(q) and q.moves.yes_no:
+        here = tool_under_discussion(context, knowledge)
     if here is None or here.kind is not TOOL or not q.entities.empty:
         return None
-    real = q.real
     if not real:
         return None
     top = real[0]
@@ -569,6 +578,8 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
         index = index_for(knowledge)
         asked = normalize(rest_of(q, knowledge), index.abbreviations, index.stopwords).tokens
         explained = own.matched if own is not None and own_need else top.matched
+        if only_who:  # who they are says no more: "un bureau d'études extérieur"
+            explained = explained | OUTSIDERS | _OUTSIDERS_KINDS
         unknown = bool(
             set(asked) - explained - index.tool_words.get(here.id, frozenset()) - _NAMES_NO_FACT
         )
@@ -587,7 +598,9 @@ def in_its_words(q: Question, context: Context, knowledge: Knowledge) -> Decisio
     words = index_for(knowledge).tool_words.get(here.id, frozenset())
     named = [s for s in q.real if s.score >= CLARIFY_THRESHOLD and s.subject != here]
     if not named or any(
-        s.subject.kind is NEED  # "réunion": which meeting?
+        # "réunion": which meeting? A need guessed from a word the tool says ("mon équipe"
+        # of Ariane's « membres de votre équipe ») asks nothing else.
+        (s.subject.kind is NEED and (s.score >= ANSWER_THRESHOLD or not s.matched <= words))
         or _by_its_name(s, knowledge)
         or (s.subject.kind is TIP and s.subject.id in tool.tips)
         or not s.matched <= words

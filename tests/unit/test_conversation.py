@@ -413,6 +413,15 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
         # Whom it is for, where the guide says it in its presentation.
         ("tchap c'est quoi", "et c'est pour qui ?", "tool:tchap", "l'ensemble des agents"),
         ("osmose c'est quoi", "et c'est pour qui ?", "tool:osmose", "un agent de l'État"),
+        # Who takes part, after a need's answer: the tool it led with.
+        (
+            "co-écrire un rapport à plusieurs",
+            "avec un bureau d'études extérieur, c'est possible ?",
+            "tool:sharepoint",
+            "externes",
+        ),
+        # A need guessed from a word the tool says (« membres de votre équipe »).
+        ("ariane", "comment j'ajoute mon équipe ?", "tool:ariane", "canal"),
         # The next step of the tip under discussion.
         (
             "comment ajouter un correspondant à un appel sur android",
