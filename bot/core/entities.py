@@ -48,7 +48,8 @@ _CUE = (
 )
 # Qualifiers between the cue and the number: "on est environ 12", "on n'est que 10".
 _QUALIFIER = (
-    r"(?:(?:environ|que|genre|pres de|a peu pres|au moins|au plus|max|maximum|donc|bien)\s+)?"
+    r"(?:(?:environ|que|genre|pres de|a peu pres|au moins|au plus|max|maximum|donc|bien"
+    r"|seulement|juste|only|just|about|around)\s+)?"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # (pattern, offset, how the agent said it): "plus de 50" means at least 51, and is
