@@ -670,6 +670,7 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             "besoin d'un shared space pour bosser en team sur les slides",
             {"need:collaborative_workspace"},
         ),
+        ("un outil pour des questions rapides entre collègues", {"need:instant_messaging"}),
         # "depuis chez moi" is the distance of every need, not the mail's own words.
         (
             "chaque lundi je fais le point avec mes 6 agents, chacun depuis chez soi",
