@@ -375,6 +375,7 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
             real
             and real[0].score >= CLARIFY_THRESHOLD
             and not _what_is_sensitive(real[0], entities, context, knowledge)
+            and not _said_of_two_needs(real)
         ):
             return None  # the message says something of its own
     merged = entities.merged_over(context.entities)
@@ -406,6 +407,19 @@ def refine(q: Question, context: Context, knowledge: Knowledge, today: date) -> 
     subject, need = resolve(base, merged, knowledge, today, context.need)
     # "c'est bon pour 80 ?" after the need's answer: the answer for 80, no "Oui" to it.
     return q.decision(subject, entities=merged, need=need, yes_no=q.moves.yes_no and of_the_tool)
+
+
+def _said_of_two_needs(real: list[Scored]) -> bool:
+    """The words read as two needs alike, neither named surely ("le petit groupe de
+    pilotage": a call's group, a chat's): they say nothing of their own."""
+    top = real[0]
+    return (
+        top.score < NEED_NAMED
+        and len(real) > 1
+        and top.subject.kind is NEED
+        and real[1].subject.kind is NEED
+        and real[1].score >= top.score - 1e-6
+    )
 
 
 def _what_is_sensitive(

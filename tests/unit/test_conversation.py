@@ -477,6 +477,15 @@ def test_a_newcomer_gets_the_help(knowledge: Knowledge) -> None:
     assert hello.subject == S("help")  # not the iPhone's « nouvel appel »
 
 
+def test_a_count_with_a_word_of_two_needs_refines_the_thread(knowledge: Knowledge) -> None:
+    # "groupe" is a call's group as well as a chat's: the thread's web conference, for 6.
+    reply = talk(
+        knowledge, "webinaire pour 80 agents", "et pour le petit groupe de pilotage à 6 ?"
+    )[-1]
+    assert reply.subject in (S("need:web_conference"), S("tool:webconf_etat"))
+    assert reply.text.startswith("Pour 6 participants")
+
+
 def test_follow_ups_find_the_fact_their_words_point_at(knowledge: Knowledge) -> None:
     _, security = talk(
         knowledge,
