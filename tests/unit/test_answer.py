@@ -1247,3 +1247,10 @@ def test_the_agents_own_service_only(
     knowledge: Knowledge, question: str, services: set[str]
 ) -> None:
     assert read_question(question, knowledge).entities.services == services
+
+
+def test_a_device_said_with_a_tool_gets_what_the_guide_says_of_devices(
+    knowledge: Knowledge,
+) -> None:
+    reply = ask(knowledge, "webconférence de l'État depuis mon iPhone, c'est possible ?")
+    assert "depuis votre mobile ou votre ordinateur" in reply.text
