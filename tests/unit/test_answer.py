@@ -1227,6 +1227,11 @@ def test_what_is_preferred_to_something_else(
             "WebConférence de l'État",
         ),
         ("stockage", "Onglet « Stockage » de webMél"),  # the tab's own name
+        # What it requires, not a request to send.
+        (
+            "le stockage du webmel ça demande quoi ?",
+            "Onglet « Stockage » de webMél : Cet onglet nécessite une double authentification",
+        ),
     ],
 )
 def test_facts_asked_in_other_words(knowledge: Knowledge, question: str, first: str) -> None:
