@@ -420,6 +420,13 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:sharepoint",
             "externes",
         ),
+        # Whether someone outside the ministry may get in: SharePoint's invitation.
+        (
+            "dropbox pour partager des plans avec un prestataire ?",
+            "il est extérieur au ministère, il pourra y accéder ?",
+            "tool:sharepoint",
+            "externes",
+        ),
         # A need guessed from a word the tool says (« membres de votre équipe »).
         ("ariane", "comment j'ajoute mon équipe ?", "tool:ariane", "canal"),
         # The next step of the tip under discussion.
