@@ -142,11 +142,18 @@ def _names(token: str, word: str, index: Index) -> dict[str, float]:
         ):
             found[name] = NAME_SIMILARITY
     key = phonetic_key(word)
-    if len(key) >= NAME_KEY_MIN:
+    if len(key) >= NAME_KEY_MIN - 1:
         for name_key, _, _ in process.extract(
             key, list(index.name_keys), scorer=Levenshtein.distance, score_cutoff=1, limit=3
         ):
-            if name_key[0] == key[0] and len(name_key) >= NAME_KEY_MIN:
+            # A key one shorter only as a brand's with a vowel left out ("skelway", whose
+            # "e" is not heard, is "scaleway").
+            short = len(key) < NAME_KEY_MIN
+            if (
+                name_key[0] == key[0]
+                and len(name_key) >= NAME_KEY_MIN
+                and (not short or (len(name_key) == len(key) + 1 and name_key in index.brand_keys))
+            ):
                 found[index.name_keys[name_key]] = NAME_SIMILARITY
     return found
 

@@ -776,6 +776,7 @@ def test_a_breakdown_the_guide_speaks_of_gets_its_caveat(knowledge: Knowledge) -
         ("tic séo c'est payant", "tool:tixeo"),
         ("comment réserver une salle live size", "tool:lifesize"),
         ("os mose c'est quoi", "tool:osmose"),
+        ("skelway on peu etre combien dessus", "tool:scaleway"),  # its "e" is not heard
     ],
 )
 def test_phonetic_spellings(knowledge: Knowledge, question: str, subject: str | None) -> None:
