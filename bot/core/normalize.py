@@ -93,8 +93,12 @@ def fold(text: str) -> str:
 
 # Words Snowball cuts to the stem of common words, kept whole (a stemmer override, as
 # search engines have): "devis" would be "devait" and "devant", "paie" "payer", "payant",
-# "direction" (a sous-direction) "direct" (en direct), "rendez"(-vous) "rendre".
-_KEPT_WHOLE = frozenset({"devis", "paie", "direction", "directions", "rendez"})
+# "direction" (a sous-direction) "direct" (en direct), "rendez"(-vous) "rendre", "coupe"
+# (ça coupe) "coup" (un coup de fil).
+_KEPT_WHOLE = frozenset(
+    {"devis", "paie", "direction", "directions", "rendez"}
+    | {"coupe", "coupes", "coupent", "coupee", "coupees", "coupure", "coupures"}
+)
 
 
 @lru_cache(maxsize=65536)

@@ -427,6 +427,13 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:sharepoint",
             "externes",
         ),
+        # "ça coupe" is no "coup de fil": the WebConf's advice on a weak connection.
+        (
+            "webconf.numerique.gouv.fr",
+            "ça coupe tout le temps chez moi, le réseau sature",
+            "tool:webconf_etat",
+            "vidéo",
+        ),
         # A need guessed from a word the tool says (« membres de votre équipe »).
         ("ariane", "comment j'ajoute mon équipe ?", "tool:ariane", "canal"),
         # The next step of the tip under discussion.
