@@ -671,6 +671,7 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"need:collaborative_workspace"},
         ),
         ("un outil pour des questions rapides entre collègues", {"need:instant_messaging"}),
+        ("voir mes messages du boulot sur la tablette de ma fille", {"need:email", "tool:mel"}),
         # "depuis chez moi" is the distance of every need, not the mail's own words.
         (
             "chaque lundi je fais le point avec mes 6 agents, chacun depuis chez soi",
