@@ -672,6 +672,12 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         ),
         ("un outil pour des questions rapides entre collègues", {"need:instant_messaging"}),
         ("voir mes messages du boulot sur la tablette de ma fille", {"need:email", "tool:mel"}),
+        # "sans forcément se voir" denies the image as "sans se voir" does.
+        (
+            "réunir l'équipe, on est une dizaine, juste se parler au téléphone sans forcément "
+            "se voir",
+            {"tool:audioconf_ministere", "need:audio_conference"},
+        ),
         # "depuis chez moi" is the distance of every need, not the mail's own words.
         (
             "chaque lundi je fais le point avec mes 6 agents, chacun depuis chez soi",
