@@ -672,6 +672,10 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
         ),
         ("un outil pour des questions rapides entre collègues", {"need:instant_messaging"}),
         ("voir mes messages du boulot sur la tablette de ma fille", {"need:email", "tool:mel"}),
+        (
+            "on sera vingt-deux au bout du fil pour la cellule de crise",
+            {"tool:audioconf_ministere"},
+        ),
         # "sans forcément se voir" denies the image as "sans se voir" does.
         (
             "réunir l'équipe, on est une dizaine, juste se parler au téléphone sans forcément "
