@@ -37,7 +37,8 @@ _FOLLOWERS = (
     r"|donc|alors|sinon|ok|si|via|chez|depuis|voire|ne|pas|plus|moins|demain|aujourd|hui"
     r"|ce|matin|soir|midi|aprem|apres|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
     r"|prochain|prochaine|jsp|sais|visio|audio|conf|conference|reunion|call|appel|webinaire"
-    r"|personnes?|e|chacun|chacune|tous|toutes|ensemble|total|dessus|ici|sans|vers)"
+    r"|personnes?|e|chacun|chacune|tous|toutes|ensemble|total|dessus|ici|sans|vers"
+    r"|moi|compris|inclus|y)"
 )
 _N = r"(\d{1,15})"
 _AFTER = rf"(?=\s*$|\s+(?:{_FOLLOWERS}|{_PEOPLE})\b)"

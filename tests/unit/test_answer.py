@@ -748,6 +748,8 @@ def test_described_situations_find_their_need(
         "quel logiciel pour monter une vidéo pour la communication ?",
         "organiser un team building pour le service en juin",
         "un filtre de confidentialité pour l'écran de mon portable",
+        "où trouver le catalogue des formations de cette année ?",
+        "quel resto réserver pour le déjeuner d'équipe de vendredi ?",
     ],
 )
 def test_off_topic_sharing_the_domains_words_abstains(knowledge: Knowledge, question: str) -> None:

@@ -24,6 +24,7 @@ def count(text: str) -> int | None:
         # Who they are by trade still counts them.
         ("on est 6 inspecteurs sur le terrain", 6),
         ("and with only 3?", 3),
+        ("finalement on ne sera que 3, moi compris", 3),
         ("et à seulement 4 ?", 4),
         ("nous sommes 4 juristes et 2 techniciens", 6),
         ("on est 30 pour une réunion téléphonique", 30),
