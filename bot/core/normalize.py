@@ -235,8 +235,9 @@ def content_words(
             foil = False  # "ne ... plus que": only
         previous = word
         if foil:
-            negating = denied = True
-            without = acted_on = False
+            # "plutôt que de lui écrire des mails": like "sans", a verb and what it acts on.
+            negating = denied = without = True
+            acted_on = False
             continue
         if word in _NEGATORS or (denied and word == _NEGATION_GOES_ON):
             negating = denied = True

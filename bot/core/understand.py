@@ -641,7 +641,11 @@ def _undenied_first(real: list[Scored], knowledge: Knowledge) -> list[Scored]:
     for s in real[1:]:
         if s.score < top.score - margin:
             break
-        if s.subject.kind is NEED and not _partly_denied(s) and (not yardstick or s.anchored):
+        # Against a yardstick, any need anchored by what the message wants: the yardstick's
+        # own verb may touch it too ("plutôt que de lui écrire des mails").
+        if s.subject.kind is NEED and (s.anchored if yardstick else not _partly_denied(s)):
+            if yardstick:  # no option of its own: last
+                return [s, *(r for r in real if r is not s and r is not top), top]
             return [s, *(r for r in real if r is not s)]
     return real
 

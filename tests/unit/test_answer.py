@@ -1203,6 +1203,11 @@ def test_which_asks_no_yes_or_no(knowledge: Knowledge) -> None:
             "on se pose des questions courtes toute la journée, il faut plus rapide que le mail",
             "need:instant_messaging",
         ),
+        (
+            "mon tuteur préfère que je lui pose mes petites questions au fil de l'eau plutôt "
+            "que de lui écrire des mails",
+            "need:instant_messaging",
+        ),
         # A need whose phrasing denies the word ("sans caméra") keeps it: for 15, its tool.
         (
             "réunir 15 personnes par téléphone, beaucoup n'ont pas de caméra",

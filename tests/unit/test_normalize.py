@@ -102,6 +102,8 @@ def test_ni_goes_on_denying_only_after_a_negation() -> None:
         # What a wish is measured against: "plus rapide que", "mieux que".
         ("un outil plus rapide que le courriel", ("outil", "plus", "rapid", "!courriel")),
         ("une visio mieux que zoom", ("visio", "mieux", "!zoom")),
+        # A verb after the foil, and what it acts on.
+        ("plutôt que de lui écrire des mails", ("plutot", "!ecrir", "!mail")),
         # "ne ... plus que" means only: the mail is what is left, not denied.
         ("il ne reste plus que le mail", ("ne", "rest", "plus", "que", "mail")),
     ],
