@@ -676,6 +676,7 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             "on sera vingt-deux au bout du fil pour la cellule de crise",
             {"tool:audioconf_ministere"},
         ),
+        ("demander à trois collègues quel vendredi de juin leur convient", {"tool:mel"}),
         # "sans forcément se voir" denies the image as "sans se voir" does.
         (
             "réunir l'équipe, on est une dizaine, juste se parler au téléphone sans forcément "
