@@ -24,6 +24,7 @@ _PEOPLE = (
     r"|inspecteurs?|inspectrices?|techniciens?|techniciennes?|ingenieurs?|juristes?"
     r"|secretaires?|assistants?|assistantes?|adjoints?|adjointes?|conseillers?|conseilleres?"
     r"|controleurs?|enqueteurs?|redacteurs?|responsables?|formateurs?|animateurs?|benevoles?"
+    r"|journalistes?|maires?|enseignants?|etudiants?|jures?|medecins?|juges?"
     r"|users?|ppl|people|persons?|attendees?|guests?|colleagues?|members?)"
 )
 # What may follow a number said after "à", "pour", "avec"... for it still to count people:

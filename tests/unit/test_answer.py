@@ -676,6 +676,14 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             "on sera vingt-deux au bout du fil pour la cellule de crise",
             {"tool:audioconf_ministere"},
         ),
+        (
+            "une conférence de presse en ligne pour environ soixante-dix journalistes",
+            {"tool:lifesize"},
+        ),
+        (
+            "montrer la carte du tracé à une douzaine d'élus, chacun restant dans sa mairie",
+            {"need:web_conference", "tool:webconf_etat"},
+        ),
         ("demander à trois collègues quel vendredi de juin leur convient", {"tool:mel"}),
         # "sans forcément se voir" denies the image as "sans se voir" does.
         (

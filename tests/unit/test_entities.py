@@ -25,6 +25,7 @@ def count(text: str) -> int | None:
         ("on est 6 inspecteurs sur le terrain", 6),
         ("and with only 3?", 3),
         ("finalement on ne sera que 3, moi compris", 3),
+        ("prévoir environ soixante-dix journalistes", 70),
         ("et à seulement 4 ?", 4),
         ("nous sommes 4 juristes et 2 techniciens", 6),
         ("on est 30 pour une réunion téléphonique", 30),
