@@ -47,8 +47,13 @@ OUTSIDERS = frozenset(
 )
 # What outsiders are, beside the words that say they are outside: "un bureau d'études".
 _OUTSIDERS_KINDS = frozenset(
-    stem(w) for w in "bureau etudes cabinet entreprise societe collectivite conseil".split()
+    stem(w)
+    for w in (
+        "bureau etudes cabinet entreprise societe collectivite conseil gens autre autres"
+    ).split()
 )
+# Who takes part, as a qualifier says it: "avec des gens d'un autre ministère".
+_WHO = OUTSIDERS | {stem("ministere"), stem("ministeres")}
 # The first words of a message that qualifies the last one rather than asking anew.
 QUALIFIERS = frozenset("avec pour et mais sans en sur dans par a chez depuis via".split())
 
@@ -64,9 +69,13 @@ def follow(
     replaces what it corrects: it asks no caveat of it."""
     if context.subject is None:
         return attribute(q, context, knowledge, today)
+    # "il y a une alternative dans le webmél ?" after a chat: the chat in webMél, not
+    # what else than webMél.
+    inside = "alternatives" in q.moves.attributes
     return (
         pick(q, context, knowledge, today)
         or details(q, context)
+        or (in_the_tool_named(q, context, knowledge) if inside else None)
         or attribute(q, context, knowledge, today)
         or refine(q, context, knowledge, today)
         or in_the_tool_named(q, context, knowledge)
@@ -562,7 +571,7 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     bureau d'études extérieur, c'est possible ?" after SharePoint)."""
     here = context.subject
     real = q.real
-    who = bool(real) and bool(real[0].matched) and real[0].matched <= OUTSIDERS
+    who = bool(real) and bool(real[0].matched) and real[0].matched <= _WHO
     if here is not None and here.kind is NEED and who and qualifies(q) and q.moves.yes_no:
         here = tool_under_discussion(context, knowledge)
     if here is None or here.kind is not TOOL or not q.entities.empty:
@@ -582,7 +591,7 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     own_need = own is not None and len(own.matched) == 1
     if top.score >= OVERRIDE_THRESHOLD and not (own_need and qualifies(q)):
         return None  # "et mon agenda ?" after Mél is still Mél
-    only_who = qualifies(q) and bool(top.matched) and top.matched <= OUTSIDERS
+    only_who = qualifies(q) and bool(top.matched) and top.matched <= _WHO
     if not (own_need or only_who):
         return None
     # "est-ce qu'on peut enregistrer la réunion ?": a yes or no on more than the need's
@@ -593,7 +602,7 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
         asked = normalize(rest_of(q, knowledge), index.abbreviations, index.stopwords).tokens
         explained = own.matched if own is not None and own_need else top.matched
         if only_who:  # who they are says no more: "un bureau d'études extérieur"
-            explained = explained | OUTSIDERS | _OUTSIDERS_KINDS
+            explained = explained | _WHO | _OUTSIDERS_KINDS
         unknown = bool(
             set(asked) - explained - index.tool_words.get(here.id, frozenset()) - _NAMES_NO_FACT
         )

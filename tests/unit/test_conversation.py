@@ -434,6 +434,33 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:webconf_etat",
             "vidéo",
         ),
+        (
+            "partager des documents de travail",
+            "avec des gens d'un autre ministère, c'est possible ?",
+            "tool:sharepoint",
+            "externes",
+        ),
+        # Help to set it up is the creation's accompaniment, not the bot's help.
+        (
+            "sharepoint",
+            "et si je veux qu'on m'aide à le monter ?",
+            "tool:sharepoint",
+            "Le SNUM accompagne",
+        ),
+        # A file too heavy for the mail: the Stockage tab, then its authentication.
+        (
+            "mon fichier de 60 Mo ne passe pas par mail",
+            "il faut une authentification particulière ?",
+            "tool:webmel_stockage",
+            "double authentification",
+        ),
+        # An alternative in webMél after a chat: the chat in webMél.
+        (
+            "messagerie instantanée",
+            "il y a une alternative dans le webmél ?",
+            "tool:ariane",
+            "Ariane",
+        ),
         # A need guessed from a word the tool says (« membres de votre équipe »).
         ("ariane", "comment j'ajoute mon équipe ?", "tool:ariane", "canal"),
         # The next step of the tip under discussion.
