@@ -677,6 +677,10 @@ def test_a_denied_tool_gets_its_alternatives(knowledge: Knowledge) -> None:
             {"tool:audioconf_ministere"},
         ),
         (
+            "faire défiler mes tableaux devant la DAF pendant qu'on en discute, on sera six",
+            {"need:web_conference", "tool:webconf_etat"},
+        ),
+        (
             "une conférence de presse en ligne pour environ soixante-dix journalistes",
             {"tool:lifesize"},
         ),
