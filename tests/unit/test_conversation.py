@@ -410,6 +410,13 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:webmel_stockage",
             "Stockage",
         ),
+        # "il marche sur" a platform: what the guide says of devices, not the whole reply.
+        (
+            "la WebConférence de l'État",
+            "il marche sur mac ?",
+            "tool:webconf_etat",
+            "votre mobile ou votre ordinateur",
+        ),
         # Whom it is for, where the guide says it in its presentation.
         ("tchap c'est quoi", "et c'est pour qui ?", "tool:tchap", "l'ensemble des agents"),
         ("osmose c'est quoi", "et c'est pour qui ?", "tool:osmose", "un agent de l'État"),
