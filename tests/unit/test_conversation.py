@@ -410,13 +410,6 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:webmel_stockage",
             "Stockage",
         ),
-        # "il marche sur" a platform: what the guide says of devices, not the whole reply.
-        (
-            "la WebConférence de l'État",
-            "il marche sur mac ?",
-            "tool:webconf_etat",
-            "votre mobile ou votre ordinateur",
-        ),
         # Whom it is for, where the guide says it in its presentation.
         ("tchap c'est quoi", "et c'est pour qui ?", "tool:tchap", "l'ensemble des agents"),
         ("osmose c'est quoi", "et c'est pour qui ?", "tool:osmose", "un agent de l'État"),
@@ -518,6 +511,12 @@ def test_an_off_topic_turn_in_a_thread_abstains(knowledge: Knowledge) -> None:
     assert payslip.subject == S("none")
     _, coffee = talk(knowledge, "visio à 8", "au fait, c'est où la machine à café ?")
     assert coffee.subject == S("none")
+
+
+def test_it_works_on_a_platform_gets_what_the_guide_says_of_devices(knowledge: Knowledge) -> None:
+    # "il marche sur mac ?": that fact first, not the whole reply with a "Oui".
+    _, mac = talk(knowledge, "la WebConférence de l'État", "il marche sur mac ?")
+    assert mac.text.startswith("WebConférence de l'État : La web conférence peut être réalisée")
 
 
 def test_a_newcomer_gets_the_help(knowledge: Knowledge) -> None:
