@@ -88,7 +88,7 @@ class Index:
     title_tokens: dict[Subject, frozenset[str]]  # each need's title, as tokens
     name_keys: dict[str, str]  # phonetic key of a name -> the name token
     brands: frozenset[str]  # name tokens of brands ("tixeo", "webmel"), not words ("personnel")
-    brand_keys: frozenset[str]  # their phonetic keys
+    brand_keys: tuple[str, ...]  # their phonetic keys, the choices typos.py searches
     # The first word of each tool's and application's name, as written: a sentence that
     # starts with one keeps its capital after "Oui : " (lines.lower_first).
     proper_names: frozenset[str]
@@ -304,7 +304,7 @@ def build_index(knowledge: Knowledge) -> Index:
         },
         name_keys={phonetic_key(n): n for n in closed},
         brands=(brands := _brands(knowledge, closed, abbreviations, stopwords)),
-        brand_keys=frozenset(phonetic_key(b) for b in brands),
+        brand_keys=tuple(sorted({phonetic_key(b) for b in brands})),
         proper_names=_proper_names(
             [t.name for t in knowledge.tools.values()]
             + [a.name for a in knowledge.outside_apps.values()]

@@ -449,6 +449,7 @@ def _what_is_sensitive(
 
 
 def _avoided(context: Context, entities: Entities, knowledge: Knowledge, today: date) -> bool:
+    """The tool under discussion is one the guide says to avoid (Zoom)."""
     here = context.subject
     if here is None or here.kind is not TOOL:
         return False

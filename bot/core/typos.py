@@ -176,14 +176,14 @@ def joined_names(surface: tuple[str, ...], index: Index) -> tuple[str, ...]:
             continue
         name = stem(joined)
         if name not in index.brands:
+            # Only the brands' keys are searched: no other name is kept.
             key = phonetic_key(joined)
-            name = index.name_keys.get(key, "")
-            if not name and len(key) >= NAME_KEY_MIN:
+            if key not in index.brand_keys and len(key) >= NAME_KEY_MIN:
                 close = process.extractOne(
-                    key, list(index.name_keys), scorer=Levenshtein.distance, score_cutoff=1
+                    key, index.brand_keys, scorer=Levenshtein.distance, score_cutoff=1
                 )
-                if close is not None and close[0][0] == key[0]:
-                    name = index.name_keys[close[0]]
+                key = close[0] if close is not None and close[0][0] == key[0] else key
+            name = index.name_keys.get(key, "")
         if name in index.brands and name not in said and name not in found:
             found.append(name)
     return tuple(found)
