@@ -38,10 +38,10 @@ _FRAMES = frozenset(
     " utilisez utilisons utilisent installer telecharger passer".split()
 )
 # A name that opens the message and is asked about: "X c'est autorisé ?" (not "X pour":
-# "astuce pour fusionner les appels").
+# "astuce pour fusionner les appels"). Bare: a word after an article there is a thing
+# ("le débit est faible", "la box c'est quoi"); an application is named without one.
 _OPENING = re.compile(
     r"^(?:(?:et|mais|ok|bonjour|salut|hello|hi)\s+)?"
-    + _ARTICLE
     + _NAME
     + r"\s+(?:c est|est|est il|est elle|est ce|on peut|je peux|ca passe|is)\b"
 )

@@ -59,6 +59,9 @@ def test_an_application_nothing_names_gets_the_guides_rule(
         "juste un call a deux avec mon chef, faut un outil special ?",
         "Par quelle application dois-je passer ?",
         "on paie un logiciel payant pour se voir à 6",  # what the software is, not its name
+        # A word after an article opening the message is a thing, not an application.
+        "le débit est faible, quelle solution ?",
+        "la box c'est quoi",
     ],
 )
 def test_common_words_and_known_names_are_no_unnamed_application(
