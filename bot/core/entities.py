@@ -14,9 +14,11 @@ from rapidfuzz.distance import Levenshtein
 # Beyond this a count is absurd; it is kept (as "very many") but never echoed as is.
 MAX_PARTICIPANTS = 100_000
 
-# Words that count people after a number: "12 personnes", "80 stagiaires", "8 people".
+# Words that count people after a number: "12 personnes", "80 stagiaires", "8 people";
+# "40 nouveaux arrivants", "6 jeunes recrues": an adjective may come first.
 _PEOPLE = (
-    r"(?:perss?onn?es?|pers|participants?|participantes?|agents?|collegues?|colegues?"
+    r"(?:(?:nouveaux|nouvelles|nouveau|nouvelle|futurs|futures|jeunes|autres)\s+)?"
+    r"(?:perss?onn?es?|arrivants?|arrivantes?|recrues?|pers|participants?|participantes?|agents?|collegues?|colegues?"
     r"|gens|membres?|invites?|utilisateurs?|interlocuteurs?|correspondants?|inscrits?"
     r"|stagiaires?|apprenants?|eleves?|candidats?|intervenants?|collaborateurs?|salaries?"
     r"|fonctionnaires?|cadres?|chefs?|directeurs?|representants?|delegues?|partenaires?"
@@ -46,6 +48,7 @@ _AFTER = rf"(?=\s*$|\s+(?:{_FOLLOWERS}|{_PEOPLE})\b)"
 # Words right before a number that make it a head count: "à 12", "on sera 12".
 _CUE = (
     r"(?:a|pour|avec|entre|jusqu a|sommes|serons|sera|seront|etions|etre|est|nous|for|with"
+    r"|soit|soyons|soient|serait|serions|seraient"
     r"|of|at|be|are)"
 )
 # Qualifiers between the cue and the number: "on est environ 12", "on n'est que 10".
