@@ -568,12 +568,12 @@ def stay(q: Question, context: Context, knowledge: Knowledge) -> Decision | None
     """A message that names only the need of the tool under discussion, by one word ("c'est
     quoi le numéro ?" after the audio conference service), or only who takes part ("et si
     il y a des externes ?"): still that tool, not the need's overview or another need; after
-    a need's answer, whether some may take part asks of the tool it led with ("avec un
-    bureau d'études extérieur, c'est possible ?" after SharePoint)."""
+    a need's answer, who takes part asks of the tool it led with ("avec un bureau d'études
+    extérieur, c'est possible ?", "et avec des gens hors ministère ?" after SharePoint)."""
     here = context.subject
     real = q.real
     who = bool(real) and bool(real[0].matched) and real[0].matched <= _WHO
-    if here is not None and here.kind is NEED and who and qualifies(q) and q.moves.yes_no:
+    if here is not None and here.kind is NEED and who and qualifies(q):
         here = tool_under_discussion(context, knowledge)
     if here is None or here.kind is not TOOL or not q.entities.empty:
         return None

@@ -440,6 +440,13 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
             "tool:sharepoint",
             "externes",
         ),
+        # Not asked as a yes or no, who takes part still asks of the tool it led with.
+        (
+            "je cherche un espace pour partager nos fichiers",
+            "et avec des gens hors ministère ?",
+            "tool:sharepoint",
+            "externes",
+        ),
         # Help to set it up is the creation's accompaniment, not the bot's help.
         (
             "sharepoint",
@@ -592,9 +599,10 @@ def test_the_tool_under_discussion_keeps_its_own_questions(knowledge: Knowledge)
 
 
 def test_a_qualifier_stays_with_the_need_under_discussion(knowledge: Knowledge) -> None:
-    # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike.
+    # Alone, "avec des partenaires extérieurs" fits sharing files and a visio alike; after
+    # sharing files, it asks of the space the answer led with, which takes outsiders.
     _, reply = talk(knowledge, "je veux partager des fichiers", "avec des partenaires extérieurs")
-    assert reply.subject == S("need:collaborative_workspace")
+    assert reply.subject == S("tool:sharepoint") and "externes" in reply.text
     # A need word alone asks anew: which meeting?
     asked = talk(knowledge, "visio à 30 personnes", "bidulophone", "réunion")[-1]
     assert asked.subject == S("clarify")
@@ -621,8 +629,9 @@ def test_confidential_said_or_asked(knowledge: Knowledge) -> None:
     assert said.subject == S("need:web_conference") and not said.text.startswith("Le guide")
     asked = talk(knowledge, "visio pour 60", "c'est confidentiel ?")[-1]
     assert asked.text.startswith("Lifesize : Cette solution est hébergée sur un serveur externe")
+    # Outsiders are who takes part, not the "serveur externe" of a confidentiality caveat.
     external = talk(knowledge, "partager des fichiers", "et avec des externes ?")[-1]
-    assert external.subject == S("need:collaborative_workspace")
+    assert external.subject == S("tool:sharepoint") and "Lifesize" not in external.text
 
 
 def test_a_choice_between_tools_keeps_the_count_said_before(knowledge: Knowledge) -> None:
