@@ -545,7 +545,14 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
     ):
         return None  # another tool named by its name
     subject, need = here, context.need
-    if top is not None and top.subject.kind is NEED and top.subject.id != context.need:
+    # A need named weakly ("où se trouve cet onglet ?": "trouver" is also a mail's word) is
+    # no need asked: the message points at the tool under discussion.
+    if (
+        top is not None
+        and top.subject.kind is NEED
+        and top.subject.id != context.need
+        and top.score >= OVERRIDE_THRESHOLD
+    ):
         inside = [
             o.tool
             for o in knowledge.needs[top.subject.id].options
@@ -554,7 +561,7 @@ def refers(q: Question, context: Context, knowledge: Knowledge) -> Decision | No
         ]
         if inside:
             subject, need = tool_subject(inside[0]), top.subject.id
-        elif top.score >= OVERRIDE_THRESHOLD:
+        else:
             return None  # another need, well named: its own answer
     return q.decision(subject, entities=entities, need=need)
 

@@ -413,6 +413,13 @@ def test_a_message_pointing_at_the_tool_is_about_it(knowledge: Knowledge) -> Non
         # Whom it is for, where the guide says it in its presentation.
         ("tchap c'est quoi", "et c'est pour qui ?", "tool:tchap", "l'ensemble des agents"),
         ("osmose c'est quoi", "et c'est pour qui ?", "tool:osmose", "un agent de l'État"),
+        # "cet onglet" points at what was just answered; "trouver" names no mail.
+        (
+            "je dois envoyer un fichier de 50 Mo",
+            "où se trouve cet onglet ?",
+            "tool:webmel_stockage",
+            "Stockage",
+        ),
         # Who takes part, after a need's answer: the tool it led with.
         (
             "co-écrire un rapport à plusieurs",
