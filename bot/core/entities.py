@@ -76,11 +76,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int, str], ...] = (
     # "on discute tous les trois": the agent is one of them.
     (re.compile(rf"\b(?:tous|toutes) les {_N}{_AFTER}"), 0, "{n}"),
     (
-        re.compile(rf"\b(?:plus de|au dela de|superieur a|>)\s*{_N}{_AFTER}"),
+        re.compile(rf"\b(?:plus de|au dela de|au dessus de|superieur a|>)\s*{_N}{_AFTER}"),
         1,
         "plus de {n} participants",
     ),
-    (re.compile(rf"\b(?:moins de|inferieur a|<)\s*{_N}{_AFTER}"), -1, "moins de {n} participants"),
+    (
+        re.compile(rf"\b(?:moins de|en dessous de|inferieur a|<)\s*{_N}{_AFTER}"),
+        -1,
+        "moins de {n} participants",
+    ),
     (re.compile(rf"\b{_N}\s*(?:e|eme|ieme)?\s+{_PEOPLE}\b"), 0, "{n}"),
     (re.compile(rf"\b{_CUE}\s+{_QUALIFIER}{_N}{_AFTER}"), 0, "{n}"),
     # "une 3e personne", "ajouter un 3e dans le call": the third participant; never "au

@@ -124,6 +124,8 @@ COUNTS = [
     ("webinar for 300 attendees", 300, "300 participants"),
     ("best tool for an online meeting with 8 people?", 8, "8 participants"),
     ("plus de 50 participants", 51, "plus de 50 participants"),
+    ("et au-dessus de 10 ?", 11, "plus de 10 participants"),
+    ("en dessous de 4 personnes", 3, "moins de 4 participants"),
     ("on sera 5-6 en visio", 6, "5 à 6 participants"),
     # Comparisons typed as signs: never the bare number.
     ("visio + de 50 personnes", 51, "plus de 50 participants"),
