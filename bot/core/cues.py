@@ -99,6 +99,7 @@ class Cues:
     comparisons: Phrases
     references: Phrases
     breakdowns: Phrases
+    more_people: Phrases
     ordinals: dict[str, int]
     # word typed -> the one-word cue it inflects or misspells, or None; filled as questions
     # come (the same words come back, and a distance search costs more than the rest)
@@ -133,6 +134,7 @@ def compile_cues(knowledge: Knowledge) -> Cues:
         comparisons=_regex(d.comparisons),
         references=_regex(d.references),
         breakdowns=_regex(d.breakdowns),
+        more_people=_regex(d.more_people),
         ordinals=dict(d.ordinals),
     )
 
@@ -167,6 +169,7 @@ class Moves(NamedTuple):
     refers: bool  # "l'utiliser", "dedans": of the tool under discussion
     works_on: bool  # "ça marche sur mobile ?": what follows is a platform, no subject
     breakdown: bool  # "Tchap ne marche plus": asks the alternatives of what it names
+    more_people: bool  # "et si on est plus nombreux ?": more than the count in the thread
     correction: str | None  # the text after a correction cue ("non, plutôt …")
     switch: str | None  # the text after a topic switch ("autre question : …")
     # The text after the last contrast ("j'utilise Tchap… par contre je dois réunir 40
@@ -257,6 +260,7 @@ def read_moves(plain: str, cues: Cues) -> Moves:
         refers=bool(found_refs := cues.references.finditer(plain, words)),
         works_on=any(_on_a_platform(m.group(0)) for m in found_refs),
         breakdown=bool(broken),
+        more_people=bool(cues.more_people.finditer(plain, words)),
         correction=_after(plain, words, cues.corrections, anywhere=_ANYWHERE),
         switch=_switch(plain, words, cues),
         contrast=_contrast(plain, words, cues),

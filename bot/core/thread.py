@@ -143,6 +143,8 @@ def _named_choice(
 def details(q: Question, context: Context) -> Decision | None:
     if not q.moves.details or context.subject in NO_TOPIC:
         return None
+    if q.moves.more_people and q.entities.participants is not None:
+        return None  # "et si on est plus ?": more people, not more of the reply
     assert context.subject is not None
     return q.decision(context.subject, entities=context.entities, need=context.need, details=True)
 

@@ -98,6 +98,7 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if switch is not None and not only_filler(read_moves(switch, cues_for(knowledge)).rest):
         return decide(switch, knowledge, context.fresh(), today)._replace(fresh=True)
     carried = q.norm.words[:1] == ("et",) and context.subject not in NO_TOPIC
+    q = _more_people(q, context, knowledge)
     corrected = False
     if context.subject not in (None, HELP, NONE):
         for _ in range(MAX_CORRECTIONS):
@@ -136,6 +137,31 @@ def decide(question: str, knowledge: Knowledge, context: Context, today: date) -
     if decision.yes_no and _outsiders_unsaid(q, decision, knowledge, today):
         decision = decision._replace(yes_no=False)
     return decision
+
+
+def _more_people(q: Question, context: Context, knowledge: Knowledge) -> Question:
+    """ "et si on est plus nombreux ?": more people than the count said before ("visio à
+    8"), or than the tool under discussion takes (Scaleway, 5 at most); said back as "plus
+    de 8 participants", never as a number the agent did not give."""
+    if not q.moves.more_people or q.entities.participants is not None:
+        return q
+    if context.subject in NO_TOPIC:
+        return q
+    base = context.entities.participants
+    if base is None and context.subject is not None and context.subject.kind is TOOL:
+        need = knowledge.needs.get(context.need or "")
+        base = next(
+            (
+                o.participants.max
+                for o in (need.options if need else ())
+                if o.tool == context.subject.id and o.participants and o.participants.max
+            ),
+            None,
+        )
+    if base is None:
+        return q
+    entities = q.entities._replace(participants=base + 1, said=f"plus de {base} participants")
+    return q._replace(entities=entities)
 
 
 MAX_UNKNOWN_WORDS = 4  # a question on "it", not a new subject in a sentence of its own

@@ -632,6 +632,7 @@ def _dialogue(d: dict[str, Any]) -> Dialogue:
         comparisons=_tuple(d.get("comparisons")),
         references=_tuple(d.get("references")),
         breakdowns=_tuple(d.get("breakdowns")),
+        more_people=_tuple(d.get("more_people")),
     )
 
 

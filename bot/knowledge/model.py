@@ -201,6 +201,8 @@ class Dialogue:
     comparisons: tuple[str, ...] = ()  # "difference entre", "comparer": each tool named
     references: tuple[str, ...] = ()  # "l utiliser", "dedans": the tool under discussion
     breakdowns: tuple[str, ...] = ()  # "ne marche plus": what else than what is named
+    # "et si on est plus nombreux ?": more people than said before, or than the tool takes
+    more_people: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -959,3 +959,16 @@ def test_is_it_safe_asked_with_its_accent(knowledge: Knowledge) -> None:
     assert "confidentialité" not in sure.text
     _, stores = talk(knowledge, "tchap", "c'est sur mon téléphone ?")
     assert "Google Play" in stores.text
+
+
+def test_more_people_than_said_or_than_the_tool_takes(knowledge: Knowledge) -> None:
+    # More than the tool under discussion takes: its limit, said back as the guide's bound.
+    more = talk(knowledge, "scaleway c'est bien ?", "et si on est plus nombreux ?")[-1]
+    assert more.text.startswith("Pour plus de 5 participants, Scaleway (Jitsi) ne convient pas")
+    # More than the count said before; "plus" is no request for the rest of the reply.
+    more = talk(knowledge, "audio à 3", "et si on est plus ?")[-1]
+    assert more.subject == S("tool:audioconf_ministere")
+    assert more.text.startswith("Pour plus de 3 participants")
+    # Nothing said before to be more than: no count is made up.
+    (alone,) = talk(knowledge, "et si on est plus nombreux ?")
+    assert "participants" not in alone.text.split("\n")[0]
